@@ -1,0 +1,180 @@
+/**
+ * A deterministic clock for simulation: time only moves when {@link VirtualClock.advance}
+ * (or {@link VirtualClock.runUntil}) is called, and timers fire in time order (ties in
+ * scheduling order).
+ *
+ * @example
+ * ```ts
+ * const clock = new VirtualClock();
+ * clock.setTimeout(() => console.log('fired at', clock.now()), 50);
+ * await clock.advance(100); // prints "fired at 1700000000050"
+ * ```
+ * @module
+ */
+import { type Clock, type Timer, sleepOn } from './clock.ts';
+
+interface Entry {
+  at: number;
+  seq: number;
+  fn: () => void;
+  every: number; // 0 for one-shot
+  cancelled: boolean;
+}
+
+/** Default epoch of a virtual clock: 2023-11-14T22:13:20Z. */
+export const VIRTUAL_EPOCH = 1_700_000_000_000;
+
+/** Binary min-heap of timer entries ordered by (at, seq). */
+class TimerHeap {
+  private items: Entry[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): Entry | undefined {
+    return this.items[0];
+  }
+  push(e: Entry): void {
+    const a = this.items;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): Entry | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && less(a[l]!, a[m]!)) m = l;
+        if (r < a.length && less(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function less(x: Entry, y: Entry): boolean {
+  return x.at < y.at || (x.at === y.at && x.seq < y.seq);
+}
+
+/** Virtual time; see module docs. */
+export class VirtualClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private heap = new TimerHeap();
+  private live = 0;
+
+  constructor(start = VIRTUAL_EPOCH) {
+    this.t = start;
+  }
+
+  now(): number {
+    return this.t;
+  }
+
+  /** Number of timers still scheduled. */
+  get pending(): number {
+    return this.live;
+  }
+
+  setTimeout(fn: () => void, ms: number): Timer {
+    return this.schedule(fn, Math.max(0, ms), 0);
+  }
+
+  setInterval(fn: () => void, ms: number): Timer {
+    const every = Math.max(1, ms);
+    return this.schedule(fn, every, every);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, ms, signal);
+  }
+
+  /**
+   * Move time forward by `ms`, firing every timer that falls due, in order. Between
+   * timers, pending promise callbacks (microtasks) are allowed to run so async code
+   * awaiting a sleep continues at the right virtual time.
+   */
+  async advance(ms: number): Promise<void> {
+    await this.runUntil(this.t + ms);
+  }
+
+  /** Fire timers up to and including time `until`, then set the clock to `until`. */
+  async runUntil(until: number): Promise<void> {
+    for (;;) {
+      await flushMicrotasks();
+      const next = this.heap.peek();
+      if (!next || next.at > until) break;
+      this.heap.pop();
+      if (next.cancelled) continue;
+      this.t = Math.max(this.t, next.at);
+      if (next.every > 0) {
+        next.at += next.every;
+        next.seq = this.seq++;
+        this.heap.push(next);
+      } else {
+        next.cancelled = true;
+        this.live--;
+      }
+      next.fn();
+    }
+    this.t = Math.max(this.t, until);
+    await flushMicrotasks();
+  }
+
+  /**
+   * Synchronous variant of {@link runUntil} for hot simulation loops that do not rely
+   * on promises settling between timers.
+   */
+  runUntilSync(until: number): void {
+    for (;;) {
+      const next = this.heap.peek();
+      if (!next || next.at > until) break;
+      this.heap.pop();
+      if (next.cancelled) continue;
+      this.t = Math.max(this.t, next.at);
+      if (next.every > 0) {
+        next.at += next.every;
+        next.seq = this.seq++;
+        this.heap.push(next);
+      } else {
+        next.cancelled = true;
+        this.live--;
+      }
+      next.fn();
+    }
+    this.t = Math.max(this.t, until);
+  }
+
+  private schedule(fn: () => void, delay: number, every: number): Timer {
+    const e: Entry = { at: this.t + delay, seq: this.seq++, fn, every, cancelled: false };
+    this.heap.push(e);
+    this.live++;
+    return {
+      cancel: () => {
+        if (!e.cancelled) {
+          e.cancelled = true;
+          this.live--;
+        }
+      },
+    };
+  }
+}
+
+/** Let queued promise reactions run (a few rounds, for chained awaits). */
+async function flushMicrotasks(): Promise<void> {
+  for (let i = 0; i < 8; i++) await Promise.resolve();
+}

@@ -1,0 +1,90 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { VirtualClock, VIRTUAL_EPOCH } from '../src/virtual-clock.ts';
+import { SeededRandom } from '../src/random.ts';
+
+const clock = suite('virtual clock');
+
+clock('fires timers in time order, ties in scheduling order', async () => {
+  const c = new VirtualClock();
+  const seen: string[] = [];
+  c.setTimeout(() => seen.push('b'), 20);
+  c.setTimeout(() => seen.push('a'), 10);
+  c.setTimeout(() => seen.push('c'), 20);
+  await c.advance(15);
+  assert.equal(seen, ['a']);
+  assert.is(c.now(), VIRTUAL_EPOCH + 15);
+  await c.advance(5);
+  assert.equal(seen, ['a', 'b', 'c']);
+  assert.is(c.pending, 0);
+});
+
+clock('intervals repeat until cancelled; cancel is idempotent', async () => {
+  const c = new VirtualClock();
+  let n = 0;
+  const t = c.setInterval(() => n++, 10);
+  await c.advance(55);
+  assert.is(n, 5);
+  t.cancel();
+  t.cancel();
+  await c.advance(100);
+  assert.is(n, 5);
+  assert.is(c.pending, 0);
+});
+
+clock('sleep resolves at the virtual time and rejects on abort', async () => {
+  const c = new VirtualClock();
+  const order: number[] = [];
+  const p = c.sleep(30).then(() => order.push(c.now() - VIRTUAL_EPOCH));
+  await c.advance(29);
+  assert.equal(order, []);
+  await c.advance(1);
+  await p;
+  assert.equal(order, [30]);
+  const ac = new AbortController();
+  const q = c.sleep(100, ac.signal);
+  ac.abort(new Error('stop'));
+  await q.then(() => assert.unreachable('should reject'), (e: Error) => assert.is(e.message, 'stop'));
+  assert.is(c.pending, 0);
+});
+
+clock('chained sleeps advance step by step', async () => {
+  const c = new VirtualClock();
+  const times: number[] = [];
+  const task = (async () => {
+    for (let i = 0; i < 3; i++) {
+      await c.sleep(10);
+      times.push(c.now() - VIRTUAL_EPOCH);
+    }
+  })();
+  await c.advance(100);
+  await task;
+  assert.equal(times, [10, 20, 30]);
+});
+
+const random = suite('seeded random');
+
+random('same seed, same sequence; different seeds differ', () => {
+  const a = new SeededRandom(7);
+  const b = new SeededRandom(7);
+  const c = new SeededRandom(8);
+  const xs = Array.from({ length: 10 }, () => a.int(1_000_000));
+  const ys = Array.from({ length: 10 }, () => b.int(1_000_000));
+  const zs = Array.from({ length: 10 }, () => c.int(1_000_000));
+  assert.equal(xs, ys);
+  assert.not.equal(xs, zs);
+});
+
+random('floats are uniform in [0,1)', () => {
+  const r = new SeededRandom(1);
+  let sum = 0;
+  for (let i = 0; i < 10000; i++) {
+    const f = r.float();
+    assert.ok(f >= 0 && f < 1);
+    sum += f;
+  }
+  assert.ok(Math.abs(sum / 10000 - 0.5) < 0.02);
+});
+
+clock.run();
+random.run();
