@@ -1,0 +1,288 @@
+/**
+ * The media half of a call: one werift RTCPeerConnection carrying one Opus audio stream
+ * each way over ICE + DTLS-SRTP. Signaling is someone else's job: this class produces
+ * and consumes complete SDP blobs (candidates included, no trickle), which the call
+ * layer seals and routes through supernodes.
+ *
+ * What it adds to werift:
+ * - ICE servers are exactly the ones given (never werift's public default), so only our
+ *   supernodes see STUN/TURN traffic;
+ * - SRTP replay protection ({@link RtpReplayGuard}) on every received packet;
+ * - a path watchdog: if no media arrives for `deadAfterMs`, `onPathDead` fires so the
+ *   call can restart ICE (for example through another supernode);
+ * - path stats (direct vs relay, which relay, RTT) from werift's candidate-pair stats.
+ *
+ * @example
+ * ```ts
+ * const a = new MediaSession({ clock, log }, { iceServers: [] });
+ * const b = new MediaSession({ clock, log }, { iceServers: [] });
+ * const answer = await b.answer(await a.offer());
+ * await a.complete(answer);
+ * await a.connected;
+ * a.sendAudio(opusPacket, timestamp);
+ * ```
+ * @module
+ */
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtpHeader,
+  RtpPacket,
+} from 'werift';
+import type { Clock, Timer } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import { RtpReplayGuard } from './rtp-replay-guard.ts';
+
+/** RTP payload type we offer for Opus (dynamic range). */
+export const OPUS_PAYLOAD_TYPE = 111;
+
+/** An ICE server (our supernodes' STUN/TURN). */
+export interface IceServer {
+  urls: string;
+  username?: string;
+  credential?: string;
+}
+
+/** Options for a {@link MediaSession}. */
+export interface MediaSessionInit {
+  iceServers: IceServer[];
+  /** Extra host candidate addresses (werift skips loopback interfaces; tests add 127.0.0.1). */
+  additionalHostAddresses?: string[];
+  /** `relay` forces TURN (tests and privacy mode). */
+  iceTransportPolicy?: 'all' | 'relay';
+  /** Silence on the path for this long means it is dead. Default 3000 ms. */
+  deadAfterMs?: number;
+  /** Longest wait for ICE gathering before sending what we have. Default 3000 ms. */
+  gatherTimeoutMs?: number;
+}
+
+/** A received audio packet, after replay protection. */
+export interface ReceivedAudio {
+  seq: number;
+  timestamp: number;
+  marker: boolean;
+  payloadType: number;
+  payload: Uint8Array;
+  arrivalMs: number;
+}
+
+/** Where media flows. */
+export interface PathStats {
+  /** `direct` (host/srflx/prflx on both ends) or `relay` (TURN on either end). */
+  path: 'direct' | 'relay' | 'none';
+  localType?: string;
+  remoteType?: string;
+  localAddress?: string;
+  remoteAddress?: string;
+  rttMs?: number;
+  packetsSent: number;
+  packetsReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  replaysDropped: number;
+}
+
+/** One werift peer connection for one audio call. */
+export class MediaSession {
+  private readonly pc: RTCPeerConnection;
+  private readonly track = new MediaStreamTrack({ kind: 'audio' });
+  private readonly guard = new RtpReplayGuard();
+  private readonly ssrc: number;
+  private seq: number;
+  private handlers: Array<(a: ReceivedAudio) => void> = [];
+  private deadHandlers: Array<() => void> = [];
+  private watchdog: Timer | undefined;
+  private lastReceivedAt = 0;
+  private pathDead = false;
+  private closed = false;
+  private sent = { packets: 0, bytes: 0 };
+  private received = { packets: 0, bytes: 0 };
+  private readonly deadAfterMs: number;
+  private readonly gatherTimeoutMs: number;
+  /** Resolves once DTLS-SRTP is up; rejects if the connection fails or is closed first. */
+  readonly connected: Promise<void>;
+
+  constructor(
+    private readonly components: { clock: Clock; log: Logger },
+    init: MediaSessionInit,
+  ) {
+    this.deadAfterMs = init.deadAfterMs ?? 3000;
+    this.gatherTimeoutMs = init.gatherTimeoutMs ?? 3000;
+    const rand = new Uint32Array(2);
+    globalThis.crypto.getRandomValues(rand);
+    this.ssrc = rand[0]! >>> 0 || 1;
+    this.seq = rand[1]! & 0xffff;
+    // A fresh RTCPeerConnection generates a fresh DTLS certificate: one per call.
+    this.pc = new RTCPeerConnection({
+      iceServers: init.iceServers,
+      iceTransportPolicy: init.iceTransportPolicy ?? 'all',
+      iceAdditionalHostAddresses: init.additionalHostAddresses,
+      iceUseIpv6: false,
+      codecs: {
+        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: OPUS_PAYLOAD_TYPE })],
+        video: [],
+      },
+    });
+    this.pc.addTransceiver(this.track, { direction: 'sendrecv' });
+    this.pc.onTrack.subscribe((remote) => {
+      remote.onReceiveRtp.subscribe((rtp) => this.onRtp(rtp));
+    });
+    this.connected = new Promise<void>((resolve, reject) => {
+      this.pc.connectionStateChange.subscribe((state) => {
+        if (state === 'connected') {
+          this.lastReceivedAt = this.components.clock.now();
+          this.startWatchdog();
+          resolve();
+        } else if (state === 'failed' || state === 'closed') {
+          reject(new Error(`media connection ${state}`));
+        }
+      });
+    });
+    this.connected.catch(() => {});
+  }
+
+  /** Create the offer SDP (after ICE gathering, so it carries every candidate). */
+  async offer(options: { iceRestart?: boolean } = {}): Promise<string> {
+    const offer = await this.pc.createOffer({ iceRestart: options.iceRestart });
+    await this.pc.setLocalDescription(offer);
+    await this.gathered();
+    return this.pc.localDescription!.sdp;
+  }
+
+  /** Accept a remote offer and return the answer SDP. */
+  async answer(offerSdp: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    await this.gathered();
+    return this.pc.localDescription!.sdp;
+  }
+
+  /** Apply the remote answer to our offer. */
+  async complete(answerSdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
+  }
+
+  /** The DTLS fingerprint in an SDP (what the sealed signaling binds to the caller's key). */
+  static fingerprint(sdp: string): string | undefined {
+    return /^a=fingerprint:(\S+ \S+)/m.exec(sdp)?.[1];
+  }
+
+  /** Send one encoded audio frame. */
+  sendAudio(payload: Uint8Array, timestamp: number, marker = false): void {
+    if (this.closed) return;
+    const header = new RtpHeader({
+      payloadType: OPUS_PAYLOAD_TYPE,
+      sequenceNumber: this.seq,
+      timestamp: timestamp >>> 0,
+      marker,
+      ssrc: this.ssrc,
+    });
+    this.seq = (this.seq + 1) & 0xffff;
+    this.sent.packets++;
+    this.sent.bytes += payload.byteLength;
+    this.track.writeRtp(new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)));
+  }
+
+  /** Receive audio packets (already replay-checked). Returns an unsubscribe function. */
+  onAudio(handler: (a: ReceivedAudio) => void): () => void {
+    this.handlers.push(handler);
+    return () => {
+      this.handlers = this.handlers.filter((h) => h !== handler);
+    };
+  }
+
+  /** Called once when no media has arrived for `deadAfterMs` (re-armed by new media). */
+  onPathDead(handler: () => void): void {
+    this.deadHandlers.push(handler);
+  }
+
+  /** Current path and counters. */
+  async stats(): Promise<PathStats> {
+    const base: PathStats = {
+      path: 'none',
+      packetsSent: this.sent.packets,
+      packetsReceived: this.received.packets,
+      bytesSent: this.sent.bytes,
+      bytesReceived: this.received.bytes,
+      replaysDropped: this.guard.stats.duplicates + this.guard.stats.tooOld,
+    };
+    if (this.closed) return base;
+    const report = (await this.pc.getStats()) as unknown as Map<string, Record<string, unknown>>;
+    const all = [...report.values()];
+    const transport = all.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+    const pair = all.find((s) => s.id === transport?.selectedCandidatePairId) ?? all.find((s) => s.type === 'candidate-pair' && s.nominated);
+    if (!pair) return base;
+    const local = all.find((s) => s.id === pair.localCandidateId);
+    const remote = all.find((s) => s.id === pair.remoteCandidateId);
+    const relayed = local?.candidateType === 'relay' || remote?.candidateType === 'relay';
+    return {
+      ...base,
+      path: relayed ? 'relay' : 'direct',
+      localType: local?.candidateType as string,
+      remoteType: remote?.candidateType as string,
+      localAddress: local ? `${local.address}:${local.port}` : undefined,
+      remoteAddress: remote ? `${remote.address}:${remote.port}` : undefined,
+      rttMs: typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime * 1000 : undefined,
+    };
+  }
+
+  /** Close the peer connection; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watchdog?.cancel();
+    this.handlers = [];
+    this.deadHandlers = [];
+    await this.pc.close();
+  }
+
+  private onRtp(rtp: RtpPacket): void {
+    if (this.closed) return;
+    const h = rtp.header;
+    if (!this.guard.accept(h.ssrc, h.sequenceNumber)) return;
+    this.received.packets++;
+    this.received.bytes += rtp.payload.length;
+    this.lastReceivedAt = this.components.clock.now();
+    this.pathDead = false;
+    const audio: ReceivedAudio = {
+      seq: h.sequenceNumber,
+      timestamp: h.timestamp,
+      marker: h.marker,
+      payloadType: h.payloadType,
+      payload: new Uint8Array(rtp.payload),
+      arrivalMs: this.lastReceivedAt,
+    };
+    for (const handler of this.handlers) handler(audio);
+  }
+
+  private startWatchdog(): void {
+    this.watchdog?.cancel();
+    this.watchdog = this.components.clock.setInterval(() => {
+      const silentFor = this.components.clock.now() - this.lastReceivedAt;
+      if (!this.pathDead && silentFor >= this.deadAfterMs) {
+        this.pathDead = true;
+        this.components.log.warn({ silentFor }, 'media path dead');
+        for (const h of this.deadHandlers) h();
+      }
+    }, Math.max(100, Math.floor(this.deadAfterMs / 5)));
+  }
+
+  private gathered(): Promise<void> {
+    if (this.pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.components.clock.setTimeout(() => {
+        sub.unSubscribe();
+        resolve();
+      }, this.gatherTimeoutMs);
+      const sub = this.pc.iceGatheringStateChange.subscribe((state) => {
+        if (state === 'complete') {
+          timer.cancel();
+          sub.unSubscribe();
+          resolve();
+        }
+      });
+    });
+  }
+}

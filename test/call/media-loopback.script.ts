@@ -1,0 +1,57 @@
+/**
+ * Two MediaSessions in one process on 127.0.0.1 (run inside a loopback-only namespace by
+ * media-session.test.ts): offer/answer, 100 audio packets each way, a replayed packet,
+ * then the sender goes silent so the watchdog must declare the path dead.
+ */
+import { MediaSession } from '../../src/call/media-session.ts';
+import { RealClock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+
+const clock = new RealClock();
+const log = silentLogger();
+const init = { iceServers: [], additionalHostAddresses: ['127.0.0.1'], deadAfterMs: 1000 };
+const a = new MediaSession({ clock, log }, init);
+const b = new MediaSession({ clock, log }, init);
+const t0 = Date.now();
+const offer = await a.offer();
+const answer = await b.answer(offer);
+await a.complete(answer);
+await Promise.all([a.connected, b.connected]);
+const setupMs = Date.now() - t0;
+
+const gotA: number[] = [];
+const gotB: number[] = [];
+let payloadOk = true;
+a.onAudio((p) => gotA.push(p.seq));
+b.onAudio((p) => {
+  gotB.push(p.seq);
+  if (p.payload.length !== 3 || p.payload[0] !== 0xaa) payloadOk = false;
+});
+for (let i = 0; i < 100; i++) {
+  a.sendAudio(new Uint8Array([0xaa, i & 0xff, 0x55]), i * 960);
+  b.sendAudio(new Uint8Array([0xbb, i & 0xff]), i * 960);
+  await new Promise((r) => setTimeout(r, 5));
+}
+const silentSince = Date.now();
+await new Promise((r) => setTimeout(r, 300));
+const stats = await a.stats();
+let deadAfter = -1;
+const dead = new Promise<void>((resolve) => a.onPathDead(() => {
+  deadAfter = Date.now() - silentSince;
+  resolve();
+}));
+await Promise.race([dead, new Promise((r) => setTimeout(r, 4000))]);
+await a.close();
+await b.close();
+console.log(JSON.stringify({
+  setupMs,
+  receivedByA: new Set(gotA).size,
+  receivedByB: new Set(gotB).size,
+  duplicatesDelivered: gotB.length - new Set(gotB).size,
+  payloadOk,
+  path: stats.path,
+  localType: stats.localType,
+  rttMs: stats.rttMs,
+  fingerprint: MediaSession.fingerprint(offer),
+  deadAfter,
+}));
