@@ -1,0 +1,69 @@
+/**
+ * A datagram socket on a simulated host. Created by {@link SimHost.bind}; datagrams go
+ * through the owning {@link SimNet} and arrive from its event loop on the virtual clock.
+ *
+ * @module
+ */
+import type { Address, DatagramSocket, MessageHandler, SocketStats } from './net.ts';
+import type { SimHost } from './sim-host.ts';
+
+/** A bound socket on a {@link SimHost}; see {@link DatagramSocket} for the contract. */
+export class SimSocket implements DatagramSocket {
+  /** The host's own (private, if behind a NAT) address and the bound port. */
+  readonly address: Address;
+  /** @internal counters, incremented by the simulator. */
+  readonly counters: SocketStats = { sentPackets: 0, sentBytes: 0, receivedPackets: 0, receivedBytes: 0, sendErrors: 0 };
+  private handlers: MessageHandler[] = [];
+  private isClosed = false;
+
+  /** @internal use {@link SimHost.bind}. */
+  constructor(
+    /** The host this socket lives on. */
+    readonly host: SimHost,
+    /** The bound port. */
+    readonly port: number,
+  ) {
+    this.address = Object.freeze({ host: host.ip, port });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  send(data: Uint8Array, to: Address): void {
+    if (this.isClosed) return;
+    this.host.sim.transmit(this, data, to);
+  }
+
+  onMessage(handler: MessageHandler): () => void {
+    if (this.isClosed) return () => {};
+    // Copy on write: removing a handler while a datagram is being dispatched is safe.
+    this.handlers = [...this.handlers, handler];
+    return () => {
+      this.handlers = this.handlers.filter((h) => h !== handler);
+    };
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.handlers = [];
+    this.host.unbind(this);
+  }
+
+  stats(): SocketStats {
+    return { ...this.counters };
+  }
+
+  /** @internal Hand a datagram to the handlers (called from the simulator's timer). */
+  deliver(data: Uint8Array, from: Address): void {
+    const c = this.counters;
+    c.receivedPackets++;
+    c.receivedBytes += data.byteLength;
+    const hs = this.handlers;
+    for (let i = 0; i < hs.length; i++) {
+      if (this.isClosed) return;
+      hs[i]!(data, from);
+    }
+  }
+}

@@ -1,0 +1,489 @@
+/**
+ * SimNet: a simulated internet on a virtual clock, deterministic from a seed. Hosts get a
+ * {@link Net} each (so the real components run unchanged); datagrams cross an access link
+ * per host (latency, jitter, loss, up/down bandwidth with bounded queues), optional NAT
+ * boxes of the four classic kinds, and a core (latency, jitter, loss), or a per-link
+ * override. Delivery is scheduled on the clock and handlers run synchronously from its
+ * timer callbacks.
+ *
+ * Path of a datagram from A to B (B's public address is its own, or its NAT's):
+ *
+ * ```
+ * A.send -> A uplink queue -> [A's NAT: map source] -> delay + loss ->
+ *   [B's NAT: filter, map back] -> B downlink queue -> [B's access delay if behind NAT] -> B's socket
+ * ```
+ *
+ * The one-way delay is drawn once per datagram from the sum of the segments: A's access
+ * link, A's NAT link, the core (or a {@link SimNet.setLink} override between the two
+ * public endpoints), B's NAT link and B's access link (see {@link LinkProfile} for the
+ * distribution). Hosts behind the same NAT reach each other on their private addresses
+ * through their access links only.
+ *
+ * Performance: each datagram costs one payload copy, one pooled event object and an
+ * O(log n) push/pop on a heap of datagrams in flight; only the earliest datagram holds a
+ * clock timer, and all datagrams due at the same instant are delivered from one timer
+ * callback. No closure is created per datagram. Set `timeResolutionMs` (e.g. 1) to round
+ * delivery times up to a grid so that more datagrams share a timer in large simulations.
+ *
+ * @example
+ * ```ts
+ * const clock = new VirtualClock();
+ * const sim = new SimNet({ clock, random: new SeededRandom(1), latencyMs: 20, jitterMs: 2 });
+ * const server = sim.addHost('198.51.100.7', { uplinkKbps: 10_000 });
+ * const nat = sim.addNat('203.0.113.1', { kind: 'port-restricted', bindingTimeoutMs: 30_000 });
+ * const leaf = sim.addHost('10.0.0.2', { nat, loss: 0.01 });
+ * const s = await server.bind({ port: 4000 });
+ * s.onMessage((data, from) => s.send(data, from)); // echo; `from` is the NAT's mapping
+ * const c = await leaf.bind();
+ * c.onMessage((data) => console.log('echo after', clock.now() - t0, 'ms'));
+ * const t0 = clock.now();
+ * c.send(new Uint8Array([1, 2, 3]), { host: '198.51.100.7', port: 4000 });
+ * await clock.advance(100);
+ * sim.close();
+ * ```
+ * @module
+ */
+import { isIP } from 'node:net';
+import type { Clock, Timer } from '../clock.ts';
+import type { Random } from '../random.ts';
+import type { Address } from './net.ts';
+import { NatBox, type NatOptions } from './nat.ts';
+import { HEADER_BYTES, type HostOptions, SimHost } from './sim-host.ts';
+import { type LinkProfile, checkLinkProfile, sampleDelay } from './sim-link.ts';
+import { EventQueue } from './sim-queue.ts';
+import type { SimSocket } from './sim-socket.ts';
+import { type DropCounts, type DropReason, type SimNetStats, newDropCounts } from './sim-stats.ts';
+
+export { NatBox, NAT_KINDS, type NatKind, type NatOptions, type NatStats, type NatMapping } from './nat.ts';
+export { SimHost, HEADER_BYTES, type HostOptions, type HostLinkOptions } from './sim-host.ts';
+export { SimSocket } from './sim-socket.ts';
+export type { LinkProfile } from './sim-link.ts';
+export { type DropCounts, type DropReason, type HostStats, type SimNetStats, totalDrops } from './sim-stats.ts';
+
+/** Options for {@link SimNet}. */
+export interface SimNetOptions {
+  /** Time source; normally a {@link VirtualClock}. */
+  clock: Clock;
+  /** Randomness for loss, jitter and NAT port choice; a `SeededRandom` makes runs reproducible. */
+  random: Random;
+  /** One-way latency of the core between any two public endpoints; default 20 ms. */
+  latencyMs?: number;
+  /** Mean exponential jitter of the core; default 0. */
+  jitterMs?: number;
+  /** Loss probability of the core; default 0. */
+  loss?: number;
+  /** Largest datagram accepted by `send` (larger ones count as send errors); default 65,507. */
+  maxDatagram?: number;
+  /** Most datagrams in flight at once; beyond it sends are dropped (`overload`). Default 1,000,000. */
+  maxInFlight?: number;
+  /** Round delivery times up to a multiple of this many ms (0: exact); default 0. */
+  timeResolutionMs?: number;
+  /** Most hosts plus NATs; default 1,000,000. */
+  maxEndpoints?: number;
+}
+
+/** A public endpoint: a host with a public address, or a NAT box. */
+type Edge = SimHost | NatBox;
+
+/** A datagram in flight (pooled). Stage 0: travelling to the destination's public edge; 1: to the host. */
+interface Flight {
+  at: number;
+  seq: number;
+  stage: number;
+  data: Uint8Array | undefined;
+  from: Address | undefined;
+  fromEid: number;
+  fromPort: number;
+  edge: Edge | undefined;
+  host: SimHost | undefined;
+  port: number;
+}
+
+const POOL_MAX = 4096;
+/** Pair key for per-link overrides; endpoint ids stay below 2^26. */
+const PAIR = 67_108_864;
+
+/** The simulated internet; see the module documentation. */
+export class SimNet {
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly core: LinkProfile;
+  private readonly maxDatagram: number;
+  private readonly maxInFlight: number;
+  private readonly resolution: number;
+  private readonly maxEndpoints: number;
+  /** Public addresses: hosts not behind a NAT, and NATs. */
+  private readonly edges = new Map<string, Edge>();
+  private readonly links = new Map<number, LinkProfile>();
+  private readonly queue = new EventQueue<Flight>();
+  private readonly pool: Flight[] = [];
+  private nextId = 1;
+  private seq = 0;
+  private hostCount = 0;
+  private natCount = 0;
+  private timer: Timer | undefined;
+  private armedAt = Infinity;
+  private closed = false;
+  private sentPackets = 0;
+  private sentBytes = 0;
+  private deliveredPackets = 0;
+  private deliveredBytes = 0;
+  private readonly drops: DropCounts = newDropCounts();
+
+  constructor(options: SimNetOptions) {
+    this.clock = options.clock;
+    this.random = options.random;
+    checkLinkProfile(options, 'SimNet');
+    this.core = { latencyMs: options.latencyMs ?? 20, jitterMs: options.jitterMs ?? 0, loss: options.loss ?? 0 };
+    this.maxDatagram = options.maxDatagram ?? 65_507;
+    this.maxInFlight = options.maxInFlight ?? 1_000_000;
+    this.resolution = options.timeResolutionMs ?? 0;
+    this.maxEndpoints = Math.min(options.maxEndpoints ?? 1_000_000, PAIR - 1);
+    if (!(this.resolution >= 0)) throw new RangeError(`timeResolutionMs must be >= 0, got ${options.timeResolutionMs}`);
+  }
+
+  /**
+   * Add a host. Without `nat` the IP is public and must be unique among hosts and NATs;
+   * with `nat` it is private and unique behind that NAT. Returns the host's {@link Net}.
+   */
+  addHost(ip: string, options: HostOptions = {}): SimHost {
+    this.checkOpen();
+    if (isIP(ip) === 0) throw new Error(`addHost: "${ip}" is not an IPv4 or IPv6 address`);
+    const nat = options.nat;
+    if (nat !== undefined) {
+      if (nat.removed || this.edges.get(nat.ip) !== nat) throw new Error(`addHost ${ip}: NAT ${nat.ip} is not part of this network`);
+      if (nat.lan.has(ip)) throw new Error(`addHost: ${ip} is already in use behind NAT ${nat.ip}`);
+    } else if (this.edges.has(ip)) {
+      throw new Error(`addHost: ${ip} is already in use by a host or NAT`);
+    }
+    const host = new SimHost(this, ip, this.newId(), options);
+    if (nat !== undefined) nat.lan.set(ip, host);
+    else this.edges.set(ip, host);
+    this.hostCount++;
+    return host;
+  }
+
+  /** Add a NAT box with public address `ip`; put hosts behind it with `addHost(ip, { nat })`. */
+  addNat(ip: string, options: NatOptions): NatBox {
+    this.checkOpen();
+    if (isIP(ip) === 0) throw new Error(`addNat: "${ip}" is not an IPv4 or IPv6 address`);
+    if (this.edges.has(ip)) throw new Error(`addNat: ${ip} is already in use by a host or NAT`);
+    checkLinkProfile(options, `NAT ${ip}`);
+    const nat = new NatBox(ip, this.newId(), options, this.random.int(65536));
+    this.edges.set(ip, nat);
+    this.natCount++;
+    return nat;
+  }
+
+  /** Remove a NAT and every host behind it (their sockets close). Idempotent. */
+  removeNat(nat: NatBox): void {
+    if (nat.removed) return;
+    for (const h of [...nat.lan.values()]) h.close();
+    nat.removed = true;
+    if (this.edges.get(nat.ip) === nat) this.edges.delete(nat.ip);
+    this.natCount--;
+  }
+
+  /** The host or NAT that owns public address `ip`. */
+  endpoint(ip: string): SimHost | NatBox | undefined {
+    return this.edges.get(ip);
+  }
+
+  /**
+   * Override the path between two public endpoints (host or NAT public IPs), both
+   * directions: replaces the core and both ends' NAT/public-host access figures. Hosts
+   * behind a NAT still add their own access link. `undefined` removes the override.
+   */
+  setLink(ipA: string, ipB: string, profile: Partial<LinkProfile> | undefined): void {
+    const a = this.edges.get(ipA);
+    const b = this.edges.get(ipB);
+    if (!a || !b) throw new Error(`setLink: ${!a ? ipA : ipB} is not a public host or NAT address`);
+    const key = pairKey(a.eid, b.eid);
+    if (profile === undefined) {
+      this.links.delete(key);
+      return;
+    }
+    checkLinkProfile(profile, `setLink ${ipA} ${ipB}`);
+    this.links.set(key, { latencyMs: profile.latencyMs ?? 0, jitterMs: profile.jitterMs ?? 0, loss: profile.loss ?? 0 });
+  }
+
+  /** Whole-network counters. */
+  stats(): SimNetStats {
+    return {
+      sentPackets: this.sentPackets,
+      sentBytes: this.sentBytes,
+      deliveredPackets: this.deliveredPackets,
+      deliveredBytes: this.deliveredBytes,
+      inFlight: this.queue.size,
+      hosts: this.hostCount,
+      nats: this.natCount,
+      drops: { ...this.drops },
+    };
+  }
+
+  /** Number of datagrams in flight. */
+  get inFlight(): number {
+    return this.queue.size;
+  }
+
+  /** Stop: remove every host and NAT, drop datagrams in flight, cancel the clock timer. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    for (const e of [...this.edges.values()]) {
+      if (e instanceof NatBox) this.removeNat(e);
+      else e.close();
+    }
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.queue.clear();
+  }
+
+  /** @internal called by {@link SimHost.close}. */
+  detach(host: SimHost): void {
+    const nat = host.nat;
+    if (nat !== undefined) {
+      if (nat.lan.get(host.ip) === host) nat.lan.delete(host.ip);
+      nat.forgetHost(host);
+    } else if (this.edges.get(host.ip) === host) {
+      this.edges.delete(host.ip);
+    }
+    this.hostCount--;
+  }
+
+  /** @internal The send path of every {@link SimSocket}. */
+  transmit(sock: SimSocket, data: Uint8Array, to: Address): void {
+    const host = sock.host;
+    const size = data.byteLength;
+    const port = to.port;
+    const nat = host.nat;
+    if (size > this.maxDatagram || !(port > 0 && port < 65536 && Number.isInteger(port))) {
+      sock.counters.sendErrors++;
+      host.sendErrors++;
+      return;
+    }
+    const lanPeer = nat !== undefined ? nat.lan.get(to.host) : undefined;
+    const edge = lanPeer === undefined ? this.edges.get(to.host) : undefined;
+    if (lanPeer === undefined && edge === undefined && (typeof to.host !== 'string' || isIP(to.host) === 0)) {
+      sock.counters.sendErrors++;
+      host.sendErrors++;
+      return;
+    }
+    const sc = sock.counters;
+    sc.sentPackets++;
+    sc.sentBytes += size;
+    host.sentPackets++;
+    host.sentBytes += size;
+    this.sentPackets++;
+    this.sentBytes += size;
+    const now = this.clock.now();
+    const random = this.random;
+
+    if (lanPeer !== undefined) {
+      // Same private network: access links only, no NAT, no ISP bandwidth.
+      const keep = (1 - host.loss) * (1 - lanPeer.loss);
+      if (keep < 1 && random.float() >= keep) return this.dropAt(host, 'loss');
+      if (this.queue.size >= this.maxInFlight) return this.dropAt(host, 'overload');
+      const delay = sampleDelay(random, host.latencyMs + lanPeer.latencyMs, host.jitterMs + lanPeer.jitterMs);
+      const f = this.flight(data, sock.address, host.eid, sock.port, undefined, port);
+      f.stage = 1;
+      f.host = lanPeer;
+      return this.schedule(f, now + delay);
+    }
+    if (edge === undefined) return this.dropAt(host, 'noRoute');
+    if (edge === host) {
+      // To itself: no link at all.
+      const f = this.flight(data, sock.address, host.eid, sock.port, undefined, port);
+      f.stage = 1;
+      f.host = host;
+      return this.schedule(f, now);
+    }
+    if (edge === nat && !nat.hairpin) return this.dropAt(host, 'hairpin');
+
+    let depart = now;
+    const up = host.upBytesPerMs;
+    if (up !== Infinity) {
+      const wire = size + HEADER_BYTES;
+      const start = host.upFreeAt > now ? host.upFreeAt : now;
+      if ((start - now) * up + wire > host.queueBytes) return this.dropAt(host, 'uplinkQueue');
+      depart = host.upFreeAt = start + wire / up;
+    }
+
+    let from: Address;
+    let fromEid: number;
+    let fromPort: number;
+    if (nat !== undefined) {
+      const m = nat.outbound(host, sock.port, edge.eid, port, now);
+      if (m === undefined) return this.dropAt(host, 'natTableFull');
+      from = m.address;
+      fromEid = nat.eid;
+      fromPort = m.publicPort;
+    } else {
+      from = sock.address;
+      fromEid = host.eid;
+      fromPort = sock.port;
+    }
+
+    const src: Edge = nat ?? host;
+    const link = this.links.size > 0 ? this.links.get(pairKey(src.eid, edge.eid)) : undefined;
+    let latency: number;
+    let jitter: number;
+    let keep: number;
+    if (link !== undefined) {
+      latency = link.latencyMs;
+      jitter = link.jitterMs;
+      keep = 1 - link.loss;
+    } else {
+      const core = this.core;
+      latency = src.latencyMs + core.latencyMs + edge.latencyMs;
+      jitter = src.jitterMs + core.jitterMs + edge.jitterMs;
+      keep = (1 - src.loss) * (1 - core.loss) * (1 - edge.loss);
+    }
+    if (nat !== undefined) {
+      latency += host.latencyMs;
+      jitter += host.jitterMs;
+      keep *= 1 - host.loss;
+    }
+    if (keep < 1 && random.float() >= keep) return this.dropAt(host, 'loss');
+    if (this.queue.size >= this.maxInFlight) return this.dropAt(host, 'overload');
+    const f = this.flight(data, from, fromEid, fromPort, edge, port);
+    this.schedule(f, depart + sampleDelay(random, latency, jitter));
+  }
+
+  private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number): Flight {
+    const f = this.pool.pop() ?? { at: 0, seq: 0, stage: 0, data: undefined, from: undefined, fromEid: 0, fromPort: 0, edge: undefined, host: undefined, port: 0 };
+    f.stage = 0;
+    // A copy (new Uint8Array(buffer) copies; Buffer#slice would not): receivers never see later sender writes.
+    f.data = new Uint8Array(data);
+    f.from = from;
+    f.fromEid = fromEid;
+    f.fromPort = fromPort;
+    f.edge = edge;
+    f.host = undefined;
+    f.port = port;
+    return f;
+  }
+
+  private recycle(f: Flight): void {
+    f.data = undefined;
+    f.from = undefined;
+    f.edge = undefined;
+    f.host = undefined;
+    if (this.pool.length < POOL_MAX) this.pool.push(f);
+  }
+
+  private schedule(f: Flight, at: number): void {
+    const r = this.resolution;
+    if (r > 0) at = Math.ceil(at / r) * r;
+    f.at = at;
+    f.seq = this.seq++;
+    this.queue.push(f);
+    if (at < this.armedAt) this.arm(at);
+  }
+
+  private arm(at: number): void {
+    this.timer?.cancel();
+    this.armedAt = at;
+    this.timer = this.clock.setTimeout(this.onTimer, at - this.clock.now());
+  }
+
+  /** Deliver every datagram that is due; the single clock callback of the simulator. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    const now = this.clock.now();
+    const q = this.queue;
+    try {
+      for (;;) {
+        const f = q.peek();
+        if (f === undefined || f.at > now) break;
+        q.pop();
+        if (f.stage === 0) this.arrive(f, now);
+        else this.deliver(f, f.host!, f.port);
+      }
+    } finally {
+      const next = q.peek();
+      if (next !== undefined && next.at < this.armedAt && !this.closed) this.arm(next.at);
+    }
+  };
+
+  /** Stage 0 done: the datagram reached the destination's public edge. */
+  private arrive(f: Flight, now: number): void {
+    const edge = f.edge!;
+    let host: SimHost;
+    let port = f.port;
+    if (edge instanceof NatBox) {
+      if (edge.removed) return this.dropFlight(f, undefined, 'noRoute');
+      const m = edge.inbound(port, f.fromEid, f.fromPort, now);
+      if (typeof m === 'string') return this.dropFlight(f, undefined, m);
+      host = m.host;
+      port = m.privatePort;
+    } else {
+      host = edge;
+    }
+    if (host.closed) return this.dropFlight(f, host, 'hostDown');
+    let t = now;
+    const down = host.downBytesPerMs;
+    if (down !== Infinity) {
+      const wire = f.data!.byteLength + HEADER_BYTES;
+      const start = host.downFreeAt > now ? host.downFreeAt : now;
+      if ((start - now) * down + wire > host.queueBytes) return this.dropFlight(f, host, 'downlinkQueue');
+      t = host.downFreeAt = start + wire / down;
+    }
+    if (host.nat !== undefined) {
+      // Behind a NAT: the host's own access link comes after the NAT.
+      if (host.loss > 0 && this.random.float() < host.loss) return this.dropFlight(f, host, 'loss');
+      t += sampleDelay(this.random, host.latencyMs, host.jitterMs);
+    }
+    if (t > now) {
+      f.stage = 1;
+      f.host = host;
+      f.port = port;
+      this.schedule(f, t);
+    } else {
+      this.deliver(f, host, port);
+    }
+  }
+
+  private deliver(f: Flight, host: SimHost, port: number): void {
+    if (host.closed) return this.dropFlight(f, host, 'hostDown');
+    const sock = host.sockets.get(port);
+    if (sock === undefined) return this.dropFlight(f, host, 'portUnreachable');
+    const data = f.data!;
+    const from = f.from!;
+    this.recycle(f);
+    const n = data.byteLength;
+    host.receivedPackets++;
+    host.receivedBytes += n;
+    this.deliveredPackets++;
+    this.deliveredBytes += n;
+    sock.deliver(data, from);
+  }
+
+  private dropAt(host: SimHost, reason: DropReason): void {
+    host.drops[reason]++;
+    this.drops[reason]++;
+  }
+
+  private dropFlight(f: Flight, host: SimHost | undefined, reason: DropReason): void {
+    if (host !== undefined) host.drops[reason]++;
+    this.drops[reason]++;
+    this.recycle(f);
+  }
+
+  private newId(): number {
+    if (this.hostCount + this.natCount >= this.maxEndpoints || this.nextId >= PAIR) {
+      throw new Error(`SimNet: too many hosts and NATs (limit ${this.maxEndpoints})`);
+    }
+    return this.nextId++;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('SimNet is closed');
+  }
+}
+
+function pairKey(a: number, b: number): number {
+  return a < b ? a * PAIR + b : b * PAIR + a;
+}
