@@ -1,0 +1,76 @@
+/**
+ * The message channel: the one seam between a per-peer transport and everything above
+ * it. The session layer provides one per authenticated peer (payloads of up to ~1100
+ * bytes, exactly-once but unreliable and unordered); {@link FragmentedChannel} turns one
+ * of those into a channel of messages up to 64 KiB; the RPC layer runs on top.
+ *
+ * @example
+ * ```ts
+ * function echo(channel: MessageChannel): void {
+ *   const off = channel.onMessage((payload) => channel.send(payload));
+ *   channel.onClose?.(() => off());
+ * }
+ * ```
+ * @module
+ */
+
+/** Receives one payload. */
+export type PayloadHandler = (payload: Uint8Array) => void;
+
+/** An unreliable, message-oriented link to one peer. */
+export interface MessageChannel {
+  /**
+   * Send one payload. Delivery is best effort: loss is silent. Throws only on programming
+   * errors (a payload larger than the channel's limit); sending on a closed channel is a
+   * silent no-op.
+   */
+  send(payload: Uint8Array): void;
+  /** Add a receive handler; returns a function that removes it. */
+  onMessage(handler: PayloadHandler): () => void;
+  /** Close the channel; idempotent. Handlers are not called afterwards. */
+  close(): void;
+  /**
+   * Optional: be told when the channel closes, by {@link close} or from below (session
+   * expired, peer gone). Layers above use it to cascade the close with a reason.
+   */
+  onClose?(handler: (reason: string) => void): () => void;
+}
+
+/**
+ * A small helper for channel implementations: a handler list that survives handlers
+ * removing themselves while being called, and isolates handler exceptions.
+ */
+export class HandlerSet<A extends unknown[]> {
+  private list: ((...args: A) => void)[] = [];
+
+  /** Add a handler; returns its remover. */
+  add(h: (...args: A) => void): () => void {
+    this.list = [...this.list, h];
+    return () => {
+      this.list = this.list.filter((x) => x !== h);
+    };
+  }
+
+  /** Call every handler; returns how many threw (their errors are swallowed). */
+  emit(...args: A): number {
+    let failed = 0;
+    for (const h of this.list) {
+      try {
+        h(...args);
+      } catch {
+        failed++;
+      }
+    }
+    return failed;
+  }
+
+  /** Remove all handlers. */
+  clear(): void {
+    this.list = [];
+  }
+
+  /** Number of handlers. */
+  get size(): number {
+    return this.list.length;
+  }
+}

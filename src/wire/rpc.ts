@@ -1,0 +1,458 @@
+/**
+ * Request/response over a {@link MessageEndpoint} (so over fragmentation and a session):
+ *
+ * - requests carry a u32 id; each has a deadline and is retransmitted with exponential
+ *   backoff plus jitter until answered (all timing on the injected {@link Clock} and
+ *   {@link Random}, so it runs unchanged on a VirtualClock);
+ * - the responder executes a request id at most once: ids are tracked in a
+ *   {@link SerialWindow}, a duplicate of a finished request gets the cached response
+ *   again, a duplicate of a running one is ignored;
+ * - failures are {@link RpcError}s with a code, sent back as `err` messages;
+ * - `AbortSignal` per request; `close()` rejects everything pending with the reason;
+ * - every table is bounded: requests in flight, handlers running, cached responses
+ *   (entries, bytes and age).
+ *
+ * @example
+ * ```ts
+ * const Echo = defineMethod('test.echo', Type.String({ maxLength: 100 }), Type.String({ maxLength: 100 }));
+ * // each side of a session:
+ * const endpoint = new MessageEndpoint(new FragmentedChannel(channel, { clock: env.clock }), registry);
+ * const rpc = new RpcPeer(endpoint, { clock: env.clock, random: env.random });
+ * rpc.handle(Echo, (text) => text.toUpperCase());
+ * const reply = await rpc.request(Echo, 'hi', { timeoutMs: 5000, signal }); // 'HI'
+ * rpc.close('shutting down'); // pending requests reject with RpcError('closed')
+ * ```
+ * @module
+ */
+import type { Clock, Timer } from '../clock.ts';
+import type { Random } from '../random.ts';
+import { ErrorMessage, MessageEncodeError, RequestMessage, ResponseMessage, type MessageOf } from './messages.ts';
+import type { MessageEndpoint } from './message-endpoint.ts';
+import { RpcError } from './rpc-error.ts';
+import type { RpcMethod } from './rpc-method.ts';
+import { SerialWindow } from './serial-window.ts';
+
+/** Limits and default timing of an {@link RpcPeer}. */
+export interface RpcOptions {
+  clock: Clock;
+  random: Random;
+  /** Own requests awaiting an answer; more are refused with `overloaded` (default 64). */
+  maxInFlight?: number;
+  /** Peer requests being handled at once; more are answered `overloaded` (default 32). */
+  maxConcurrentHandlers?: number;
+  /** A handler still running after this long is abandoned and answered `timeout` (default 30 s). */
+  handlerTimeoutMs?: number;
+  /** Responses kept for duplicate requests: entries (default 256) ... */
+  responseCacheEntries?: number;
+  /** ... total encoded bytes (default 1 MiB) ... */
+  responseCacheBytes?: number;
+  /** ... and age (default 60 s; keep it above the requesters' timeouts). */
+  responseCacheTtlMs?: number;
+  /** Executed request ids remembered (default 4096). */
+  executedWindow?: number;
+  /** Defaults for {@link RequestOptions}. */
+  defaults?: Omit<RequestOptions, 'signal'>;
+  /** Whether {@link RpcPeer.close} closes the endpoint (default true). */
+  closeEndpoint?: boolean;
+}
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Overall deadline (default 10 s). */
+  timeoutMs?: number;
+  /** Retransmissions after the first send (default 4). */
+  retries?: number;
+  /** Wait before the first retransmission; doubles each time (default 500 ms). */
+  initialRtoMs?: number;
+  /** Cap of the retransmission wait (default 4 s). */
+  maxRtoMs?: number;
+  /** Relative jitter of each wait, 0..1 (default 0.25: +-25%). */
+  jitter?: number;
+  /** Abort the request; it rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** What a handler gets besides the parameters. */
+export interface RpcContext {
+  /** The request id (per requesting peer). */
+  readonly id: number;
+  readonly method: string;
+  /** Aborted when the peer closes or the handler exceeds `handlerTimeoutMs`. */
+  readonly signal: AbortSignal;
+}
+
+/** Handles one method; throw an {@link RpcError} to answer with a specific code. */
+export type RpcHandler<P, R> = (params: P, ctx: RpcContext) => R | Promise<R>;
+
+/** Counters and table sizes of an {@link RpcPeer}. */
+export interface RpcStats {
+  inFlight: number;
+  running: number;
+  cachedResponses: number;
+  cachedBytes: number;
+  requested: number;
+  retransmitted: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  aborted: number;
+  refusedOverloaded: number;
+  lateResponses: number;
+  handled: number;
+  duplicatesReplayed: number;
+  duplicatesIgnored: number;
+  duplicatesRefused: number;
+  overloadedAnswered: number;
+}
+
+interface Pending {
+  method: RpcMethod<unknown, unknown>;
+  bytes: Uint8Array;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  sends: number;
+  retryTimer?: Timer;
+  deadline: Timer;
+  cleanupSignal?: () => void;
+  opts: Required<Omit<RequestOptions, 'signal'>>;
+}
+
+type Req = MessageOf<typeof RequestMessage>;
+type Res = MessageOf<typeof ResponseMessage>;
+type Err = MessageOf<typeof ErrorMessage>;
+
+/** Both sides of request/response with one peer; see module docs. */
+export class RpcPeer {
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly o: Required<Omit<RpcOptions, 'clock' | 'random' | 'defaults'>>;
+  private readonly defaults: Required<Omit<RequestOptions, 'signal'>>;
+  private readonly handlers = new Map<string, { method: RpcMethod<unknown, unknown>; fn: RpcHandler<unknown, unknown> }>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly running = new Map<number, { ac: AbortController; timer: Timer }>();
+  private readonly cache = new Map<number, { bytes: Uint8Array; at: number }>();
+  private readonly executed: SerialWindow;
+  private readonly detach: (() => void)[] = [];
+  private cachedBytes = 0;
+  private nextId = 0;
+  private closedReason: string | undefined;
+  private readonly counters = {
+    requested: 0,
+    retransmitted: 0,
+    succeeded: 0,
+    failed: 0,
+    timedOut: 0,
+    aborted: 0,
+    refusedOverloaded: 0,
+    lateResponses: 0,
+    handled: 0,
+    duplicatesReplayed: 0,
+    duplicatesIgnored: 0,
+    duplicatesRefused: 0,
+    overloadedAnswered: 0,
+  };
+
+  constructor(
+    private readonly endpoint: MessageEndpoint,
+    options: RpcOptions,
+  ) {
+    this.clock = options.clock;
+    this.random = options.random;
+    this.o = {
+      maxInFlight: options.maxInFlight ?? 64,
+      maxConcurrentHandlers: options.maxConcurrentHandlers ?? 32,
+      handlerTimeoutMs: options.handlerTimeoutMs ?? 30_000,
+      responseCacheEntries: options.responseCacheEntries ?? 256,
+      responseCacheBytes: options.responseCacheBytes ?? 1 << 20,
+      responseCacheTtlMs: options.responseCacheTtlMs ?? 60_000,
+      executedWindow: options.executedWindow ?? 4096,
+      closeEndpoint: options.closeEndpoint ?? true,
+    };
+    this.defaults = { timeoutMs: 10_000, retries: 4, initialRtoMs: 500, maxRtoMs: 4000, jitter: 0.25, ...options.defaults };
+    this.executed = new SerialWindow(this.o.executedWindow);
+    this.detach.push(
+      endpoint.on(RequestMessage, (m) => this.onRequest(m)),
+      endpoint.on(ResponseMessage, (m) => this.onResponse(m)),
+      endpoint.on(ErrorMessage, (m) => this.onError(m)),
+      endpoint.onClose((reason) => this.shutdown(reason, false)),
+    );
+  }
+
+  /** Serve `method`; returns a remover. One handler per method (a second one throws). */
+  handle<P, R>(method: RpcMethod<P, R>, handler: RpcHandler<P, R>): () => void {
+    if (this.handlers.has(method.name)) throw new Error(`a handler for ${method.name} is already registered`);
+    const entry = { method: method as RpcMethod<unknown, unknown>, fn: handler as RpcHandler<unknown, unknown> };
+    this.handlers.set(method.name, entry);
+    return () => {
+      if (this.handlers.get(method.name) === entry) this.handlers.delete(method.name);
+    };
+  }
+
+  /**
+   * Call `method` at the peer. Resolves with the validated result; rejects with an
+   * {@link RpcError} (`timeout`, `closed`, `overloaded`, `bad-params`, `bad-result`,
+   * `too-large`, or the peer's code with `remote: true`), or with `signal.reason`.
+   */
+  request<P, R>(method: RpcMethod<P, R>, params: P, options: RequestOptions = {}): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const { signal } = options;
+      if (this.closedReason !== undefined) return reject(new RpcError('closed', `rpc closed: ${this.closedReason}`));
+      if (signal?.aborted) return reject(signal.reason);
+      const checked = method.params.validate(params);
+      if (!checked.ok) return reject(new RpcError('bad-params', `${method.name} params: ${checked.error}`));
+      if (this.pending.size >= this.o.maxInFlight) {
+        this.counters.refusedOverloaded++;
+        return reject(new RpcError('overloaded', `too many requests in flight (${this.o.maxInFlight})`));
+      }
+      let id = this.nextId;
+      while (this.pending.has(id)) id = (id + 1) >>> 0;
+      this.nextId = (id + 1) >>> 0;
+      let bytes: Uint8Array;
+      try {
+        bytes = this.endpoint.registry.encode({ type: 'req', id, method: method.name, params });
+      } catch (err) {
+        return reject(err instanceof MessageEncodeError && err.reason === 'size' ? new RpcError('too-large', err.message) : err);
+      }
+      const opts = { ...this.defaults, ...stripUndefined(options) } as Required<Omit<RequestOptions, 'signal'>>;
+      const p: Pending = {
+        method: method as RpcMethod<unknown, unknown>,
+        bytes,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        sends: 0,
+        opts,
+        deadline: this.clock.setTimeout(() => {
+          this.counters.timedOut++;
+          this.settle(id, new RpcError('timeout', `${method.name} timed out after ${opts.timeoutMs} ms (${p.sends} sends)`));
+        }, opts.timeoutMs),
+      };
+      if (signal) {
+        const onAbort = () => {
+          this.counters.aborted++;
+          this.settle(id, signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        p.cleanupSignal = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.pending.set(id, p);
+      this.counters.requested++;
+      this.transmit(id, p);
+    });
+  }
+
+  /** Counters and current table sizes. */
+  stats(): RpcStats {
+    return { inFlight: this.pending.size, running: this.running.size, cachedResponses: this.cache.size, cachedBytes: this.cachedBytes, ...this.counters };
+  }
+
+  /**
+   * Stop: reject pending requests with `RpcError('closed', reason)`, abort running
+   * handlers, drop caches, and (by default) close the endpoint. Idempotent.
+   */
+  close(reason = 'rpc closed'): void {
+    this.shutdown(reason, this.o.closeEndpoint);
+  }
+
+  // --- requester side ---
+
+  private transmit(id: number, p: Pending): void {
+    if (p.sends > 0) this.counters.retransmitted++;
+    p.sends++;
+    this.endpoint.sendEncoded(p.bytes);
+    if (p.sends > p.opts.retries) return;
+    const base = Math.min(p.opts.maxRtoMs, p.opts.initialRtoMs * 2 ** (p.sends - 1));
+    const wait = base * (1 + p.opts.jitter * (2 * this.random.float() - 1));
+    p.retryTimer = this.clock.setTimeout(() => {
+      if (this.pending.get(id) === p) this.transmit(id, p);
+    }, wait);
+  }
+
+  /** Finish request `id`: resolve with `value` or reject with `error`. */
+  private settle(id: number, error: unknown, value?: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.deadline.cancel();
+    p.retryTimer?.cancel();
+    p.cleanupSignal?.();
+    if (error !== undefined) {
+      this.counters.failed++;
+      p.reject(error);
+    } else {
+      this.counters.succeeded++;
+      p.resolve(value);
+    }
+  }
+
+  private onResponse(m: Res): void {
+    const p = this.pending.get(m.id);
+    if (!p) {
+      this.counters.lateResponses++;
+      return;
+    }
+    const r = p.method.result.validate(m.result);
+    if (!r.ok) this.settle(m.id, new RpcError('bad-result', `${p.method.name} result: ${r.error}`, true));
+    else this.settle(m.id, undefined, r.value);
+  }
+
+  private onError(m: Err): void {
+    const p = this.pending.get(m.id);
+    if (!p) {
+      this.counters.lateResponses++;
+      return;
+    }
+    this.settle(m.id, new RpcError(m.code, `${p.method.name}: ${m.message}`, true));
+  }
+
+  // --- responder side ---
+
+  private onRequest(m: Req): void {
+    if (this.closedReason !== undefined) return;
+    const status = this.executed.check(m.id);
+    if (status === 'duplicate') {
+      if (this.running.has(m.id)) {
+        this.counters.duplicatesIgnored++;
+        return;
+      }
+      const cached = this.cacheGet(m.id);
+      if (cached) {
+        this.counters.duplicatesReplayed++;
+        this.endpoint.sendEncoded(cached);
+        return;
+      }
+      this.counters.duplicatesRefused++;
+      this.answerUncached(m.id, 'duplicate', 'request already executed; its response has expired');
+      return;
+    }
+    if (status === 'stale') {
+      this.counters.duplicatesRefused++;
+      this.answerUncached(m.id, 'stale', 'request id too old to tell whether it ran');
+      return;
+    }
+    const entry = this.handlers.get(m.method);
+    if (!entry) return this.finish(m.id, { type: 'err', id: m.id, code: 'unknown-method', message: `no method ${m.method}` });
+    const params = entry.method.params.validate(m.params);
+    if (!params.ok) return this.finish(m.id, { type: 'err', id: m.id, code: 'bad-params', message: params.error });
+    if (this.running.size >= this.o.maxConcurrentHandlers) {
+      // Not executed, so not remembered: a retransmission may be served later.
+      this.counters.overloadedAnswered++;
+      this.answerUncached(m.id, 'overloaded', 'too many requests running');
+      return;
+    }
+    this.executed.mark(m.id);
+    this.counters.handled++;
+    const id = m.id;
+    const ac = new AbortController();
+    const timer = this.clock.setTimeout(() => {
+      if (this.running.get(id)?.ac !== ac) return;
+      ac.abort(new RpcError('timeout', 'handler timed out'));
+      this.running.delete(id);
+      this.finish(id, { type: 'err', id, code: 'timeout', message: `handler did not finish within ${this.o.handlerTimeoutMs} ms` });
+    }, this.o.handlerTimeoutMs);
+    this.running.set(id, { ac, timer });
+    const ctx: RpcContext = { id, method: m.method, signal: ac.signal };
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(entry.fn(params.value, ctx));
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (value) => {
+        if (!this.endRun(id, ac)) return;
+        const checked = entry.method.result.validate(value);
+        if (!checked.ok) return this.finish(id, { type: 'err', id, code: 'internal', message: `handler returned an invalid result` });
+        this.finish(id, { type: 'res', id, result: checked.value === undefined ? null : checked.value });
+      },
+      (err: unknown) => {
+        if (!this.endRun(id, ac)) return;
+        if (err instanceof RpcError) this.finish(id, { type: 'err', id, code: safeCode(err.code), message: err.message.slice(0, 1024) });
+        else this.finish(id, { type: 'err', id, code: 'internal', message: 'internal error' });
+      },
+    );
+  }
+
+  /** True when the run is still current (not timed out, not closed); clears it. */
+  private endRun(id: number, ac: AbortController): boolean {
+    const r = this.running.get(id);
+    if (!r || r.ac !== ac || this.closedReason !== undefined) return false;
+    r.timer.cancel();
+    this.running.delete(id);
+    return true;
+  }
+
+  /** Encode, cache and send the final answer to request `id`. */
+  private finish(id: number, message: Res | Err): void {
+    if (this.closedReason !== undefined) return;
+    this.executed.mark(id);
+    let bytes: Uint8Array;
+    try {
+      bytes = this.endpoint.registry.encode(message);
+    } catch (err) {
+      const tooLarge = err instanceof MessageEncodeError && err.reason === 'size';
+      bytes = this.endpoint.registry.encode({ type: 'err', id, code: tooLarge ? 'too-large' : 'internal', message: tooLarge ? 'response exceeds 64 KiB' : 'unencodable response' });
+    }
+    this.cachePut(id, bytes);
+    this.endpoint.sendEncoded(bytes);
+  }
+
+  private answerUncached(id: number, code: string, message: string): void {
+    this.endpoint.send({ type: 'err', id, code, message });
+  }
+
+  private cacheGet(id: number): Uint8Array | undefined {
+    const e = this.cache.get(id);
+    if (!e) return undefined;
+    if (e.at + this.o.responseCacheTtlMs <= this.clock.now()) {
+      this.cacheDelete(id);
+      return undefined;
+    }
+    return e.bytes;
+  }
+
+  private cachePut(id: number, bytes: Uint8Array): void {
+    const now = this.clock.now();
+    this.cacheDelete(id);
+    for (const [k, e] of this.cache) {
+      const expired = e.at + this.o.responseCacheTtlMs <= now;
+      const full = this.cache.size >= this.o.responseCacheEntries || this.cachedBytes + bytes.length > this.o.responseCacheBytes;
+      if (!expired && !full) break;
+      this.cacheDelete(k);
+    }
+    if (bytes.length > this.o.responseCacheBytes || this.o.responseCacheEntries < 1) return;
+    this.cache.set(id, { bytes, at: now });
+    this.cachedBytes += bytes.length;
+  }
+
+  private cacheDelete(id: number): void {
+    const e = this.cache.get(id);
+    if (!e) return;
+    this.cache.delete(id);
+    this.cachedBytes -= e.bytes.length;
+  }
+
+  private shutdown(reason: string, closeEndpoint: boolean): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    for (const d of this.detach) d();
+    for (const id of [...this.pending.keys()]) this.settle(id, new RpcError('closed', `rpc closed: ${reason}`));
+    for (const r of this.running.values()) {
+      r.timer.cancel();
+      r.ac.abort(new RpcError('closed', `rpc closed: ${reason}`));
+    }
+    this.running.clear();
+    this.cache.clear();
+    this.cachedBytes = 0;
+    this.handlers.clear();
+    if (closeEndpoint) this.endpoint.close(reason);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'signal')) as Partial<T>;
+}
+
+const CODE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/;
+function safeCode(code: string): string {
+  return code.length <= 64 && CODE.test(code) ? code : 'internal';
+}
