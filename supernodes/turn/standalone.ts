@@ -1,0 +1,50 @@
+/**
+ * A TURN/STUN server on its own UDP socket, for tests, benchmarks and a relay-only
+ * deployment. In a supernode the server instead shares the node's port (server.ts).
+ *
+ * @example
+ * ```ts
+ * const turn = await startStandaloneTurn({ env, listen: { host: '127.0.0.1', port: 0 }, secret: 's',
+ *   relayHost: '127.0.0.1', allowPrivatePeers: true });
+ * console.log(turn.address); // { host: '127.0.0.1', port: 41234 }
+ * turn.close();
+ * ```
+ * @module
+ */
+import type { Address } from '../../src/net/net.ts';
+import { TurnServer, type TurnServerOptions } from './server.ts';
+
+/** Options: the server's, minus `send`, plus where to listen. */
+export interface StandaloneTurnOptions extends Omit<TurnServerOptions, 'send'> {
+  listen: { host: string; port?: number };
+}
+
+/** A running standalone server. */
+export interface StandaloneTurn {
+  readonly server: TurnServer;
+  /** The bound listening address. */
+  readonly address: Address;
+  /** Non-STUN, non-ChannelData datagrams seen on the port. */
+  foreignDatagrams(): number;
+  /** Close the server and its socket. */
+  close(): void;
+}
+
+/** Bind `listen` and serve TURN/STUN on it. */
+export async function startStandaloneTurn(options: StandaloneTurnOptions): Promise<StandaloneTurn> {
+  const socket = await options.env.net.bind({ host: options.listen.host, port: options.listen.port ?? 0 });
+  const server = new TurnServer({ ...options, send: (data, to) => socket.send(data, to) });
+  let foreign = 0;
+  socket.onMessage((data, from) => {
+    if (!server.handle(data, from)) foreign++;
+  });
+  return {
+    server,
+    address: socket.address,
+    foreignDatagrams: () => foreign,
+    close() {
+      server.close();
+      socket.close();
+    },
+  };
+}
