@@ -1,0 +1,107 @@
+/**
+ * A contact: what one overlay node knows about another, enough to reach it and to check
+ * that its ID was honestly minted. Contacts travel in FIND_NODE answers and peer
+ * exchange, so every field is untrusted until {@link ContactVerifier.verify} accepts it.
+ *
+ * @example
+ * ```ts
+ * const verifier = new ContactVerifier({ difficulty: 8 });
+ * const c: Contact = { id, publicKey, pow: nonce, address: { host: '192.0.2.1', port: 4000 } };
+ * verifier.verify(c); // { ok: true } or { ok: false, reason: 'pow' | 'id' | ... }
+ * ```
+ * @module
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Address } from '../net/net.ts';
+import { ID_BYTES, idEquals, idKey, type NodeId } from './node-id.ts';
+import { networkPrefix } from './ip-prefix.ts';
+import { POW_NONCE_BYTES, verifyProofOfWork } from './proof-of-work.ts';
+
+/** Another overlay node. Treat as immutable. */
+export interface Contact {
+  /** Node ID: SHA-256 of `publicKey`. */
+  readonly id: NodeId;
+  /** The node's Ed25519 public key (32 bytes). */
+  readonly publicKey: Uint8Array;
+  /** Proof-of-work nonce for `publicKey` (see proof-of-work.ts). */
+  readonly pow: Uint8Array;
+  /** Where to reach it (an IP literal and UDP port). */
+  readonly address: Address;
+}
+
+/** Why a contact was refused. */
+export type ContactRejection = 'shape' | 'address' | 'id' | 'pow';
+
+/** Result of {@link ContactVerifier.verify}. */
+export type ContactCheck = { ok: true } | { ok: false; reason: ContactRejection };
+
+/** Options for {@link ContactVerifier}. */
+export interface ContactVerifierOptions {
+  /** Required proof-of-work bits. */
+  difficulty: number;
+  /** Remembered verdicts (bounded, oldest forgotten first). Default 65,536. */
+  cacheSize?: number;
+}
+
+/** Structural check of an untrusted contact (types and lengths only). */
+export function isWellFormedContact(c: unknown): c is Contact {
+  if (typeof c !== 'object' || c === null) return false;
+  const x = c as Record<string, unknown>;
+  const a = x.address as Record<string, unknown> | undefined;
+  return (
+    x.id instanceof Uint8Array && x.id.length === ID_BYTES &&
+    x.publicKey instanceof Uint8Array && x.publicKey.length === 32 &&
+    x.pow instanceof Uint8Array && x.pow.length === POW_NONCE_BYTES &&
+    typeof a === 'object' && a !== null && typeof a.host === 'string' && a.host.length <= 64 &&
+    Number.isInteger(a.port) && (a.port as number) > 0 && (a.port as number) <= 65535
+  );
+}
+
+/**
+ * Checks contacts: well-formed, an IP-literal address, `id == SHA-256(publicKey)`, and
+ * enough proof of work. Verdicts are cached by (id, key, nonce) in a bounded map so a
+ * contact seen in many lookup answers is hashed once.
+ */
+export class ContactVerifier {
+  readonly difficulty: number;
+  private readonly cacheSize: number;
+  private readonly cache = new Map<string, ContactCheck>();
+  /** Counters of verdicts, for metrics. */
+  readonly stats = { accepted: 0, rejected: 0, cacheHits: 0 };
+
+  constructor(options: ContactVerifierOptions) {
+    this.difficulty = options.difficulty;
+    this.cacheSize = Math.max(1, options.cacheSize ?? 65_536);
+    verifyProofOfWork(new Uint8Array(32), new Uint8Array(POW_NONCE_BYTES), this.difficulty); // validates the parameter
+  }
+
+  /** Verify `c`; never throws. */
+  verify(c: unknown): ContactCheck {
+    const r = this.check(c);
+    if (r.ok) this.stats.accepted++;
+    else this.stats.rejected++;
+    return r;
+  }
+
+  /** Shorthand for `verify(c).ok`. */
+  accepts(c: unknown): c is Contact {
+    return this.verify(c).ok;
+  }
+
+  private check(c: unknown): ContactCheck {
+    if (!isWellFormedContact(c)) return { ok: false, reason: 'shape' };
+    if (networkPrefix(c.address.host) === undefined) return { ok: false, reason: 'address' };
+    const key = idKey(c.id) + idKey(c.publicKey) + idKey(c.pow);
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.stats.cacheHits++;
+      return hit;
+    }
+    let verdict: ContactCheck = { ok: true };
+    if (!idEquals(sha256(c.publicKey), c.id)) verdict = { ok: false, reason: 'id' };
+    else if (!verifyProofOfWork(c.publicKey, c.pow, this.difficulty)) verdict = { ok: false, reason: 'pow' };
+    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, verdict);
+    return verdict;
+  }
+}
