@@ -1,0 +1,157 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { totalDrops } from '../../src/net/sim.ts';
+import { netCompliance } from './compliance.ts';
+import { makeSim, record } from './sim-fixture.ts';
+
+netCompliance('SimNet', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 5, jitterMs: 1 });
+  const a = sim.addHost('192.0.2.1');
+  const b = sim.addHost('192.0.2.2');
+  return {
+    a,
+    b,
+    settle: () => clock.advance(50),
+    close: async () => {
+      sim.close();
+      assert.is(clock.pending, 0, 'SimNet left a timer on the clock');
+    },
+  };
+});
+
+// Both ends behind NATs that let the conversation through: the contract holds there too
+// (the server is public; replies come back through the client's mapping).
+netCompliance('SimNet behind a port-restricted NAT', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 5, jitterMs: 1 });
+  const nat = sim.addNat('203.0.113.1', { kind: 'port-restricted' });
+  const a = sim.addHost('10.0.0.2', { nat });
+  const b = sim.addHost('192.0.2.2');
+  return { a, b, settle: () => clock.advance(50), close: async () => sim.close() };
+});
+
+const s = suite('SimNet basics');
+
+s('hosts, addresses and configuration errors are explicit', async () => {
+  const { sim } = makeSim();
+  const h = sim.addHost('192.0.2.1');
+  assert.throws(() => sim.addHost('192.0.2.1'), /already in use/);
+  assert.throws(() => sim.addHost('not-an-ip'), /not an IPv4 or IPv6/);
+  assert.throws(() => sim.addNat('192.0.2.1', { kind: 'full-cone' }), /already in use/);
+  assert.throws(() => sim.addHost('192.0.2.9', { loss: 2 }), /loss must be in \[0, 1\]/);
+  assert.throws(() => sim.addHost('192.0.2.9', { uplinkKbps: 0 }), /uplinkKbps must be > 0/);
+  const nat = sim.addNat('203.0.113.1', { kind: 'symmetric' });
+  const nat2 = sim.addNat('203.0.113.2', { kind: 'symmetric' });
+  // Private addresses are per NAT: the same 10.0.0.2 may live behind two NATs.
+  const p1 = sim.addHost('10.0.0.2', { nat });
+  const p2 = sim.addHost('10.0.0.2', { nat: nat2 });
+  assert.is(p1.publicIp, '203.0.113.1');
+  assert.is(p2.publicIp, '203.0.113.2');
+  assert.throws(() => sim.addHost('10.0.0.2', { nat }), /already in use behind NAT/);
+  await h.bind({ host: '0.0.0.0', port: 1 });
+  await h.bind({ host: '192.0.2.1', port: 2 });
+  try {
+    await h.bind({ host: '192.0.2.99' });
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /cannot listen on 192\.0\.2\.99:0: no such local address/);
+  }
+  const v6 = sim.addHost('2001:db8::1');
+  const v6sock = await v6.bind({ port: 9 });
+  assert.equal(v6sock.address, { host: '2001:db8::1', port: 9 });
+  assert.equal(sim.stats().hosts, 4);
+  assert.equal(sim.stats().nats, 2);
+  sim.close();
+});
+
+s('IPv6 hosts talk to each other', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10 });
+  const a = await sim.addHost('2001:db8::1').bind();
+  const b = await sim.addHost('2001:db8::2').bind({ port: 443 });
+  const got = record(clock, b);
+  a.send(Uint8Array.of(1), { host: '2001:db8::2', port: 443 });
+  await clock.advance(10);
+  assert.equal(got.map((r) => r.from), [a.address]);
+  sim.close();
+});
+
+s('a removed host drops what is in flight to it and refuses binds', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10 });
+  const a = await sim.addHost('192.0.2.1').bind();
+  const bh = sim.addHost('192.0.2.2');
+  const b = await bh.bind({ port: 7 });
+  const got = record(clock, b);
+  a.send(Uint8Array.of(1), b.address);
+  await clock.advance(5);
+  bh.close();
+  bh.close();
+  assert.is(b.closed, true);
+  await clock.advance(20);
+  assert.is(got.length, 0);
+  assert.is(sim.stats().drops.hostDown, 1);
+  assert.is(bh.stats().drops.hostDown, 1);
+  try {
+    await bh.bind();
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /removed from the network/);
+  }
+  // The address is free again and unknown destinations are counted.
+  a.send(Uint8Array.of(2), b.address);
+  assert.is(sim.stats().drops.noRoute, 1);
+  const again = await sim.addHost('192.0.2.2').bind({ port: 7 });
+  const got2 = record(clock, again);
+  a.send(Uint8Array.of(3), again.address);
+  await clock.advance(20);
+  assert.is(got2.length, 1);
+  sim.close();
+});
+
+s('port unreachable and in-flight bound are counted', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10, maxInFlight: 5 });
+  const ah = sim.addHost('192.0.2.1');
+  const a = await ah.bind();
+  sim.addHost('192.0.2.2');
+  for (let i = 0; i < 8; i++) a.send(Uint8Array.of(i), { host: '192.0.2.2', port: 9 });
+  assert.is(sim.inFlight, 5);
+  await clock.advance(20);
+  const st = sim.stats();
+  assert.is(st.drops.overload, 3);
+  assert.is(st.drops.portUnreachable, 5);
+  assert.is(st.sentPackets, 8);
+  assert.is(st.deliveredPackets + totalDrops(st.drops), 8);
+  assert.is(ah.stats().drops.overload, 3);
+  sim.close();
+});
+
+s('handlers run synchronously from the clock and an exception does not wedge the simulator', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10 });
+  const a = await sim.addHost('192.0.2.1').bind();
+  const b = await sim.addHost('192.0.2.2').bind();
+  let n = 0;
+  b.onMessage(() => {
+    n++;
+    if (n === 1) throw new Error('handler bug');
+  });
+  a.send(Uint8Array.of(1), b.address);
+  a.send(Uint8Array.of(2), b.address);
+  assert.throws(() => clock.runUntilSync(clock.now() + 10), /handler bug/);
+  clock.runUntilSync(clock.now() + 1);
+  assert.is(n, 2);
+  sim.close();
+  assert.is(clock.pending, 0);
+});
+
+s('sim.close() removes everything and leaves no timer', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10 });
+  const a = await sim.addHost('192.0.2.1').bind();
+  const b = await sim.addHost('192.0.2.2').bind();
+  a.send(Uint8Array.of(1), b.address);
+  assert.is(clock.pending, 1);
+  sim.close();
+  sim.close();
+  assert.is(clock.pending, 0);
+  assert.is(a.closed && b.closed, true);
+  assert.throws(() => sim.addHost('192.0.2.3'), /closed/);
+});
+
+s.run();
