@@ -1,0 +1,395 @@
+/**
+ * The call protocol: places and answers calls over a {@link SignalTransport} with sealed
+ * signaling, owns each call's media session, and handles what users expect of a phone:
+ * ring timeout, cancel while ringing, busy (or call waiting), glare (both call each other
+ * at once: they get connected), several devices ringing at once (first to answer wins,
+ * the others stop ringing), hold/resume, and ICE restart when the media path dies.
+ *
+ * Closing the manager hangs up every call and closes their media.
+ *
+ * @example
+ * ```ts
+ * const calls = new CallManager({ clock, random, log, identity }, { transport, createMedia, device: 'laptop' });
+ * calls.onIncoming((call) => calls.accept(call.callId));
+ * const call = calls.dial(bobKeyHex);
+ * call.onChange((s) => console.log(s.state, s.reason ?? ''));
+ * ```
+ * @module
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import type { Clock, Timer } from '../clock.ts';
+import type { Random } from '../random.ts';
+import type { Logger } from '../log.ts';
+import type { Identity } from '../identity/identity.ts';
+import { Call, type CallSnapshot, type EndReason } from './call.ts';
+import { openSignal, sealSignal, type SignalBody, type SignalKind } from './sealed-signal.ts';
+import type { SignalEnvelope, SignalTransport } from './signal-transport.ts';
+
+/** What the manager needs from a media session (MediaSession implements it). */
+export interface CallMedia {
+  offer(options?: { iceRestart?: boolean }): Promise<string>;
+  answer(offerSdp: string): Promise<string>;
+  complete(answerSdp: string): Promise<void>;
+  readonly connected: Promise<void>;
+  onPathDead(handler: () => void): void;
+  close(): Promise<void>;
+}
+
+/** Options for {@link CallManager}. */
+export interface CallManagerInit {
+  transport: SignalTransport;
+  createMedia: () => CallMedia;
+  /** This device's name (several devices may share one identity). */
+  device: string;
+  /** No "ringing" from the callee within this long: unreachable. Default 10 s. */
+  dialTimeoutMs?: number;
+  /** Ringing unanswered for this long: timeout. Default 45 s. */
+  ringTimeoutMs?: number;
+  /** Media not connected this long after the answer: failed. Default 15 s. */
+  mediaTimeoutMs?: number;
+  /** Accept a second incoming call while in one (call waiting) instead of answering busy. */
+  callWaiting?: boolean;
+  /** Signals older or further in the future than this are refused. Default 120 s. */
+  maxSkewMs?: number;
+}
+
+interface CallContext {
+  call: Call;
+  remoteKey: Uint8Array;
+  /** Device of the remote party we are talking to (after answer). */
+  remoteDevice?: string;
+  media?: CallMedia;
+  offerSdp?: string;
+  seq: number;
+  timer?: Timer;
+  restarting: boolean;
+}
+
+const MAX_CALLS = 8;
+const MAX_SEEN = 4096;
+
+/** Places and answers calls; see module docs. */
+export class CallManager {
+  private readonly contexts = new Map<string, CallContext>();
+  private readonly seen = new Set<string>();
+  private incomingHandlers: Array<(call: Call) => void> = [];
+  private unsubscribe: () => void;
+  private cleanups = new Set<Timer>();
+  private closed = false;
+  private readonly dialTimeoutMs: number;
+  private readonly ringTimeoutMs: number;
+  private readonly mediaTimeoutMs: number;
+  private readonly maxSkewMs: number;
+  /** Counters of refused signaling, by reason. */
+  readonly refused: Record<string, number> = {};
+
+  constructor(
+    private readonly components: { clock: Clock; random: Random; log: Logger; identity: Identity },
+    private readonly init: CallManagerInit,
+  ) {
+    this.dialTimeoutMs = init.dialTimeoutMs ?? 10_000;
+    this.ringTimeoutMs = init.ringTimeoutMs ?? 45_000;
+    this.mediaTimeoutMs = init.mediaTimeoutMs ?? 15_000;
+    this.maxSkewMs = init.maxSkewMs ?? 120_000;
+    this.unsubscribe = init.transport.onEnvelope((env) => this.receive(env));
+  }
+
+  /** Snapshots of all calls still tracked (ended calls are dropped shortly after ending). */
+  calls(): CallSnapshot[] {
+    return [...this.contexts.values()].map((c) => c.call.snapshot());
+  }
+
+  /** The Call object for an ID. */
+  get(callId: string): Call | undefined {
+    return this.contexts.get(callId)?.call;
+  }
+
+  /** The media session of a call (to attach audio). */
+  media(callId: string): CallMedia | undefined {
+    return this.contexts.get(callId)?.media;
+  }
+
+  /** Be told about incoming calls (state `ringing`). */
+  onIncoming(handler: (call: Call) => void): () => void {
+    this.incomingHandlers.push(handler);
+    return () => {
+      this.incomingHandlers = this.incomingHandlers.filter((h) => h !== handler);
+    };
+  }
+
+  /** Call the identity with public key `remoteKeyHex`. */
+  dial(remoteKeyHex: string, remoteName?: string): Call {
+    if (this.closed) throw new Error('call manager is closed');
+    const callId = bytesToHex(this.components.random.bytes(16));
+    const call = new Call({ callId, direction: 'outgoing', remoteKey: remoteKeyHex, remoteName, now: this.now() });
+    const ctx: CallContext = { call, remoteKey: hexToBytes(remoteKeyHex), seq: 0, restarting: false };
+    this.contexts.set(callId, ctx);
+    this.arm(ctx, this.dialTimeoutMs, () => this.finish(ctx, 'unreachable', 'no answer from the callee\'s devices'));
+    void this.startOutgoing(ctx);
+    return call;
+  }
+
+  /** Answer a ringing incoming call. */
+  async accept(callId: string): Promise<void> {
+    const ctx = this.contexts.get(callId);
+    if (!ctx || ctx.call.direction !== 'incoming' || ctx.call.state !== 'ringing' || !ctx.offerSdp) {
+      throw new Error(`no ringing incoming call ${callId}`);
+    }
+    ctx.timer?.cancel();
+    try {
+      const media = this.attachMedia(ctx);
+      const sdp = await media.answer(ctx.offerSdp);
+      if (ctx.call.ended) return;
+      await this.signal(ctx, 'answer', { sdp });
+      ctx.call.transition('active', this.now());
+      this.watchMedia(ctx);
+    } catch (err) {
+      this.finish(ctx, 'failed', `could not answer: ${(err as Error).message}`);
+    }
+  }
+
+  /** Refuse a ringing incoming call. */
+  decline(callId: string): void {
+    const ctx = this.contexts.get(callId);
+    if (!ctx || ctx.call.ended) return;
+    void this.signal(ctx, 'decline').catch(() => {});
+    this.finish(ctx, 'declined', 'declined here');
+  }
+
+  /** Hang up (or cancel while dialing/ringing). */
+  hangup(callId: string): void {
+    const ctx = this.contexts.get(callId);
+    if (!ctx || ctx.call.ended) return;
+    const kind: SignalKind = ctx.call.state === 'active' || ctx.call.state === 'on-hold' ? 'hangup' : ctx.call.direction === 'outgoing' ? 'cancel' : 'decline';
+    void this.signal(ctx, kind).catch(() => {});
+    this.finish(ctx, kind === 'decline' ? 'declined' : 'hangup', 'hung up here');
+  }
+
+  /** Put an active call on hold (both sides show `on-hold`). */
+  hold(callId: string): void {
+    const ctx = this.contexts.get(callId);
+    if (ctx?.call.transition('on-hold', this.now())) void this.signal(ctx, 'hold').catch(() => {});
+  }
+
+  /** Resume a held call. */
+  resume(callId: string): void {
+    const ctx = this.contexts.get(callId);
+    if (ctx?.call.state === 'on-hold' && ctx.call.transition('active', this.now())) void this.signal(ctx, 'resume').catch(() => {});
+  }
+
+  /** Hang up everything and stop listening. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const ctx of this.contexts.values()) if (!ctx.call.ended) this.hangup(ctx.call.id);
+    this.closed = true;
+    this.unsubscribe();
+    await Promise.all([...this.contexts.values()].map((c) => c.media?.close()));
+    for (const c of this.contexts.values()) c.timer?.cancel();
+    for (const t of this.cleanups) t.cancel();
+    this.cleanups.clear();
+    this.contexts.clear();
+  }
+
+  private now(): number {
+    return this.components.clock.now();
+  }
+
+  private async startOutgoing(ctx: CallContext): Promise<void> {
+    try {
+      const media = this.attachMedia(ctx);
+      const sdp = await media.offer();
+      if (ctx.call.ended) return;
+      await this.signal(ctx, 'offer', { sdp });
+    } catch (err) {
+      this.finish(ctx, 'unreachable', (err as Error).message);
+    }
+  }
+
+  private attachMedia(ctx: CallContext): CallMedia {
+    const media = (ctx.media = this.init.createMedia());
+    media.onPathDead(() => void this.restartIce(ctx));
+    return media;
+  }
+
+  private watchMedia(ctx: CallContext): void {
+    const media = ctx.media!;
+    this.arm(ctx, this.mediaTimeoutMs, () => this.finish(ctx, 'failed', 'media could not connect (no usable ICE path)'));
+    media.connected.then(
+      () => ctx.timer?.cancel(),
+      (err: Error) => this.finish(ctx, 'failed', `media: ${err.message}`),
+    );
+  }
+
+  /** The media path died: the caller re-offers with an ICE restart (new candidates, maybe another relay). */
+  private async restartIce(ctx: CallContext): Promise<void> {
+    if (ctx.call.direction !== 'outgoing' || ctx.restarting || ctx.call.ended || !ctx.media) return;
+    ctx.restarting = true;
+    this.components.log.info({ callId: ctx.call.id }, 'media path dead: restarting ICE');
+    try {
+      const sdp = await ctx.media.offer({ iceRestart: true });
+      await this.signal(ctx, 'restart-offer', { sdp });
+    } catch (err) {
+      this.components.log.warn({ err: (err as Error).message }, 'ICE restart failed');
+      ctx.restarting = false;
+    }
+  }
+
+  private async signal(ctx: CallContext, kind: SignalKind, extra: Partial<SignalBody> = {}): Promise<void> {
+    const body: SignalBody = { kind, callId: ctx.call.id, sentAt: this.now(), seq: ++ctx.seq, device: this.init.device, ...extra };
+    const sealed = sealSignal(this.components.identity, ctx.remoteKey, body, this.components.random);
+    await this.init.transport.send({
+      from: this.components.identity.publicKeyHex,
+      to: ctx.call.snapshot().remoteKey,
+      callId: ctx.call.id,
+      fromDevice: this.init.device,
+      toDevice: ctx.remoteDevice,
+      sealed,
+    });
+  }
+
+  private refuse(reason: string): void {
+    this.refused[reason] = (this.refused[reason] ?? 0) + 1;
+  }
+
+  private receive(env: SignalEnvelope): void {
+    if (this.closed) return;
+    if (env.toDevice && env.toDevice !== this.init.device) return;
+    const ctx = this.contexts.get(env.callId);
+    if (env.notice) {
+      // Unauthenticated: only ever used to end our own outgoing call early with a reason.
+      if (ctx && ctx.call.direction === 'outgoing' && ctx.call.state === 'dialing' && env.notice === 'tampered') {
+        this.finish(ctx, 'failed', 'tampered: the call setup was altered in transit');
+      }
+      return;
+    }
+    if (!env.sealed) return this.refuse('empty');
+    const expected = ctx ? ctx.remoteKey : undefined;
+    const opened = openSignal(this.components.identity, env.sealed, { expectedSender: expected });
+    if (!opened.ok) {
+      this.refuse(opened.reason);
+      this.components.log.warn({ callId: env.callId, reason: opened.reason }, `refused call signal: ${opened.detail}`);
+      if (opened.reason === 'tampered' || opened.reason === 'unexpected-sender' || opened.reason === 'bad-signature') {
+        if (ctx && !ctx.call.ended) this.finish(ctx, 'failed', `tampered: ${opened.detail}`);
+        else void this.init.transport.send({ from: this.components.identity.publicKeyHex, to: env.from, callId: env.callId, toDevice: env.fromDevice, notice: 'tampered' }).catch(() => {});
+      }
+      return;
+    }
+    const { body, senderPublicKey } = opened;
+    if (body.callId !== env.callId || bytesToHex(senderPublicKey) !== env.from) return this.refuse('envelope-mismatch');
+    if (Math.abs(body.sentAt - this.now()) > this.maxSkewMs) return this.refuse('stale');
+    const key = `${env.from}/${body.device ?? ''}/${body.callId}/${body.seq}`;
+    if (this.seen.has(key)) return this.refuse('duplicate');
+    this.seen.add(key);
+    if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.values().next().value!);
+
+    if (!ctx) {
+      if (body.kind === 'offer') this.incomingOffer(env, body, senderPublicKey);
+      return;
+    }
+    this.onSignal(ctx, body);
+  }
+
+  private incomingOffer(env: SignalEnvelope, body: SignalBody, senderKey: Uint8Array): void {
+    if (!body.sdp) return this.refuse('offer-without-sdp');
+    // Glare: we are dialing the same person. The lower call ID yields: that side drops its
+    // own attempt and answers the other one, so both users end up in one call.
+    const mine = [...this.contexts.values()].find((c) => c.call.direction === 'outgoing' && !c.call.ended && c.call.state !== 'active' && c.call.snapshot().remoteKey === env.from);
+    if (mine && mine.call.id > body.callId) return; // we win: the other side will answer ours
+    const busy = [...this.contexts.values()].some((c) => !c.call.ended && c !== mine);
+    const ctx: CallContext = { call: new Call({ callId: body.callId, direction: 'incoming', remoteKey: env.from, now: this.now() }), remoteKey: senderKey, offerSdp: body.sdp, seq: 0, restarting: false, remoteDevice: body.device };
+    if ((busy && !this.init.callWaiting) || this.contexts.size >= MAX_CALLS) {
+      void this.signal(ctx, 'busy').catch(() => {});
+      return;
+    }
+    this.contexts.set(body.callId, ctx);
+    void this.signal(ctx, 'ringing').catch(() => {});
+    if (mine) {
+      void this.signal(mine, 'cancel').catch(() => {});
+      this.finish(mine, 'hangup', `glare: merged into incoming call ${body.callId}`);
+      void this.accept(body.callId);
+      return;
+    }
+    this.arm(ctx, this.ringTimeoutMs, () => this.finish(ctx, 'timeout', 'not answered'));
+    for (const h of this.incomingHandlers) h(ctx.call);
+  }
+
+  private onSignal(ctx: CallContext, body: SignalBody): void {
+    const call = ctx.call;
+    const out = call.direction === 'outgoing';
+    switch (body.kind) {
+      case 'ringing':
+        if (out && call.transition('ringing', this.now())) this.arm(ctx, this.ringTimeoutMs, () => {
+          void this.signal(ctx, 'cancel').catch(() => {});
+          this.finish(ctx, 'timeout', 'not answered');
+        });
+        break;
+      case 'answer':
+        if (!out || !body.sdp || (call.state !== 'dialing' && call.state !== 'ringing')) break;
+        ctx.remoteDevice = body.device;
+        ctx.timer?.cancel();
+        call.transition('active', this.now());
+        // Other devices of the callee stop ringing.
+        void this.init.transport
+          .send({ from: this.components.identity.publicKeyHex, to: call.snapshot().remoteKey, callId: call.id, fromDevice: this.init.device, sealed: sealSignal(this.components.identity, ctx.remoteKey, { kind: 'answered-elsewhere', callId: call.id, sentAt: this.now(), seq: ++ctx.seq, device: this.init.device, reason: body.device ?? '' }, this.components.random) })
+          .catch(() => {});
+        ctx.media!.complete(body.sdp).then(
+          () => this.watchMedia(ctx),
+          (err: Error) => this.finish(ctx, 'failed', `bad answer: ${err.message}`),
+        );
+        break;
+      case 'answered-elsewhere':
+        if (!out && body.reason !== this.init.device && !call.ended && call.state === 'ringing') this.finish(ctx, 'hangup', 'answered on another device');
+        break;
+      case 'decline':
+        if (out) this.finish(ctx, 'declined', 'declined by the callee');
+        break;
+      case 'busy':
+        if (out) this.finish(ctx, 'busy', 'the callee is in another call');
+        break;
+      case 'cancel':
+        this.finish(ctx, 'hangup', out ? 'cancelled' : 'cancelled by the caller');
+        break;
+      case 'hangup':
+        this.finish(ctx, 'hangup', 'hung up by the other side');
+        break;
+      case 'hold':
+        call.transition('on-hold', this.now());
+        break;
+      case 'resume':
+        if (call.state === 'on-hold') call.transition('active', this.now());
+        break;
+      case 'restart-offer':
+        if (!out && body.sdp && ctx.media) {
+          ctx.media.answer(body.sdp).then(
+            (sdp) => this.signal(ctx, 'restart-answer', { sdp }),
+            (err: Error) => this.components.log.warn({ err: err.message }, 'ICE restart answer failed'),
+          ).catch(() => {});
+        }
+        break;
+      case 'restart-answer':
+        if (out && body.sdp && ctx.media) {
+          ctx.media.complete(body.sdp).finally(() => (ctx.restarting = false)).catch(() => {});
+        }
+        break;
+      case 'offer':
+        break; // duplicate offer for a call we already track
+    }
+  }
+
+  private arm(ctx: CallContext, ms: number, fn: () => void): void {
+    ctx.timer?.cancel();
+    ctx.timer = this.components.clock.setTimeout(fn, ms);
+  }
+
+  private finish(ctx: CallContext, reason: EndReason, detail: string): void {
+    ctx.timer?.cancel();
+    if (!ctx.call.end(reason, this.now(), detail)) return;
+    void ctx.media?.close();
+    // Keep the ended call visible briefly for views, then forget it (bounded table).
+    const t = this.components.clock.setTimeout(() => {
+      this.cleanups.delete(t);
+      if (this.contexts.get(ctx.call.id) === ctx) this.contexts.delete(ctx.call.id);
+    }, 30_000);
+    this.cleanups.add(t);
+  }
+}
