@@ -7,7 +7,8 @@
  * 2. Envelope correlation: Pearson correlation of the 10 ms RMS envelopes (in dB, floored
  *    60 dB below the loudest frame) of the aligned signals. Speech rhythm and loudness.
  * 3. Log-spectral distance (LSD): per 21 ms Hann-windowed frame, the RMS over frequency
- *    bins (100 Hz..`maxHz`) of the difference of the two power spectra in dB, averaged
+ *    bins (100 Hz..`maxHz`) of the difference of the two power spectra in dB (both floored
+ *    50 dB below the frame's mean bin power), averaged
  *    over frames with speech (within 40 dB of the loudest frame). Timbre.
  * 4. SNR of the aligned signals (meaningful only for waveform codecs such as G.711).
  *
@@ -200,8 +201,9 @@ export function compareAudio(reference: Float32Array | Int16Array, degraded: Flo
     im2.fill(0);
     fft(re1, im1);
     fft(re2, im2);
-    // Floor both spectra 80 dB below the reference frame's energy so silence-vs-noise bins don't dominate.
-    const eps = (energy / size) * 1e-8 + 1e-20;
+    // Floor both spectra 50 dB below the reference frame's mean bin power (= its energy, by
+    // Parseval) so near-empty bins, which a codec may legitimately drop, do not dominate.
+    const eps = energy * 1e-5 + 1e-20;
     let acc = 0;
     for (let k = k0; k <= k1; k++) {
       const p1 = re1[k]! * re1[k]! + im1[k]! * im1[k]! + eps;
