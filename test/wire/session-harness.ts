@@ -134,7 +134,11 @@ export function makePair(seed = 1, pipeOptions: PipeOptions = {}, options: Parti
   const pipe = new LossyPipe(clock, new SeededRandom(seed * 31 + 5), pipeOptions);
   const a = makeNode(pipe, seed * 2 + 1, { host: '10.0.0.1', port: 1000 }, options);
   const b = makeNode(pipe, seed * 2 + 2, { host: '10.0.0.2', port: 2000 }, options);
-  return { clock, pipe, a, b };
+  const close = () => {
+    a.manager.close();
+    b.manager.close();
+  };
+  return { clock, pipe, a, b, close };
 }
 
 /** Run the clock until `p` settles (or `maxMs` passes); returns the outcome. */

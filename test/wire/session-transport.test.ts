@@ -1,0 +1,209 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { makePair, makeNode, settle, utf8 } from './session-harness.ts';
+import type { Session } from '../../src/wire/session.ts';
+import { PACKET_DATA, PACKET_INIT, INIT_LEN } from '../../src/wire/session/packets.ts';
+import { REPLAY_WINDOW } from '../../src/wire/session/replay-window.ts';
+
+async function connected(seed: number, pipeOptions = {}, options = {}) {
+  const env = makePair(seed, pipeOptions, options);
+  const r = await settle(env.clock, env.a.manager.connect(env.b.address, env.b.nodeId));
+  if (!r.ok) throw r.error;
+  const sa: Session = r.value;
+  const sb = env.b.manager.get(env.a.nodeId)!;
+  const close = () => {
+    env.a.manager.close();
+    env.b.manager.close();
+  };
+  return { ...env, sa, sb, close };
+}
+
+const tr = suite('session: transport');
+
+tr('duplicates, replays and too-old packets are dropped and counted; reordered ones delivered', async () => {
+  const { clock, pipe, a, b, sa, close } = await connected(11);
+  const captured: Uint8Array[] = [];
+  pipe.onDeliver = (d, _from, to) => {
+    if (d[0] === PACKET_DATA && to.port === 2000) captured.push(d.slice());
+  };
+  for (let i = 0; i < 5; i++) sa.send(utf8(`m${i}`));
+  await clock.advance(50);
+  assert.equal(b.inbox.map((m) => m.text), ['m0', 'm1', 'm2', 'm3', 'm4']);
+  // replay all five: nothing new is delivered
+  for (const d of captured) b.manager.receive(d, a.address);
+  assert.is(b.inbox.length, 5);
+  assert.is(b.manager.stats().dropped.duplicate, 5);
+  // hold back packets and deliver them in reverse order: all arrive exactly once
+  pipe.onDeliver = undefined;
+  const held: Uint8Array[] = [];
+  pipe.tamper = (d, _f, to) => {
+    if (d[0] === PACKET_DATA && to.port === 2000) {
+      held.push(d);
+      return undefined;
+    }
+    return d;
+  };
+  for (let i = 0; i < 10; i++) sa.send(utf8(`r${i}`));
+  await clock.advance(50);
+  for (const d of [...held].reverse()) b.manager.receive(d, a.address);
+  assert.equal(b.inbox.slice(5).map((m) => m.text), ['r9', 'r8', 'r7', 'r6', 'r5', 'r4', 'r3', 'r2', 'r1', 'r0']);
+  // a packet older than the window is refused even though never seen
+  held.length = 0;
+  sa.send(utf8('ancient'));
+  const ancient = held[0]!;
+  pipe.tamper = undefined;
+  for (let i = 0; i < REPLAY_WINDOW + 10; i++) sa.send(utf8('x'));
+  await clock.advance(50);
+  const before = b.inbox.length;
+  b.manager.receive(ancient, a.address);
+  assert.is(b.inbox.length, before);
+  assert.is(b.manager.stats().dropped.tooOld, 1);
+  close();
+});
+
+tr('a packet altered in flight (any byte) is dropped as unauthenticated and never moves the session', async () => {
+  const { clock, pipe, a, b, sa, sb, close } = await connected(12);
+  const captured: Uint8Array[] = [];
+  pipe.onDeliver = (d, _f, to) => {
+    if (d[0] === PACKET_DATA && to.port === 2000) captured.push(d.slice());
+  };
+  sa.send(utf8('payload under test'));
+  await clock.advance(50);
+  pipe.onDeliver = undefined;
+  const pkt = captured[0]!;
+  let rejected = 0;
+  for (let i = 1; i < pkt.length; i++) {
+    const bad = pkt.slice();
+    bad[i]! ^= 0x01;
+    b.manager.receive(bad, { host: '192.0.2.66', port: 6666 });
+    rejected++;
+  }
+  const d = b.manager.stats().dropped;
+  assert.is(b.inbox.length, 1);
+  assert.is(d.authFailed + d.unknownIndex + d.duplicate + d.malformed + d.tooOld, rejected);
+  assert.equal(sb.address, a.address, 'forged packets do not redirect the session');
+  close();
+});
+
+tr('rekey under traffic: keys rotate every N messages without losing any', async () => {
+  const { clock, a, b, sa, sb, close } = await connected(13, { jitterMs: 30 }, { rekeyAfterMessages: 100 });
+  for (let i = 0; i < 2000; i++) {
+    sa.send(utf8(`a${i}`));
+    sb.send(utf8(`b${i}`));
+    if (i % 20 === 0) await clock.advance(5);
+  }
+  await clock.advance(1000);
+  assert.is(b.inbox.length, 2000);
+  assert.is(a.inbox.length, 2000);
+  assert.is(new Set(b.inbox.map((m) => m.text)).size, 2000);
+  assert.is(new Set(a.inbox.map((m) => m.text)).size, 2000);
+  const rekeys = a.manager.stats().rekeys + b.manager.stats().rekeys;
+  assert.ok(rekeys >= 10, `rekeys: ${rekeys}`);
+  assert.ok(sa.stats().keypairs <= 3 && sb.stats().keypairs <= 3, 'bounded keypairs');
+  assert.is(a.manager.stats().dropped.authFailed + b.manager.stats().dropped.authFailed, 0);
+  close();
+});
+
+tr('rekey by time keeps a long session alive past the key lifetime', async () => {
+  const opts = { rekeyAfterMs: 10_000, rekeyResponderDelayMs: 2_000, rejectAfterMs: 20_000, idleTimeoutMs: 30_000 };
+  const { clock, a, b, sa, sb, close } = await connected(14, { jitterMs: 10 }, opts);
+  for (let t = 0; t < 100; t++) {
+    sa.send(utf8(`a${t}`));
+    sb.send(utf8(`b${t}`));
+    await clock.advance(1000);
+  }
+  assert.is(b.inbox.length, 100);
+  assert.is(a.inbox.length, 100);
+  assert.ok(!sa.isClosed && !sb.isClosed);
+  assert.ok(a.manager.stats().rekeys + b.manager.stats().rekeys >= 8);
+  close();
+});
+
+tr('roaming: an authenticated packet from a new address moves the session, no new handshake', async () => {
+  const { clock, pipe, a, b, sa, sb, close } = await connected(15);
+  const oldAddress = a.address;
+  const captured: Uint8Array[] = [];
+  pipe.onDeliver = (d, _f, to) => {
+    if (d[0] === PACKET_DATA && to.port === 2000) captured.push(d.slice());
+  };
+  sa.send(utf8('before'));
+  await clock.advance(50);
+  a.moveTo({ host: '198.51.100.20', port: 40000 }); // NAT rebinding
+  sa.send(utf8('after'));
+  await clock.advance(50);
+  assert.equal(sb.address, { host: '198.51.100.20', port: 40000 });
+  sb.send(utf8('reply'));
+  await clock.advance(50);
+  assert.equal(a.inbox.map((m) => m.text), ['reply']);
+  assert.is(b.manager.stats().roams, 1);
+  assert.is(b.manager.stats().handshakesCompleted, 1);
+  // replaying an old packet from the old address does not move it back
+  b.manager.receive(captured[0]!, oldAddress);
+  assert.equal(sb.address, { host: '198.51.100.20', port: 40000 });
+  close();
+});
+
+tr('idle sessions expire and free their state', async () => {
+  const { clock, a, b, sa, close } = await connected(16, {}, { idleTimeoutMs: 30_000 });
+  const reasons: string[] = [];
+  sa.onClose((r) => reasons.push(r));
+  await clock.advance(31_000);
+  assert.equal(reasons, ['idle']);
+  assert.is(a.manager.sessions().length, 0);
+  assert.is(b.manager.sessions().length, 0);
+  // a fresh connect works afterwards
+  const r = await settle(clock, a.manager.connect(b.address, b.nodeId));
+  assert.ok(r.ok && r.value !== sa);
+  close();
+});
+
+tr('a peer that restarts (new handshake, same identity) takes over its session', async () => {
+  const { clock, pipe, a, b, sb, close } = await connected(17);
+  a.manager.close();
+  const a2 = makeNode(pipe, 3, { host: '10.0.0.3', port: 3000 }, {}, a.identity);
+  const r = await settle(clock, a2.manager.connect(b.address, b.nodeId));
+  assert.ok(r.ok);
+  assert.is(b.manager.get(a.nodeId), sb, 'same session object');
+  sb.send(utf8('welcome back'));
+  await clock.advance(50);
+  assert.equal(a2.inbox.map((m) => m.text), ['welcome back']);
+  a2.manager.close();
+  close();
+});
+tr.run();
+
+const bounds = suite('session: bounded state');
+
+bounds('handshake initiations are rate limited per source and pending handshakes are capped', async () => {
+  const { clock, b, close } = makePair(21, {}, { maxPendingHandshakes: 8, handshakeBurst: 5, handshakesPerSecond: 1 });
+  const init = (i: number) => {
+    const p = new Uint8Array(INIT_LEN);
+    p[0] = PACKET_INIT;
+    p[1] = i;
+    p[5] = 9; // a valid-looking X25519 public key byte
+    p[6] = i;
+    return p;
+  };
+  for (let i = 0; i < 20; i++) b.manager.receive(init(i), { host: '192.0.2.1', port: 5000 + i });
+  assert.is(b.manager.stats().dropped.rateLimited, 15);
+  for (let i = 0; i < 20; i++) b.manager.receive(init(100 + i), { host: `192.0.2.${10 + i}`, port: 5000 });
+  const s = b.manager.stats();
+  assert.is(s.pendingHandshakes, 8);
+  assert.is(s.dropped.busy, 20 - 3);
+  await clock.advance(11_000);
+  assert.is(b.manager.stats().pendingHandshakes, 0, 'half-open handshakes expire');
+  close();
+});
+
+bounds('the session table is capped', async () => {
+  const { clock, pipe, a, b, close } = makePair(22, {}, { maxSessions: 1, handshakeTimeoutMs: 2000 });
+  const c = makeNode(pipe, 23, { host: '10.0.0.3', port: 3000 });
+  assert.ok((await settle(clock, a.manager.connect(b.address, b.nodeId))).ok);
+  const r = await settle(clock, c.manager.connect(b.address, b.nodeId));
+  assert.not.ok(r.ok);
+  assert.ok(b.manager.stats().dropped.busy >= 1);
+  assert.is(b.manager.sessions().length, 1);
+  c.manager.close();
+  close();
+});
+bounds.run();
