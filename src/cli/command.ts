@@ -71,7 +71,11 @@ export interface Command<O extends OptionSpecs = OptionSpecs, P extends readonly
   readonly groups?: readonly OptionGroup[];
   /** Example invocations for `--help` (without the leading `tincan`). */
   readonly examples?: readonly string[];
-  /** Do the work. Return an outcome; throwing is treated as a failure with the message. */
+  /**
+   * Do the work. Return an outcome; throwing is treated as a failure with the message.
+   * Import heavy implementation modules inside `run` with `await import(...)`, so that
+   * `tincan --help` and the other commands stay fast.
+   */
   run(args: CommandArgs<O, P>, ctx: CommandContext): Promise<Outcome>;
 }
 

@@ -3,8 +3,6 @@
  *
  * @module
  */
-import { KeyStoreError, loadOrCreateIdentity } from '../../identity/keystore.ts';
-import { FINGERPRINT_GROUPS } from '../../identity/fingerprint.ts';
 import { defineCommand } from '../command.ts';
 import { failure, success } from '../outcome.ts';
 
@@ -23,6 +21,8 @@ export const idCommand = defineCommand({
   options: {},
   examples: ['id', 'id --json --home /tmp/alice'],
   async run({ global }, ctx) {
+    // Loaded on use, so `tincan --help` and other commands do not pay for the crypto code.
+    const { KeyStoreError, loadOrCreateIdentity } = await import('../../identity/keystore.ts');
     let stored;
     try {
       stored = await loadOrCreateIdentity(global.home, { random: ctx.io.random, clock: ctx.io.clock });
@@ -33,7 +33,7 @@ export const idCommand = defineCommand({
     const { identity, created } = stored;
     if (created) ctx.log.debug({ id: identity.id, keyFile: stored.keyFile }, 'created a new identity');
     const groups = identity.fingerprint.split(' ');
-    const half = FINGERPRINT_GROUPS / 2;
+    const half = Math.ceil(groups.length / 2);
     const text = [
       ...(created ? [`Created a new identity in ${global.home}`, ''] : []),
       `id           ${identity.id}`,
