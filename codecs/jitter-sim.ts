@@ -17,6 +17,7 @@
  * @module
  */
 import { JitterBuffer, type JitterBufferOptions, type JitterStats, type PlayoutDecision } from './jitter-buffer.ts';
+import { type FrameDecoder, Playout, type PlayoutOptions } from './playout.ts';
 
 /** Parameters of {@link simulateLink}. */
 export interface LinkModel {
@@ -49,6 +50,11 @@ export interface LinkModel {
   warmupSeconds?: number;
   /** Jitter buffer options. */
   buffer?: JitterBufferOptions;
+  /** Payload of frame `n` (default: one byte). */
+  payloadOf?: (n: number) => Uint8Array;
+  /** Decode through a {@link Playout} with this decoder; the PCM is returned in `pcm`. */
+  decoder?: FrameDecoder;
+  playout?: PlayoutOptions;
   /** Called with every decision (for extra checks). */
   onDecision?: (d: PlayoutDecision, nowMs: number, jb: JitterBuffer) => void;
 }
@@ -81,6 +87,8 @@ export interface LinkResult {
   /** Max packets held at any time. */
   maxBuffered: number;
   stats: JitterStats;
+  /** With `decoder`: every output frame, concatenated (from the first tick). */
+  pcm?: Int16Array;
 }
 
 interface Arrival {
@@ -104,14 +112,14 @@ export function simulateLink(m: LinkModel): LinkResult {
   const seq0 = m.seq0 ?? 1000;
   const ts0 = m.ts0 ?? 123456;
   const t0 = 1_700_000_000_000;
-  const frames = Math.floor((seconds * 1000) / 20);
+  const frameCount = Math.floor((seconds * 1000) / 20);
   const arrivals: Arrival[] = [];
   let sent = 0;
   let trulyLost = 0;
   let burstLeft = 0;
   let prevTalk = true;
   let seq = seq0;
-  for (let n = 0; n < frames; n++) {
+  for (let n = 0; n < frameCount; n++) {
     const mediaMs = n * 20;
     const talking = !m.talkMs || mediaMs % (m.talkMs + (m.silenceMs ?? 0)) < m.talkMs;
     if (!talking) {
@@ -152,6 +160,8 @@ export function simulateLink(m: LinkModel): LinkResult {
   arrivals.sort((a, b) => a.at - b.at);
 
   const jb = new JitterBuffer(m.buffer);
+  const playout = m.decoder ? new Playout(jb, m.decoder, m.playout) : undefined;
+  const frames: Int16Array[] = [];
   const byKey = new Map<number, Arrival>();
   for (const a of arrivals) byKey.set(a.seq, a);
   const res = { played: 0, concealed: 0, preemptive: 0, fec: 0, dtx: 0, silence: 0 };
@@ -165,10 +175,15 @@ export function simulateLink(m: LinkModel): LinkResult {
   for (let now = t0 + phase; now < endMs; now += 20) {
     while (i < arrivals.length && arrivals[i]!.at <= now) {
       const a = arrivals[i++]!;
-      jb.insert({ seq: a.seq, timestamp: a.ts, arrivalMs: a.at, payload: new Uint8Array([a.n & 0xff]), marker: a.marker });
+      jb.insert({ seq: a.seq, timestamp: a.ts, arrivalMs: a.at, payload: m.payloadOf ? m.payloadOf(a.n) : new Uint8Array([a.n & 0xff]), marker: a.marker });
     }
     maxBuffered = Math.max(maxBuffered, jb.stats().bufferedPackets);
-    const d = jb.pull(now);
+    let d: PlayoutDecision;
+    if (playout) {
+      const f = playout.pull(now);
+      d = f.decision;
+      frames.push(f.pcm);
+    } else d = jb.pull(now);
     m.onDecision?.(d, now, jb);
     const record = (s: number) => {
       const a = byKey.get(s);
@@ -203,17 +218,23 @@ export function simulateLink(m: LinkModel): LinkResult {
         res.silence++;
         break;
     }
-    if (i >= arrivals.length && jb.stats().bufferedPackets === 0) break;
+    if (i >= arrivals.length && jb.stats().bufferedPackets === 0 && !playout) break;
   }
   added.sort((a, b) => a - b);
   const mean = added.length ? added.reduce((x, y) => x + y, 0) / added.length : 0;
+  let pcm: Int16Array | undefined;
+  if (playout) {
+    pcm = new Int16Array(frames.length * playout.frameSamples);
+    frames.forEach((f, k) => pcm!.set(f, k * playout.frameSamples));
+  }
   return {
-    frames,
+    frames: frameCount,
+    pcm,
     sent,
     trulyLost,
     ...res,
     // The buffer's own counters: concealment later recognised as a DTX gap is not counted.
-    excessConcealedPct: (100 * Math.max(0, jb.stats().concealed + jb.stats().preemptiveExpand + jb.stats().fecRecovered - trulyLost)) / frames,
+    excessConcealedPct: (100 * Math.max(0, jb.stats().concealed + jb.stats().preemptiveExpand + jb.stats().fecRecovered - trulyLost)) / frameCount,
     addedDelayMeanMs: mean,
     addedDelayMaxMs: added.length ? added[added.length - 1]! : 0,
     addedDelayP95Ms: added.length ? added[Math.floor(added.length * 0.95)]! : 0,
