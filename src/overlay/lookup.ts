@@ -278,11 +278,19 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
   /** Apply an answer; false when it is malformed (counted as a failure). */
   function handleAnswer(p: Path<R>, from: Candidate, answer: FindValueAnswer<R> | Contact[]): boolean {
     let contacts: unknown;
-    if (Array.isArray(answer)) contacts = answer;
-    else if (typeof answer === 'object' && answer !== null) {
-      if (Array.isArray(answer.records) && answer.records.length > 0) {
+    if (options.mode === 'node') {
+      if (!Array.isArray(answer)) return false;
+      contacts = answer;
+    } else {
+      if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return false;
+      const { records } = answer as { records?: unknown };
+      contacts = (answer as { contacts?: unknown }).contacts;
+      if (records !== undefined && !Array.isArray(records)) return false;
+      if (contacts !== undefined && !Array.isArray(contacts)) return false;
+      if (records === undefined && contacts === undefined) return false;
+      if (Array.isArray(records) && records.length > 0) {
         let any = false;
-        for (const r of answer.records.slice(0, 4 * k)) {
+        for (const r of records.slice(0, 4 * k) as R[]) {
           if (accept(r)) {
             p.records.push(r);
             any = true;
@@ -293,9 +301,8 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
           p.foundHop = from.hop;
         }
       }
-      contacts = answer.contacts ?? [];
     }
-    if (!Array.isArray(contacts)) return false;
+    if (!Array.isArray(contacts)) return true;
     let taken = 0;
     for (const c of contacts) {
       if (taken >= k) break; // never let one answer flood the shortlist
