@@ -27,10 +27,14 @@ export interface GlobalSettings {
   readonly logLevel: LogLevel;
 }
 
-/** `--home` if given, else `$TINCAN_HOME`, else `~/.tincan`; made absolute. */
+/**
+ * `--home` if given, else `$TINCAN_HOME`, else `~/.tincan`; made absolute. A leading
+ * `~/` is expanded (the shell does not expand it in `--home=~/x`).
+ */
 export function resolveHome(option: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  if (option !== undefined) return resolve(option);
-  const fromEnv = env.TINCAN_HOME;
-  if (fromEnv) return resolve(fromEnv);
-  return join(homedir(), '.tincan');
+  const chosen = option ?? (env.TINCAN_HOME || undefined);
+  if (chosen === undefined) return join(homedir(), '.tincan');
+  if (chosen === '~') return homedir();
+  if (chosen.startsWith('~/')) return join(homedir(), chosen.slice(2));
+  return resolve(chosen);
 }

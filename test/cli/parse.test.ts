@@ -1,8 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { resolveHome } from '../../src/cli/global.ts';
 import { runCli } from '../../src/cli/run.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { COMMANDS } from '../../src/cli/commands/index.ts';
@@ -166,6 +167,13 @@ parse('global options go before or after the command', async () => {
   assert.is(a.code, 0);
   assert.is(JSON.parse(a.out).id, JSON.parse(b.out).id);
   assert.is(JSON.parse(a.out).home, home);
+});
+
+parse('--home expands ~/ and is made absolute', () => {
+  assert.is(resolveHome('~/x', {}), join(homedir(), 'x'));
+  assert.is(resolveHome(undefined, { TINCAN_HOME: 'rel' }), resolve('rel'));
+  assert.is(resolveHome(undefined, { TINCAN_HOME: '' }), join(homedir(), '.tincan'));
+  assert.is(resolveHome('/a/b', { TINCAN_HOME: '/c' }), resolve('/a/b'));
 });
 
 parse('--help for every command lists its arguments, options with defaults, and the globals', async () => {
