@@ -166,7 +166,7 @@ export class MessageRegistry {
     const type = (value as { type?: unknown }).type;
     if (typeof type !== 'string') return { ok: false, reason: 'shape', error: 'message has no string "type"' };
     const def = this.defs.get(type);
-    if (!def) return { ok: false, reason: 'unknown-type', error: `unknown message type "${type.slice(0, 64)}"` };
+    if (!def) return { ok: false, reason: 'unknown-type', error: `unknown message type ${JSON.stringify(type.slice(0, 64))}` };
     const v = def.validator.validate(value);
     if (!v.ok) return { ok: false, reason: 'schema', error: `${type}: ${v.error}` };
     return { ok: true, message: value as WireMessage };

@@ -23,7 +23,11 @@ export type RpcErrorCode =
   | 'timeout'
   /** The peer (or this side) closed; pending requests are rejected with the close reason. */
   | 'closed'
-  /** Too many requests in flight here, or too many handlers running at the peer. */
+  /**
+   * Too many requests in flight here, or too many handlers running at the peer (a
+   * requester retransmits on its backoff schedule and reports this only when no
+   * retransmission is left).
+   */
   | 'overloaded'
   /** The peer has no handler for the method. */
   | 'unknown-method'

@@ -103,6 +103,8 @@ export interface RpcStats {
   duplicatesIgnored: number;
   duplicatesRefused: number;
   overloadedAnswered: number;
+  /** The channel threw on send (e.g. its session closed); the retry/timeout path takes over. */
+  sendErrors: number;
 }
 
 interface Pending {
@@ -114,6 +116,8 @@ interface Pending {
   retryTimer?: Timer;
   deadline: Timer;
   cleanupSignal?: () => void;
+  /** Last `overloaded` answer, reported if the deadline passes. */
+  lastError?: string;
   opts: Required<Omit<RequestOptions, 'signal'>>;
 }
 
@@ -150,6 +154,7 @@ export class RpcPeer {
     duplicatesIgnored: 0,
     duplicatesRefused: 0,
     overloadedAnswered: 0,
+    sendErrors: 0,
   };
 
   constructor(
@@ -223,7 +228,8 @@ export class RpcPeer {
         opts,
         deadline: this.clock.setTimeout(() => {
           this.counters.timedOut++;
-          this.settle(id, new RpcError('timeout', `${method.name} timed out after ${opts.timeoutMs} ms (${p.sends} sends)`));
+          const last = p.lastError ? `; peer said: ${p.lastError}` : '';
+          this.settle(id, new RpcError('timeout', `${method.name} timed out after ${opts.timeoutMs} ms (${p.sends} sends${last})`));
         }, opts.timeoutMs),
       };
       if (signal) {
@@ -258,7 +264,7 @@ export class RpcPeer {
   private transmit(id: number, p: Pending): void {
     if (p.sends > 0) this.counters.retransmitted++;
     p.sends++;
-    this.endpoint.sendEncoded(p.bytes);
+    this.sendSafely(p.bytes);
     if (p.sends > p.opts.retries) return;
     const base = Math.min(p.opts.maxRtoMs, p.opts.initialRtoMs * 2 ** (p.sends - 1));
     const wait = base * (1 + p.opts.jitter * (2 * this.random.float() - 1));
@@ -301,6 +307,11 @@ export class RpcPeer {
       this.counters.lateResponses++;
       return;
     }
+    // The peer did not run it, so a retransmission is safe: keep to the backoff schedule.
+    if (m.code === 'overloaded' && p.sends <= p.opts.retries) {
+      p.lastError = m.message;
+      return;
+    }
     this.settle(m.id, new RpcError(m.code, `${p.method.name}: ${m.message}`, true));
   }
 
@@ -317,7 +328,7 @@ export class RpcPeer {
       const cached = this.cacheGet(m.id);
       if (cached) {
         this.counters.duplicatesReplayed++;
-        this.endpoint.sendEncoded(cached);
+        this.sendSafely(cached);
         return;
       }
       this.counters.duplicatesRefused++;
@@ -393,11 +404,20 @@ export class RpcPeer {
       bytes = this.endpoint.registry.encode({ type: 'err', id, code: tooLarge ? 'too-large' : 'internal', message: tooLarge ? 'response exceeds 64 KiB' : 'unencodable response' });
     }
     this.cachePut(id, bytes);
-    this.endpoint.sendEncoded(bytes);
+    this.sendSafely(bytes);
   }
 
   private answerUncached(id: number, code: string, message: string): void {
-    this.endpoint.send({ type: 'err', id, code, message });
+    this.sendSafely(this.endpoint.registry.encode({ type: 'err', id, code, message }));
+  }
+
+  /** Send without throwing: this runs in timer and promise callbacks, where a throw would crash the process. */
+  private sendSafely(bytes: Uint8Array): void {
+    try {
+      this.endpoint.sendEncoded(bytes);
+    } catch {
+      this.counters.sendErrors++;
+    }
   }
 
   private cacheGet(id: number): Uint8Array | undefined {

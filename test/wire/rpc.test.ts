@@ -253,6 +253,54 @@ s('a hung handler is abandoned at handlerTimeoutMs and answered with timeout', a
   t.close();
 });
 
+s('an overloaded peer is retried on the backoff schedule; each request still runs once', async () => {
+  const t = rpcPair({}, { maxConcurrentHandlers: 1 });
+  const runs = new Map<number, number>();
+  t.b.rpc.handle(Slow, async (n, ctx) => {
+    runs.set(n, (runs.get(n) ?? 0) + 1);
+    await t.clock.sleep(300, ctx.signal);
+    return n;
+  });
+  const ps = [1, 2, 3].map((n) => t.a.rpc.request(Slow, n, { timeoutMs: 10_000, retries: 8, initialRtoMs: 200, jitter: 0.1 }));
+  await t.clock.advance(10_000);
+  assert.equal(await Promise.all(ps), [1, 2, 3]);
+  assert.equal([...runs.values()], [1, 1, 1]);
+  assert.ok(t.b.rpc.stats().overloadedAnswered >= 2);
+  // with no retransmission left, overloaded is reported
+  t.b.rpc.handle(Echo, async (x) => x);
+  const blocker = t.a.rpc.request(Slow, 9, { timeoutMs: 5000 });
+  await t.clock.advance(20);
+  const refused = rejection(t.a.rpc.request(Slow, 10, { retries: 0, timeoutMs: 5000 }));
+  await t.clock.advance(1000);
+  const e = (await refused) as RpcError;
+  assert.equal([e.code, e.remote], ['overloaded', true]);
+  assert.is(await blocker, 9);
+  t.close();
+});
+
+s('a channel that throws on send never crashes a timer or a handler callback', async () => {
+  const t = rpcPair();
+  t.b.rpc.handle(Echo, (x) => x);
+  let broken = false;
+  for (const end of [t.pipe.a, t.pipe.b]) {
+    const orig = end.send.bind(end);
+    end.send = (p) => {
+      if (broken) throw new Error('session is closed');
+      orig(p);
+    };
+  }
+  const ok = t.a.rpc.request(Echo, 'before');
+  await t.clock.advance(100);
+  assert.is(await ok, 'before');
+  broken = true;
+  const p = rejection(t.a.rpc.request(Echo, 'after', { timeoutMs: 3000 }));
+  await t.clock.advance(3000);
+  assert.is(((await p) as RpcError).code, 'timeout');
+  assert.ok(t.a.rpc.stats().sendErrors >= 2);
+  t.close();
+  assert.is(t.clock.pending, 0);
+});
+
 s('lossy, duplicating, reordering link: every request resolves correctly or times out; each runs at most once (property)', async () => {
   await fc.assert(
     fc.asyncProperty(
