@@ -52,7 +52,7 @@ function besselI0(x: number): number {
 
 interface Filter {
   design: ResamplerDesign;
-  /** coef[p * K + k] = h[p + k * L] */
+  /** coef[p * K + K - 1 - k] = h[p + k * L]: reversed so the inner loop walks both arrays forwards. */
   coef: Float32Array;
   /** Filter centre in upsampled units. */
   centre: number;
@@ -92,7 +92,7 @@ function designFilter(from: number, to: number, attenuationDb: number): Filter {
   }
   const coef = new Float32Array(N);
   const gain = L / sum;
-  for (let p = 0; p < L; p++) for (let k = 0; k < K; k++) coef[p * K + k] = h[p + k * L]! * gain;
+  for (let p = 0; p < L; p++) for (let k = 0; k < K; k++) coef[p * K + K - 1 - k] = h[p + k * L]! * gain;
   const f: Filter = { design: { up: L, down: M, tapsPerPhase: K, passHz, stopHz, attenuationDb }, coef, centre };
   if (cache.size > 32) cache.clear();
   cache.set(key, f);
@@ -170,10 +170,17 @@ export class Resampler {
       const i = Math.floor(pos / L);
       const p = pos - i * L;
       const base = p * K;
-      let acc = 0;
-      let xi = hl + i;
-      for (let k = 0; k < K; k++) acc += coef[base + k]! * buf[xi--]!;
-      out[n] = acc;
+      // Inputs i-K+1 .. i sit at buf[hl + i - K + 1 ..]; hl = K - 1.
+      const x0 = i;
+      let a0 = 0;
+      let a1 = 0;
+      let k = 0;
+      for (; k + 1 < K; k += 2) {
+        a0 += coef[base + k]! * buf[x0 + k]!;
+        a1 += coef[base + k + 1]! * buf[x0 + k + 1]!;
+      }
+      if (k < K) a0 += coef[base + k]! * buf[x0 + k]!;
+      out[n] = a0 + a1;
       pos += M;
     }
     // Keep the last K-1 inputs and move the time origin by the consumed samples.
