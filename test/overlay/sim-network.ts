@@ -161,9 +161,24 @@ export class SimNetwork {
     return [...chosen];
   }
 
-  /** The true `n` closest nodes to `target` among `pool` (brute force). */
+  /** The true `n` closest nodes to `target` among `pool` (one pass keeping a sorted top-n). */
   trueClosest(target: NodeId, n: number, pool: SimNode[] = this.nodes): SimNode[] {
-    return pool.slice().sort((a, b) => compareDistance(target, a.contact.id, b.contact.id)).slice(0, n);
+    const top: SimNode[] = [];
+    for (const node of pool) {
+      if (top.length === n && compareDistance(target, node.contact.id, top[n - 1]!.contact.id) >= 0) continue;
+      let i = top.length;
+      while (i > 0 && compareDistance(target, top[i - 1]!.contact.id, node.contact.id) > 0) i--;
+      top.splice(i, 0, node);
+      if (top.length > n) top.length = n;
+    }
+    return top;
+  }
+
+  /** Mark a random `fraction` of the honest nodes dead (they stay in everyone's tables). */
+  kill(fraction: number): void {
+    const honest = this.nodes.filter((x) => !x.attacker && x.alive);
+    const count = Math.round(fraction * this.nodes.length);
+    for (let i = 0; i < count && honest.length > 0; i++) honest.splice(this.random.int(honest.length), 1)[0]!.alive = false;
   }
 
   /** Store a record under `key` at the k closest live honest nodes (what a healthy publish achieves). */
