@@ -45,6 +45,7 @@ export interface SessionStats {
   keypairs: number;
   establishedAt: number;
   lastReceivedAt: number;
+  lastSentAt: number;
 }
 
 /** A secure channel to one verified peer. */
@@ -61,6 +62,7 @@ export class Session {
   private closedReason: string | undefined;
   private closeHandlers: ((reason: string) => void)[] = [];
   private readonly counters: SessionStats;
+  private lastDataReceivedAt = -Infinity;
 
   /** @internal sessions are created by the manager. */
   constructor(
@@ -72,7 +74,7 @@ export class Session {
     this.publicKey = peer.publicKey.slice();
     this.addr = { host: address.host, port: address.port };
     const now = host.now();
-    this.counters = { messagesSent: 0, messagesReceived: 0, rekeys: 0, roams: 0, keypairs: 0, establishedAt: now, lastReceivedAt: now };
+    this.counters = { messagesSent: 0, messagesReceived: 0, rekeys: 0, roams: 0, keypairs: 0, establishedAt: now, lastReceivedAt: now, lastSentAt: now };
   }
 
   /** Where the peer currently is (follows NAT rebinding). */
@@ -116,6 +118,7 @@ export class Session {
       throw new SessionClosedError(`session with ${this.nodeId.slice(0, 16)}… is closed (keys expired)`);
     }
     this.host.transmit(kp.seal(payload), this.addr);
+    this.counters.lastSentAt = this.host.now();
     if (kp.sendCounter >= o.rekeyAfterMessages) this.host.requestRekey(this);
   }
 
@@ -166,7 +169,10 @@ export class Session {
   /** @internal an authenticated packet arrived on `kp` from `from`; true when the peer moved. */
   received(from: Address, now: number, delivered: boolean): boolean {
     this.counters.lastReceivedAt = now;
-    if (delivered) this.counters.messagesReceived++;
+    if (delivered) {
+      this.counters.messagesReceived++;
+      this.lastDataReceivedAt = now;
+    }
     if (sameAddress(from, this.addr)) return false;
     this.addr = { host: from.host, port: from.port };
     this.counters.roams++;
@@ -190,5 +196,9 @@ export class Session {
     if (!kp || now - kp.createdAt >= o.rejectAfterMs) return this.close('keys expired');
     const rekeyAt = o.rekeyAfterMs + (kp.initiator ? 0 : o.rekeyResponderDelayMs);
     if (now - kp.createdAt >= rekeyAt) this.host.requestRekey(this);
+    // Passive keepalive (as WireGuard): a peer that only sends still hears from us, so
+    // its idle timer and its NAT binding stay fresh. Only data triggers it: no ping-pong.
+    const last = this.counters.lastSentAt;
+    if (this.lastDataReceivedAt > last && now - last >= o.passiveKeepaliveMs) this.keepalive();
   }
 }

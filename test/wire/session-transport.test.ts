@@ -157,6 +157,20 @@ tr('idle sessions expire and free their state', async () => {
   close();
 });
 
+tr('one-way traffic keeps both sides alive (passive keepalives), without keepalive ping-pong once it stops', async () => {
+  const { clock, a, b, sa, sb, close } = await connected(18, {}, { idleTimeoutMs: 30_000, passiveKeepaliveMs: 5_000 });
+  for (let t = 0; t < 120; t++) {
+    sa.send(utf8(`a${t}`));
+    await clock.advance(1000);
+  }
+  assert.is(b.inbox.length, 120);
+  assert.ok(!sa.isClosed && !sb.isClosed, 'the sender heard keepalives');
+  assert.is(a.inbox.length, 0, 'keepalives are not delivered');
+  await clock.advance(40_000);
+  assert.ok(sa.isClosed && sb.isClosed, 'both expire once traffic stops');
+  close();
+});
+
 tr('a peer that restarts (new handshake, same identity) takes over its session', async () => {
   const { clock, pipe, a, b, sb, close } = await connected(17);
   a.manager.close();

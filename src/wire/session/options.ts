@@ -36,6 +36,8 @@ export interface SessionOptions {
   maxRetiredKeypairs: number;
   /** A session that received nothing authenticated for this long is closed. */
   idleTimeoutMs: number;
+  /** After receiving data, send an empty keepalive if we have sent nothing for this long. */
+  passiveKeepaliveMs: number;
   /** Housekeeping period (expiry, time-based rekey). */
   tickMs: number;
 }
@@ -57,5 +59,6 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = {
   keepRetiredMs: 15_000,
   maxRetiredKeypairs: 2,
   idleTimeoutMs: 180_000,
+  passiveKeepaliveMs: 10_000,
   tickMs: 1000,
 };
