@@ -4,7 +4,8 @@
  *
  * Rules, in the order they are checked by {@link RecordStore.put}:
  * 1. shape (bounded structural check) and key binding: the key must be the record's
- *    name key or its node ID, so a valid record cannot be planted under other keys;
+ *    name key or its node ID, so a valid record cannot be planted under other keys, and
+ *    the node ID must be SHA-256 of the public key;
  * 2. time: refused if already expired, issued in the future beyond the allowed clock
  *    skew, or expiring further ahead than `maxTtlMs` (a too-far expiry);
  * 3. freshness: per (key, publisher) the newest seq wins; an equal or older seq is
@@ -32,7 +33,8 @@
  * @module
  */
 import type { Clock } from '../clock.ts';
-import { compareDistance, idKey, type NodeId } from './node-id.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { compareDistance, idKey, type NodeId, nodeIdFromHex, toHex } from './node-id.ts';
 import { checkRecordShape, nameKey, type PresenceRecord } from './presence-record.ts';
 
 /** Verdict of the injected signature check. */
@@ -42,6 +44,7 @@ export type RecordVerdict = { ok: true } | { ok: false; error: string };
 export type PutError =
   | 'malformed'
   | 'wrong-key'
+  | 'bad-node-id'
   | 'expired'
   | 'future'
   | 'too-far-expiry'
@@ -196,6 +199,7 @@ export class RecordStore {
     const record = shape.record;
     const k = idKey(key);
     if (k !== record.nodeId && k !== idKey(nameKey(record.name))) return { ok: false, error: 'wrong-key' };
+    if (toHex(sha256(nodeIdFromHex(record.publicKey))) !== record.nodeId) return { ok: false, error: 'bad-node-id' };
     const now = this.clock.now();
     if (record.expiresAt <= now) return { ok: false, error: 'expired' };
     if (record.issuedAt > now + this.maxSkewMs) return { ok: false, error: 'future' };

@@ -1,0 +1,149 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { VirtualClock } from '../../src/virtual-clock.ts';
+import { SeededRandom } from '../../src/random.ts';
+import { idKey, nodeIdFromHex, toHex } from '../../src/overlay/node-id.ts';
+import { checkRecordShape, nameKey, normalizeName, type PresenceRecord, recordKeys, republishAt } from '../../src/overlay/presence-record.ts';
+import { RecordStore, type RecordStoreOptions } from '../../src/overlay/record-store.ts';
+
+const random = new SeededRandom(31);
+const HOUR = 3600_000;
+
+/**
+ * Test "signature": sha256 over the fields, hex, doubled to 128 chars. The real check is
+ * identity's Ed25519 verification; the store only sees a verdict.
+ */
+function fakeSign(r: Omit<PresenceRecord, 'signature'>): string {
+  const h = toHex(sha256(new TextEncoder().encode(JSON.stringify([r.name, r.publicKey, r.nodeId, r.supernodes, r.addresses, r.seq, r.issuedAt, r.expiresAt]))));
+  return h + h;
+}
+const fakeVerify = (r: PresenceRecord) => (r.signature === fakeSign(r) ? { ok: true as const } : { ok: false as const, error: 'bad signature' });
+
+function record(clock: VirtualClock, over: Partial<PresenceRecord> & { pk?: Uint8Array } = {}): PresenceRecord {
+  const pk = over.pk ?? random.bytes(32);
+  const base = {
+    name: 'Alice', publicKey: toHex(pk), nodeId: toHex(sha256(pk)),
+    supernodes: [{ id: toHex(random.bytes(32)), address: { host: '192.0.2.1', port: 4000 } }],
+    addresses: [{ host: '198.51.100.2', port: 5000 }],
+    seq: 1, issuedAt: clock.now(), expiresAt: clock.now() + HOUR,
+    ...over,
+  };
+  delete (base as { pk?: unknown }).pk;
+  return { ...base, signature: over.signature ?? fakeSign(base) };
+}
+
+function store(clock: VirtualClock, over: Partial<RecordStoreOptions> = {}): RecordStore {
+  return new RecordStore({ clock, self: random.bytes(32), verify: fakeVerify, ...over });
+}
+
+const s = suite('overlay/record-store');
+
+s('stores under name key and node ID; refuses other keys', () => {
+  const clock = new VirtualClock();
+  const st = store(clock);
+  const r = record(clock);
+  const [nk, idk] = recordKeys(r);
+  assert.equal(st.put(nk, r), { ok: true, status: 'stored' });
+  assert.equal(st.put(idk, r), { ok: true, status: 'stored' });
+  assert.equal(st.put(random.bytes(32), r), { ok: false, error: 'wrong-key' });
+  assert.equal(st.get(nameKey('  ALICE ')), [r]);
+  assert.equal(st.get(nodeIdFromHex(r.nodeId)), [r]);
+  assert.equal(st.put(nk, r), { ok: true, status: 'unchanged' });
+  assert.is(st.size, 2);
+});
+
+s('newest seq wins; old and equal seqs are refused, even after the record is gone', async () => {
+  const clock = new VirtualClock();
+  const st = store(clock);
+  const pk = random.bytes(32);
+  const r1 = record(clock, { pk, seq: 5 });
+  const key = nameKey(r1.name);
+  assert.ok(st.put(key, r1).ok);
+  const r2 = record(clock, { pk, seq: 6, addresses: [] });
+  assert.equal(st.put(key, r2), { ok: true, status: 'replaced' });
+  assert.equal(st.put(key, r1), { ok: false, error: 'old-seq' }, 'replay of an older record');
+  const r2b = record(clock, { pk, seq: 6, addresses: [{ host: '203.0.113.9', port: 1 }] });
+  assert.equal(st.put(key, r2b), { ok: false, error: 'old-seq' }, 'a different record with the same seq');
+  assert.equal(st.get(key), [r2]);
+  await clock.advance(HOUR + 1);
+  assert.equal(st.get(key), [], 'expired');
+  const replay = { ...r1, expiresAt: clock.now() + HOUR };
+  assert.equal(st.put(key, { ...replay, signature: fakeSign(replay) }).ok, false, 'old seq refused after expiry');
+});
+
+s('time checks: expired, issued in the future, too-far expiry', () => {
+  const clock = new VirtualClock();
+  const st = store(clock, { maxTtlMs: 2 * HOUR, maxSkewMs: 60_000 });
+  const now = clock.now();
+  const put = (o: Partial<PresenceRecord>) => {
+    const r = record(clock, o);
+    return st.put(nameKey(r.name), r);
+  };
+  assert.equal(put({ issuedAt: now - 2 * HOUR, expiresAt: now - 1 }), { ok: false, error: 'expired' });
+  assert.equal(put({ issuedAt: now + 120_000, expiresAt: now + HOUR }), { ok: false, error: 'future' });
+  assert.equal(put({ expiresAt: now + 3 * HOUR }), { ok: false, error: 'too-far-expiry' });
+  assert.ok(put({ expiresAt: now + 2 * HOUR }).ok);
+});
+
+s('bad signatures and malformed records are refused; verify may throw', () => {
+  const clock = new VirtualClock();
+  const st = store(clock);
+  const r = record(clock);
+  const key = nameKey(r.name);
+  assert.equal(st.put(key, { ...r, addresses: [] }).ok, false);
+  assert.is((st.put(key, { ...r, addresses: [] }) as { error: string }).error, 'bad-signature');
+  const forgedKey = record(clock, { publicKey: toHex(random.bytes(32)) });
+  assert.is((st.put(key, forgedKey) as { error: string }).error, 'bad-node-id', 'node ID must be the hash of the key');
+  const throwing = store(clock, { verify: () => { throw new Error('boom'); } });
+  assert.equal(throwing.put(key, r), { ok: false, error: 'bad-signature', detail: 'verify threw: boom' });
+  fc.assert(fc.property(fc.anything(), (x) => {
+    const res = st.put(key, x);
+    return !res.ok && res.error === 'malformed';
+  }));
+  for (const bad of [{ ...r, name: '' }, { ...r, name: 'x'.repeat(65) }, { ...r, seq: -1 }, { ...r, seq: 1.5 }, { ...r, supernodes: Array(9).fill(r.supernodes[0]) },
+    { ...r, addresses: [{ host: 'h', port: 0 }] }, { ...r, publicKey: 'AB'.repeat(32) }, { ...r, expiresAt: r.issuedAt }]) {
+    assert.is(checkRecordShape(bad).ok, false, JSON.stringify(bad).slice(0, 80));
+  }
+  assert.ok(st.refused.malformed! > 0);
+});
+
+s('bounds: per key, per publisher, in total (evicting the keys farthest from self)', () => {
+  const clock = new VirtualClock();
+  const st = store(clock, { maxPerKey: 3, maxPerPublisher: 2, maxRecords: 10 });
+  const key = nameKey('Alice');
+  for (let i = 0; i < 3; i++) assert.ok(st.put(key, record(clock)).ok);
+  assert.equal(st.put(key, record(clock)), { ok: false, error: 'key-full' }, 'first come keeps the slot');
+  const pk = random.bytes(32);
+  assert.ok(st.put(nameKey('Bob'), record(clock, { pk, name: 'Bob' })).ok);
+  assert.ok(st.put(nameKey('Bob2'), record(clock, { pk, name: 'Bob2' })).ok);
+  assert.equal(st.put(nameKey('Bob3'), record(clock, { pk, name: 'Bob3' })), { ok: false, error: 'publisher-limit' });
+  // Fill up, then offer many more: size never exceeds the cap, kept keys are the closest to self.
+  for (let i = 0; i < 200; i++) {
+    const r = record(clock, { name: `user ${i}` });
+    st.put(nameKey(r.name), r);
+    assert.ok(st.size <= 10);
+  }
+  assert.is(st.size, 10);
+});
+
+s('expiry via the clock, sweep, and replication hints', async () => {
+  const clock = new VirtualClock();
+  const st = store(clock, { replicateIntervalMs: HOUR });
+  const short = record(clock, { name: 'short', expiresAt: clock.now() + 10 * 60_000 });
+  const long = record(clock, { name: 'long', expiresAt: clock.now() + 2 * HOUR });
+  st.put(nameKey('short'), short);
+  st.put(nameKey('long'), long);
+  assert.equal(st.dueForReplication(10), []);
+  await clock.advance(HOUR);
+  assert.is(st.sweep(), 1);
+  const due = st.dueForReplication(10);
+  assert.is(due.length, 1);
+  assert.is(idKey(due[0]!.key), idKey(nameKey('long')));
+  assert.equal(st.dueForReplication(10), [], 'marked as replicated');
+  assert.is(republishAt(long), long.issuedAt + HOUR);
+  assert.is(normalizeName('  Ｂob   SMITH '), 'bob smith');
+});
+
+s.run();
