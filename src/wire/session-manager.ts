@@ -548,6 +548,7 @@ export class SessionManager {
         this.log?.error({ err: (err as Error).message }, 'session message handler threw');
       }
     }
+    session.deliver(plaintext);
   }
 
   // ---- shared ----

@@ -17,6 +17,7 @@
  */
 import type { Address } from '../net/net.ts';
 import { sameAddress } from '../net/net.ts';
+import type { MessageChannel } from './channel.ts';
 import { SessionClosedError } from './session/errors.ts';
 import type { Keypair } from './session/keypair.ts';
 import type { SessionOptions } from './session/options.ts';
@@ -61,6 +62,7 @@ export class Session {
   private retired: Keypair[] = [];
   private closedReason: string | undefined;
   private closeHandlers: ((reason: string) => void)[] = [];
+  private messageHandlers: ((payload: Uint8Array) => void)[] = [];
   private readonly counters: SessionStats;
   private lastDataReceivedAt = -Infinity;
 
@@ -122,6 +124,41 @@ export class Session {
     if (kp.sendCounter >= o.rekeyAfterMessages) this.host.requestRekey(this);
   }
 
+  /** Register a handler for this session's payloads; returns an unsubscribe function. */
+  onMessage(handler: (payload: Uint8Array) => void): () => void {
+    this.messageHandlers.push(handler);
+    return () => {
+      this.messageHandlers = this.messageHandlers.filter((h) => h !== handler);
+    };
+  }
+
+  /**
+   * This session as the wire layer's {@link MessageChannel} (what `FragmentedChannel`
+   * takes): the same payloads, but `send` on a closed session is a silent no-op, as the
+   * channel contract asks, and `close` closes the session.
+   */
+  channel(): MessageChannel {
+    return {
+      send: (payload) => {
+        if (!this.isClosed) this.send(payload);
+      },
+      onMessage: (handler) => this.onMessage(handler),
+      close: () => this.close(),
+      onClose: (handler) => this.onClose(handler),
+    };
+  }
+
+  /** @internal hand a decrypted payload to this session's handlers. */
+  deliver(payload: Uint8Array): void {
+    for (const h of this.messageHandlers) {
+      try {
+        h(payload);
+      } catch {
+        // a handler's bug must not stop delivery to the others (the manager logs its own)
+      }
+    }
+  }
+
   /** Register a close callback; returns an unsubscribe function. */
   onClose(handler: (reason: string) => void): () => void {
     this.closeHandlers.push(handler);
@@ -140,6 +177,7 @@ export class Session {
     this.host.sessionClosed(this, reason);
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
+    this.messageHandlers = [];
     for (const h of handlers) h(reason);
   }
 

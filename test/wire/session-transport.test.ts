@@ -4,6 +4,7 @@ import { makePair, makeNode, settle, utf8 } from './session-harness.ts';
 import type { Session } from '../../src/wire/session.ts';
 import { PACKET_DATA, PACKET_INIT, INIT_LEN } from '../../src/wire/session/packets.ts';
 import { REPLAY_WINDOW } from '../../src/wire/session/replay-window.ts';
+import { FragmentedChannel } from '../../src/wire/fragment-channel.ts';
 
 async function connected(seed: number, pipeOptions = {}, options = {}) {
   const env = makePair(seed, pipeOptions, options);
@@ -168,6 +169,25 @@ tr('one-way traffic keeps both sides alive (passive keepalives), without keepali
   assert.is(a.inbox.length, 0, 'keepalives are not delivered');
   await clock.advance(40_000);
   assert.ok(sa.isClosed && sb.isClosed, 'both expire once traffic stops');
+  close();
+});
+
+tr('a session is the wire layer\'s MessageChannel: 64 KiB messages through FragmentedChannel; close cascades', async () => {
+  const { clock, sa, sb, close } = await connected(19, { jitterMs: 20 });
+  const up = new FragmentedChannel(sa.channel(), { clock });
+  const down = new FragmentedChannel(sb.channel(), { clock });
+  const got: Uint8Array[] = [];
+  down.onMessage((m) => got.push(m));
+  const big = new Uint8Array(65_536).map((_, i) => (i * 31) & 0xff);
+  up.send(big);
+  await clock.advance(200);
+  assert.is(got.length, 1);
+  assert.equal(got[0], big);
+  const reasons: string[] = [];
+  up.onClose?.((r) => reasons.push(r));
+  sa.close('closed');
+  assert.is(reasons.length, 1);
+  sa.channel().send(new Uint8Array(1)); // a no-op on a closed session, as the channel contract asks
   close();
 });
 
