@@ -152,7 +152,7 @@ s('PLC: conceal() continues a tone after a loss and fades over a long gap; silen
   assert.equal(energy(dec.conceal()), 0);
   const enc = new OpusEncoder();
   const pcm = floatToInt16(sine(300, 48000, 960 * 20, 0.3));
-  let last = new Int16Array();
+  let last: Int16Array = new Int16Array(0);
   for (const f of frames(pcm, 960)) last = dec.decode(enc.encode(f));
   const first = dec.conceal();
   assert.is(first.length, 960);
