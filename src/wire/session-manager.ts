@@ -501,7 +501,7 @@ export class SessionManager {
     }
     this.byIndex.set(inc.localIndex, { kind: 'keypair', kp, session, outgoing: undefined });
     session.install(kp, !isNew);
-    if (session.received(from, now, false)) this.counters.roams++;
+    if (session.received(kp, from, now, false)) this.counters.roams++;
     this.counters.handshakesCompleted++;
     if (!isNew) this.counters.rekeys++;
     this.log?.debug({ peer: peer.nodeId, from: formatAddress(from), rekey: !isNew }, 'session established (responder)');
@@ -535,7 +535,7 @@ export class SessionManager {
     }
     const session = e.session;
     if (!session || session.isClosed) return void d.unknownIndex++;
-    if (session.received(from, now, plaintext.length > 0)) {
+    if (session.received(kp, from, now, plaintext.length > 0)) {
       this.counters.roams++;
       this.log?.debug({ peer: session.nodeId, to: formatAddress(from) }, 'peer moved to a new address');
     }

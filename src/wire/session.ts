@@ -65,6 +65,12 @@ export class Session {
   private messageHandlers: ((payload: Uint8Array) => void)[] = [];
   private readonly counters: SessionStats;
   private lastDataReceivedAt = -Infinity;
+  /**
+   * The keypair the peer last sent on. It is never retired for quietness: after two
+   * handshakes cross (both sides connect or rekey at once) each side may send on a
+   * different keypair, and each must keep the one its peer uses until the next rekey.
+   */
+  private peerKeypair: Keypair | undefined;
 
   /** @internal sessions are created by the manager. */
   constructor(
@@ -173,6 +179,7 @@ export class Session {
     this.closedReason = reason;
     for (const kp of this.keypairs()) this.host.releaseKeypair(kp);
     this.current = undefined;
+    this.peerKeypair = undefined;
     this.retired = [];
     this.host.sessionClosed(this, reason);
     const handlers = this.closeHandlers;
@@ -201,12 +208,17 @@ export class Session {
     }
     this.current = kp;
     if (isRekey) this.counters.rekeys++;
-    while (this.retired.length > this.host.options.maxRetiredKeypairs) this.host.releaseKeypair(this.retired.pop()!);
+    while (this.retired.length > this.host.options.maxRetiredKeypairs) {
+      let i = this.retired.length - 1;
+      if (this.retired[i] === this.peerKeypair && i > 0) i--;
+      this.host.releaseKeypair(this.retired.splice(i, 1)[0]!);
+    }
   }
 
   /** @internal an authenticated packet arrived on `kp` from `from`; true when the peer moved. */
-  received(from: Address, now: number, delivered: boolean): boolean {
+  received(kp: Keypair, from: Address, now: number, delivered: boolean): boolean {
     this.counters.lastReceivedAt = now;
+    this.peerKeypair = kp;
     if (delivered) {
       this.counters.messagesReceived++;
       this.lastDataReceivedAt = now;
@@ -224,7 +236,8 @@ export class Session {
     if (now - this.counters.lastReceivedAt >= o.idleTimeoutMs) return this.close('idle');
     this.retired = this.retired.filter((kp) => {
       const quietSince = Math.max(kp.retiredAt ?? now, kp.lastReceived);
-      if (now - quietSince >= o.keepRetiredMs || now - kp.createdAt >= o.rejectAfterMs) {
+      const quiet = now - quietSince >= o.keepRetiredMs && kp !== this.peerKeypair;
+      if (quiet || now - kp.createdAt >= o.rejectAfterMs) {
         this.host.releaseKeypair(kp);
         return false;
       }

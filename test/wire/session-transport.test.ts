@@ -191,6 +191,25 @@ tr('a session is the wire layer\'s MessageChannel: 64 KiB messages through Fragm
   close();
 });
 
+tr('simultaneous open: both connect at once; the crossed keypairs keep working after a long quiet spell', async () => {
+  const { clock, a, b, close } = makePair(20, { jitterMs: 5 });
+  const pa = settle(clock, a.manager.connect(b.address, b.nodeId));
+  const pb = settle(clock, b.manager.connect(a.address, a.nodeId));
+  const [ra, rb] = await Promise.all([pa, pb]);
+  assert.ok(ra.ok && rb.ok);
+  const sa = a.manager.get(b.nodeId)!;
+  const sb = b.manager.get(a.nodeId)!;
+  assert.is(a.manager.sessions().length, 1);
+  for (let round = 0; round < 3; round++) {
+    sa.send(utf8(`a${round}`));
+    sb.send(utf8(`b${round}`));
+    await clock.advance(60_000); // quiet, longer than retired keys are kept
+  }
+  assert.equal(b.inbox.map((m) => m.text), ['a0', 'a1', 'a2']);
+  assert.equal(a.inbox.map((m) => m.text), ['b0', 'b1', 'b2']);
+  close();
+});
+
 tr('a peer that restarts (new handshake, same identity) takes over its session', async () => {
   const { clock, pipe, a, b, sb, close } = await connected(17);
   a.manager.close();
