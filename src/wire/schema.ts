@@ -5,6 +5,9 @@
  * `maxItems`, every object `additionalProperties: false` or a `maxProperties`), so no
  * accepted message can carry an unbounded field.
  *
+ * String formats: only `ipv4` and `ipv6` are known (a literal address, as `node:net`
+ * checks it); any other `format` is a compile error, so use `pattern` instead.
+ *
  * @example
  * ```ts
  * const Name = compileSchema(Type.Object({ name: Type.String({ maxLength: 64 }) },
@@ -14,6 +17,7 @@
  * ```
  * @module
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Static, TSchema } from '@sinclair/typebox';
 
@@ -32,6 +36,10 @@ export interface Validator<T> {
 
 // One ajv instance: it only caches compiled code; strict mode rejects schema typos.
 const ajv = new Ajv({ strict: true, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
+// The only string formats available (no ajv-formats dependency); anything else is a
+// compile error, so use `pattern` for other shapes.
+ajv.addFormat('ipv4', { type: 'string', validate: (s: string) => isIPv4(s) });
+ajv.addFormat('ipv6', { type: 'string', validate: (s: string) => isIPv6(s) });
 
 /**
  * Compile a schema once (after {@link assertBounded}); the result is reused for every

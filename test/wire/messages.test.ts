@@ -102,6 +102,14 @@ s('registry refuses a second, different definition of a type', () => {
   assert.throws(() => reg.add(B), /already registered/);
 });
 
+s('ipv4/ipv6 formats are available; unknown formats are refused', () => {
+  const Addr = compileSchema(Type.Object({ ip: Type.String({ format: 'ipv4', maxLength: 15 }), ip6: Type.Optional(Type.String({ format: 'ipv6', maxLength: 45 })) }, { additionalProperties: false }));
+  assert.ok(Addr.check({ ip: '192.0.2.1', ip6: '2001:db8::1' }));
+  assert.equal(Addr.validate({ ip: '300.1.1.1' }), { ok: false, error: '/ip must match format "ipv4"' });
+  assert.not.ok(Addr.check({ ip: '192.0.2.1', ip6: '192.0.2.1' }));
+  assert.throws(() => compileSchema(Type.String({ format: 'email', maxLength: 50 })), /unknown format/);
+});
+
 s('compileSchema validates standalone values', () => {
   const V = compileSchema(Type.Object({ name: Type.String({ maxLength: 3 }) }, { additionalProperties: false }));
   assert.equal(V.validate({ name: 'ada' }), { ok: true, value: { name: 'ada' } });
