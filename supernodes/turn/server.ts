@@ -107,6 +107,13 @@ export interface TurnServerOptions {
   separator?: string;
   /** How often expired state is swept, ms; default 1000. Expiry is also checked on use. */
   sweepIntervalMs?: number;
+  /**
+   * Hairpin: a datagram an allocation sends to another allocation's relayed address on
+   * this server is handed over in process instead of through the kernel (same
+   * permissions, same source address as seen by the receiver). Saves a send and a
+   * receive per packet when both call legs relay through one supernode. Default true.
+   */
+  hairpin?: boolean;
 }
 
 /** Counters of a {@link TurnServer} (see {@link TurnServer.stats}). */
@@ -127,6 +134,8 @@ export interface TurnStats {
   /** Error responses sent, by code. */
   errors: Record<number, number>;
   bindingResponses: number;
+  /** Datagrams relayed between two allocations of this server in process (see `hairpin`). */
+  hairpinPackets: number;
   /** Client -> peer datagrams relayed (Send indications and ChannelData). */
   relayedToPeerPackets: number;
   relayedToPeerBytes: number;
@@ -233,6 +242,8 @@ export class TurnServer {
   private readonly perUser = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly keyCache = new Map<string, Uint8Array>();
+  /** Advertised relayed host -> port -> allocation, for hairpinning. */
+  private readonly byRelay = new Map<string, Map<number, Allocation>>();
   private count = 0;
   private readonly sweepTimer: Timer;
   private closed = false;
@@ -248,6 +259,7 @@ export class TurnServer {
     requests: {},
     errors: {},
     bindingResponses: 0,
+    hairpinPackets: 0,
     relayedToPeerPackets: 0,
     relayedToPeerBytes: 0,
     relayedToClientPackets: 0,
@@ -287,6 +299,7 @@ export class TurnServer {
       software: options.software ?? 'tincan',
       separator: options.separator ?? ':',
       sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+      hairpin: options.hairpin ?? true,
     };
     this.nonces = new Nonces(options.env.random.bytes(32), this.o.nonceLifetimeS * 1000);
     this.sweepTimer = options.env.clock.setInterval(() => this.sweep(), this.o.sweepIntervalMs);
@@ -571,6 +584,9 @@ export class TurnServer {
         let byPort = this.allocations.get(from.host);
         if (!byPort) this.allocations.set(from.host, (byPort = new Map()));
         byPort.set(from.port, a);
+        let byRelayPort = this.byRelay.get(relayAddress.host);
+        if (!byRelayPort) this.byRelay.set(relayAddress.host, (byRelayPort = new Map()));
+        byRelayPort.set(relayAddress.port, a);
         this.count++;
         this.counters.allocations++;
         this.counters.allocationsCreated++;
@@ -728,9 +744,22 @@ export class TurnServer {
     const perm = a.permissions.get(peer.host);
     if (perm === undefined || perm <= now) return this.drop('noPermission');
     if (data.length > this.o.maxPayload) return this.drop('tooLarge');
-    a.relay.send(data, peer);
+    this.toPeer(a, data, peer);
+  }
+
+  /** Send `payload` from allocation `a`'s relayed address to `peer`. */
+  private toPeer(a: Allocation, payload: Uint8Array, peer: Address): void {
     this.counters.relayedToPeerPackets++;
-    this.counters.relayedToPeerBytes += data.length;
+    this.counters.relayedToPeerBytes += payload.length;
+    if (this.o.hairpin) {
+      const b = this.byRelay.get(peer.host)?.get(peer.port);
+      if (b) {
+        this.counters.hairpinPackets++;
+        this.onPeerData(b, payload, a.relayAddress);
+        return;
+      }
+    }
+    a.relay.send(payload, peer);
   }
 
   private onChannelData(data: Uint8Array, from: Address): void {
@@ -745,9 +774,7 @@ export class TurnServer {
     const perm = a.permissions.get(ch.peer.host);
     if (perm === undefined || perm <= now) return this.drop('noPermission');
     if (len > this.o.maxPayload) return this.drop('tooLarge');
-    a.relay.send(data.subarray(4, 4 + len), ch.peer);
-    this.counters.relayedToPeerPackets++;
-    this.counters.relayedToPeerBytes += len;
+    this.toPeer(a, data.subarray(4, 4 + len), ch.peer);
   }
 
   private onPeerData(a: Allocation, data: Uint8Array, peer: Address): void {
@@ -797,6 +824,11 @@ export class TurnServer {
     if (byPort?.get(a.client.port) !== a) return;
     byPort.delete(a.client.port);
     if (byPort.size === 0) this.allocations.delete(a.client.host);
+    const byRelayPort = this.byRelay.get(a.relayAddress.host);
+    if (byRelayPort?.get(a.relayAddress.port) === a) {
+      byRelayPort.delete(a.relayAddress.port);
+      if (byRelayPort.size === 0) this.byRelay.delete(a.relayAddress.host);
+    }
     a.stopListening();
     a.relay.close();
     this.count--;
