@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { makePair, makeNode, settle, utf8, badSignatureIdentity, testIdentity } from './session-harness.ts';
 import { HandshakeTimeoutError, IdentityMismatchError, HandshakeRefusedError, SessionClosedError } from '../../src/wire/session/errors.ts';
 import { nodeIdOf } from '../../src/wire/session/identity-binding.ts';
+import { Identity } from '../../src/identity/identity.ts';
+import { SeededRandom } from '../../src/random.ts';
 import { MAX_SESSION_PAYLOAD, PACKET_DATA, PACKET_FINISH, PACKET_INIT, PACKET_RESP } from '../../src/wire/session/packets.ts';
 
 const hs = suite('session: handshake');
@@ -52,6 +54,18 @@ hs('a peer whose key does not match the expected node ID is refused', async () =
   assert.is(b.manager.stats().pendingHandshakes, 0, 'B forgot the half-open handshake');
   a.manager.close();
   b.manager.close();
+});
+
+hs('the identity module\'s Identity plugs in directly; node IDs agree', async () => {
+  const { clock, pipe, b, close } = makePair(10);
+  const id = Identity.generate(new SeededRandom(77));
+  const c = makeNode(pipe, 77, { host: '10.0.0.7', port: 7000 }, {}, id);
+  assert.is(c.manager.nodeId, id.id);
+  const r = await settle(clock, b.manager.connect(c.address, id.id));
+  assert.ok(r.ok && r.value.nodeId === id.id);
+  assert.ok(c.manager.get(b.nodeId));
+  c.manager.close();
+  close();
 });
 
 hs('a bad expected node ID is a clear TypeError', async () => {
