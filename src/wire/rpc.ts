@@ -219,6 +219,9 @@ export class RpcPeer {
         return reject(err instanceof MessageEncodeError && err.reason === 'size' ? new RpcError('too-large', err.message) : err);
       }
       const opts = { ...this.defaults, ...stripUndefined(options) } as Required<Omit<RequestOptions, 'signal'>>;
+      // Runtime timers misbehave beyond 2^31-1 ms (Node fires them at once).
+      opts.timeoutMs = Math.min(Math.max(0, opts.timeoutMs), MAX_TIMER_MS);
+      opts.maxRtoMs = Math.min(Math.max(1, opts.maxRtoMs), MAX_TIMER_MS);
       const p: Pending = {
         method: method as RpcMethod<unknown, unknown>,
         bytes,
@@ -472,6 +475,7 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'signal')) as Partial<T>;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const CODE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/;
 function safeCode(code: string): string {
   return code.length <= 64 && CODE.test(code) ? code : 'internal';
