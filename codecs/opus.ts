@@ -110,6 +110,9 @@ function nativeModule(): NativeModule {
   return native;
 }
 
+/** Frees native state of instances that were garbage-collected without close() (a safety net, not a substitute). */
+const leaked = new FinalizationRegistry<NativeState>((state) => state.free());
+
 /** Owns one native handler (libopus encoder + decoder pair) and its heap buffers. */
 class NativeState {
   readonly m = nativeModule();
@@ -216,6 +219,7 @@ export class OpusEncoder {
     this.frameMs = frameMs;
     this.frameSamples = (OPUS_SAMPLE_RATE / 1000) * frameMs;
     this.#s = new NativeState(app, 'OpusEncoder');
+    leaked.register(this, this.#s, this);
     try {
       this.setBitrate(options.bitrate ?? 24000);
       this.setComplexity(options.complexity ?? 9);
@@ -230,7 +234,7 @@ export class OpusEncoder {
       if (bw === undefined) throw new OpusError(`unknown maxBandwidth ${String(options.maxBandwidth)}`);
       this.#ctl('maxBandwidth', CTL.SET_MAX_BANDWIDTH, bw);
     } catch (err) {
-      this.#s.free();
+      this.close();
       throw err;
     }
   }
@@ -318,6 +322,7 @@ export class OpusEncoder {
 
   /** Free the WASM state. Idempotent; any later call throws an OpusError. */
   close(): void {
+    leaked.unregister(this);
     this.#s.free();
   }
 }
@@ -352,6 +357,7 @@ export class OpusDecoder {
     if (![10, 20, 40, 60].includes(frameMs)) throw new OpusError(`frameMs must be 10, 20, 40 or 60, got ${frameMs}`);
     this.frameSamples = (OPUS_SAMPLE_RATE / 1000) * frameMs;
     this.#s = new NativeState(APPLICATION.voip, 'OpusDecoder');
+    leaked.register(this, this.#s, this);
   }
 
   #run(bytes: number): Int16Array {
@@ -447,6 +453,7 @@ export class OpusDecoder {
 
   /** Free the WASM state. Idempotent; any later call throws an OpusError. */
   close(): void {
+    leaked.unregister(this);
     this.#s.free();
   }
 }

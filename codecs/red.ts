@@ -183,3 +183,14 @@ export class RedEncoder {
     this.#history = [];
   }
 }
+
+/**
+ * Suggested RED distance for a measured packet loss (percent): none below 2%, one
+ * previous frame up to 15%, two above. Our decoder cannot use Opus in-band FEC (see
+ * codecs/opus.ts), so RED is how a tincan receiver recovers lost frames; the cost is
+ * one extra Opus payload (~60 bytes at 24 kbit/s) per redundant frame.
+ */
+export function redDistanceForLoss(lossPercent: number): number {
+  if (!(lossPercent >= 2)) return 0;
+  return lossPercent <= 15 ? 1 : 2;
+}

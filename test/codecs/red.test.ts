@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { RED_MAX_BLOCK_BYTES, RED_MAX_TIMESTAMP_OFFSET, RedEncoder, RedError, expandRed, packRed, parseRed, type RedPayload } from '../../codecs/red.ts';
+import { RED_MAX_BLOCK_BYTES, RED_MAX_TIMESTAMP_OFFSET, RedEncoder, RedError, expandRed, packRed, parseRed, redDistanceForLoss, type RedPayload } from '../../codecs/red.ts';
 
 const s = suite('codecs/red');
 const bytes = (...v: number[]) => new Uint8Array(v);
@@ -115,6 +115,10 @@ s('RedEncoder repeats the previous frame(s); expandRed restores timestamps acros
   e2.encode(bytes(4, 5, 6), 1000);
   assert.is(parseRed(e2.encode(bytes(7, 8, 9), 1000 + 16384)).redundant.length, 0);
   assert.throws(() => new RedEncoder({ payloadType: 111, distance: 9 }), /distance must be 0..8/);
+});
+
+s('redDistanceForLoss: 0 below 2%, 1 up to 15%, 2 above', () => {
+  assert.equal([0, 1.9, 2, 10, 15, 15.1, 60, NaN].map(redDistanceForLoss), [0, 0, 1, 1, 1, 2, 2, 0]);
 });
 
 s.run();
