@@ -147,6 +147,7 @@ export class SessionManager {
       return Promise.reject(err);
     }
     const id = bytesToHex(expected);
+    if (id === this.nodeId) return Promise.reject(new TypeError('cannot open a session to our own node ID'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const existing = this.byNode.get(id);
     if (existing && !existing.isClosed) return Promise.resolve(existing);
@@ -480,7 +481,7 @@ export class SessionManager {
       d.badIdentity++;
       return this.dropIncoming(inc);
     }
-    if (this.authorize && !this.authorize(peer, from)) {
+    if (peer.nodeId === this.nodeId || (this.authorize && !this.authorize(peer, from))) {
       d.refused++;
       return this.dropIncoming(inc);
     }

@@ -68,8 +68,12 @@ hs('the identity module\'s Identity plugs in directly; node IDs agree', async ()
   close();
 });
 
-hs('a bad expected node ID is a clear TypeError', async () => {
+hs('a bad or own expected node ID is a clear TypeError', async () => {
   const { a, b } = makePair(3);
+  await a.manager.connect(b.address, a.nodeId).then(
+    () => assert.unreachable(),
+    (e: Error) => assert.match(e.message, /our own node ID/),
+  );
   await a.manager.connect(b.address, 'xyz').then(
     () => assert.unreachable(),
     (e: Error) => {
