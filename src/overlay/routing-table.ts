@@ -62,6 +62,8 @@ export interface RoutingTableOptions {
   maxPerPrefix?: number;
   /** Consecutive failures before an entry is dropped when no replacement exists (default 3). */
   maxFailures?: number;
+  /** A liveness check not answered within this many ms counts as dead (default 2000). */
+  pingTimeoutMs?: number;
 }
 
 /** Outcome of {@link RoutingTable.add}. */
@@ -112,6 +114,7 @@ export class RoutingTable {
   private readonly maxPerPrefixPerBucket: number;
   private readonly maxPerPrefix: number;
   private readonly maxFailures: number;
+  private readonly pingTimeoutMs: number;
   private readonly buckets: (Bucket | undefined)[] = new Array(ID_BITS);
   private readonly index = new Map<string, Entry>();
   private readonly prefixCount = new Map<string, number>();
@@ -129,6 +132,7 @@ export class RoutingTable {
     this.maxPerPrefixPerBucket = options.maxPerPrefixPerBucket ?? 2;
     this.maxPerPrefix = options.maxPerPrefix ?? 10;
     this.maxFailures = options.maxFailures ?? 3;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 2000;
   }
 
   /** Number of entries (replacement caches excluded). */
@@ -303,7 +307,7 @@ export class RoutingTable {
     return out;
   }
 
-  /** Abort liveness checks in flight; the table stays usable for reads. Idempotent. */
+  /** Abort liveness checks in flight (and their timers); the table stays usable for reads. Idempotent. */
   close(): void {
     this.abort.abort(new Error('routing table closed'));
   }
@@ -392,10 +396,23 @@ export class RoutingTable {
     if (!oldest || !this.ping) return;
     b.pinging = true;
     this.stats.pings++;
-    const signal = this.abort.signal;
-    this.ping(oldest.contact, signal).then(
-      (alive) => this.afterPing(b, oldest, alive),
-      () => this.afterPing(b, oldest, false),
+    // Each ping gets its own signal: aborted by its timeout or by close().
+    const ac = new AbortController();
+    const onClose = () => ac.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onClose, { once: true });
+    const timer = this.clock.setTimeout(() => ac.abort(new Error('ping timed out')), this.pingTimeoutMs);
+    let settled = false;
+    const settle = (alive: boolean) => {
+      if (settled) return;
+      settled = true;
+      timer.cancel();
+      this.abort.signal.removeEventListener('abort', onClose);
+      this.afterPing(b, oldest, alive);
+    };
+    ac.signal.addEventListener('abort', () => settle(false), { once: true });
+    this.ping(oldest.contact, ac.signal).then(
+      (alive) => settle(alive === true),
+      () => settle(false),
     );
   }
 

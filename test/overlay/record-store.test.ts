@@ -1,38 +1,17 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
 import { idKey, nodeIdFromHex, toHex } from '../../src/overlay/node-id.ts';
 import { checkRecordShape, nameKey, normalizeName, type PresenceRecord, recordKeys, republishAt } from '../../src/overlay/presence-record.ts';
 import { RecordStore, type RecordStoreOptions } from '../../src/overlay/record-store.ts';
+import { fakeSign, fakeVerify, makeRecord } from './fake-records.ts';
 
 const random = new SeededRandom(31);
 const HOUR = 3600_000;
 
-/**
- * Test "signature": sha256 over the fields, hex, doubled to 128 chars. The real check is
- * identity's Ed25519 verification; the store only sees a verdict.
- */
-function fakeSign(r: Omit<PresenceRecord, 'signature'>): string {
-  const h = toHex(sha256(new TextEncoder().encode(JSON.stringify([r.name, r.publicKey, r.nodeId, r.supernodes, r.addresses, r.seq, r.issuedAt, r.expiresAt]))));
-  return h + h;
-}
-const fakeVerify = (r: PresenceRecord) => (r.signature === fakeSign(r) ? { ok: true as const } : { ok: false as const, error: 'bad signature' });
-
-function record(clock: VirtualClock, over: Partial<PresenceRecord> & { pk?: Uint8Array } = {}): PresenceRecord {
-  const pk = over.pk ?? random.bytes(32);
-  const base = {
-    name: 'Alice', publicKey: toHex(pk), nodeId: toHex(sha256(pk)),
-    supernodes: [{ id: toHex(random.bytes(32)), address: { host: '192.0.2.1', port: 4000 } }],
-    addresses: [{ host: '198.51.100.2', port: 5000 }],
-    seq: 1, issuedAt: clock.now(), expiresAt: clock.now() + HOUR,
-    ...over,
-  };
-  delete (base as { pk?: unknown }).pk;
-  return { ...base, signature: over.signature ?? fakeSign(base) };
-}
+const record = (clock: VirtualClock, over: Parameters<typeof makeRecord>[2] = {}) => makeRecord(clock, random, over);
 
 function store(clock: VirtualClock, over: Partial<RecordStoreOptions> = {}): RecordStore {
   return new RecordStore({ clock, self: random.bytes(32), verify: fakeVerify, ...over });

@@ -138,6 +138,21 @@ s('full bucket pings the least-recently-seen entry: alive keeps it, dead replace
   assert.is(t.size, 3);
 });
 
+s('an unanswered ping times out on the clock and counts as dead', async () => {
+  const clock = new VirtualClock();
+  const t = table({ k: 1, pingTimeoutMs: 500, ping: () => new Promise(() => {}) }, clock);
+  const old = contactInBucket(t.self, 255, '10.6.1.1');
+  const fresh = contactInBucket(t.self, 255, '10.6.2.1');
+  t.add(old);
+  assert.is(t.add(fresh), 'pending');
+  await clock.advance(499);
+  assert.ok(t.has(old.id));
+  await clock.advance(1);
+  assert.not.ok(t.has(old.id));
+  assert.ok(t.has(fresh.id));
+  assert.is(clock.pending, 0);
+});
+
 s('without ping, newcomers wait; failures promote replacements', () => {
   const t = table({ k: 2, maxFailures: 3 });
   const a = contactInBucket(t.self, 255, '10.8.1.1');
