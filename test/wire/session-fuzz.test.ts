@@ -9,6 +9,7 @@ import {
   INIT_LEN,
   PACKET_DATA,
   RESP_LEN,
+  SESSION_PACKET_RANGE,
   encodeFinish,
   encodeInit,
   encodeResp,
@@ -22,6 +23,7 @@ import {
 import { REPLAY_WINDOW, ReplayWindow } from '../../src/wire/session/replay-window.ts';
 import { HandshakeTimeoutError } from '../../src/wire/session/errors.ts';
 import { MAX_DATAGRAM } from '../../src/net/net.ts';
+import { OVERLAY_FIRST_BYTE_MAX, OVERLAY_FIRST_BYTE_MIN } from '../../src/wire/demux.ts';
 
 const parsers = suite('session: packet parsers (fast-check)');
 
@@ -59,6 +61,8 @@ parsers('encode/parse round trips', () => {
       assert.ok(isSessionPacket(data));
     }),
   );
+  assert.is(OVERLAY_FIRST_BYTE_MIN, SESSION_PACKET_RANGE.first, 'the demux routes exactly our range');
+  assert.is(OVERLAY_FIRST_BYTE_MAX, SESSION_PACKET_RANGE.last);
   assert.not.ok(isSessionPacket(new Uint8Array(0)));
   assert.not.ok(isSessionPacket(new Uint8Array([0x00])));
   assert.not.ok(isSessionPacket(new Uint8Array([0xf0])));

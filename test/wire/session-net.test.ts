@@ -24,14 +24,17 @@ import { SessionManager } from '../../src/wire/session-manager.ts';
 import type { SessionOptions } from '../../src/wire/session/options.ts';
 import { nodeIdOf } from '../../src/wire/session/identity-binding.ts';
 import { testIdentity } from './session-harness.ts';
+import { Demux } from '../../src/wire/demux.ts';
 
 const N = 10_000;
 
+/** A node as the overlay will wire it: socket -> Demux ('overlay' class) -> SessionManager. */
 function node(socket: DatagramSocket, seed: number, clock: Clock, random: Random, options: Partial<SessionOptions> = {}) {
   const identity = testIdentity(seed);
   const manager = new SessionManager({ identity, clock, random, send: (d, to) => socket.send(d, to), options });
-  socket.onMessage((d, from) => manager.receive(d, from));
-  return { manager, nodeId: nodeIdOf(identity.publicKey), socket };
+  const demux = new Demux(socket);
+  demux.on('overlay', (d, from) => manager.receive(d, from));
+  return { manager, nodeId: nodeIdOf(identity.publicKey), socket, demux };
 }
 
 const u32 = (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off);
@@ -91,6 +94,8 @@ udp('handshake, then 10,000 messages of 1000 bytes, none lost or duplicated (ack
   } finally {
     a.manager.close();
     b.manager.close();
+    a.demux.close();
+    b.demux.close();
     sa.close();
     sb.close();
   }
