@@ -11,7 +11,6 @@ import { createRegistry, defineMessage } from '../../src/wire/messages.ts';
 import { defineMethod } from '../../src/wire/rpc-method.ts';
 import { RpcPeer } from '../../src/wire/rpc.ts';
 import { plainUdpChannel } from './wire-helpers.ts';
-import process from 'node:process';
 
 const s = suite('wire/udp loopback');
 
@@ -56,7 +55,6 @@ s('RPC with fragmented 50 KB requests and one-way messages over real sockets', a
     });
     await Promise.all(jobs);
     assert.is(runs, 40);
-    if (process.env.WIRE_DEBUG) console.log(a.rpc.stats(), b.channel.demux.stats());
     // Other protocols and junk on the same port are classified and counted, not crashes.
     sa.send(new Uint8Array([0x00, 0x01, 0x00, 0x00]), sb.address); // STUN, no handler here
     sa.send(new Uint8Array([0xff, 0xff]), sb.address); // unknown

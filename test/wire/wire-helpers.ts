@@ -5,7 +5,7 @@
  */
 import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
-import type { Address, DatagramSocket } from '../../src/net/net.ts';
+import { type Address, type DatagramSocket, sameAddress } from '../../src/net/net.ts';
 import { HandlerSet, type MessageChannel } from '../../src/wire/channel.ts';
 import { Demux } from '../../src/wire/demux.ts';
 import { FragmentedChannel } from '../../src/wire/fragment-channel.ts';
@@ -54,7 +54,7 @@ export function plainUdpChannel(socket: DatagramSocket, peer: Address): MessageC
   const closeHandlers = new HandlerSet<[string]>();
   const demux = new Demux(socket);
   demux.on('overlay', (data, from) => {
-    if (from.port === peer.port) handlers.emit(data.subarray(1));
+    if (sameAddress(from, peer)) handlers.emit(data.subarray(1));
   });
   let closed = false;
   return {
