@@ -41,6 +41,8 @@ export interface AudioOptions {
   loop?: boolean;
   /** Environment for device subprocesses (default: this process's). */
   env?: Record<string, string | undefined>;
+  /** Device queues, in frames (default 10 = 200 ms; the oldest is dropped beyond). */
+  queueFrames?: number;
 }
 
 /** What opening needs from the environment. */
@@ -61,7 +63,7 @@ export async function openCapture(o: AudioOptions, deps: AudioDeps): Promise<Cap
   switch (o.audio) {
     case 'pulse':
     case 'alsa':
-      return DeviceCapture.open({ backend: o.audio, device: o.mic, clock: deps.clock, env: o.env, signal: deps.signal });
+      return DeviceCapture.open({ backend: o.audio, device: o.mic, clock: deps.clock, env: o.env, queueFrames: o.queueFrames, signal: deps.signal });
     case 'file':
       if (!o.mic) throw new AudioError('--audio file needs --mic FILE.wav (the file to play into the call)');
       return WavFileSource.open({ path: o.mic, clock: deps.clock, realtime, loop: o.loop, signal: deps.signal });
@@ -81,7 +83,7 @@ export async function openPlayback(o: AudioOptions, deps: AudioDeps): Promise<Pl
   switch (o.audio) {
     case 'pulse':
     case 'alsa':
-      return DevicePlayback.open({ backend: o.audio, device: o.speaker, clock: deps.clock, env: o.env, signal: deps.signal });
+      return DevicePlayback.open({ backend: o.audio, device: o.speaker, clock: deps.clock, env: o.env, queueFrames: o.queueFrames, signal: deps.signal });
     case 'file':
       if (!o.speaker) throw new AudioError('--audio file needs --speaker FILE.wav (the file to record the call into)');
       return WavFileSink.open({ path: o.speaker, clock: deps.clock, realtime: o.realtime ?? false });
