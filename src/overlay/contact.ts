@@ -8,12 +8,15 @@
  * const verifier = new ContactVerifier({ difficulty: 8 });
  * const c: Contact = { id, publicKey, pow: nonce, address: { host: '192.0.2.1', port: 4000 } };
  * verifier.verify(c); // { ok: true } or { ok: false, reason: 'pow' | 'id' | ... }
+ *
+ * const wire = contactToWire(c);        // { key: '…64 hex…', pow: '…16 hex…', host, port }
+ * const back = contactFromWire(wire);   // Contact (id derived from the key) or undefined
  * ```
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Address } from '../net/net.ts';
-import { ID_BYTES, idEquals, idKey, type NodeId } from './node-id.ts';
+import { ID_BYTES, idEquals, idKey, type NodeId, toHex } from './node-id.ts';
 import { networkPrefix } from './ip-prefix.ts';
 import { POW_NONCE_BYTES, verifyProofOfWork } from './proof-of-work.ts';
 
@@ -27,6 +30,47 @@ export interface Contact {
   readonly pow: Uint8Array;
   /** Where to reach it (an IP literal and UDP port). */
   readonly address: Address;
+}
+
+/**
+ * A contact as JSON on the wire: hex key and nonce, address. The node ID is not sent:
+ * the receiver derives it as SHA-256(key), so it cannot disagree with the key and each
+ * contact costs about 135 bytes of JSON (a 20-contact answer fits in three 1100-byte
+ * fragments).
+ */
+export interface WireContact {
+  key: string;
+  pow: string;
+  host: string;
+  port: number;
+}
+
+/** Encode a contact for the wire. */
+export function contactToWire(c: Contact): WireContact {
+  return { key: toHex(c.publicKey), pow: toHex(c.pow), host: c.address.host, port: c.address.port };
+}
+
+const HEX_KEY = /^[0-9a-f]{64}$/;
+const HEX_POW = /^[0-9a-f]{16}$/;
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * Decode an untrusted wire contact (bounded, never throws); undefined when malformed.
+ * The result still needs {@link ContactVerifier.verify} for its proof of work.
+ */
+export function contactFromWire(x: unknown): Contact | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const w = x as Record<string, unknown>;
+  if (typeof w.key !== 'string' || !HEX_KEY.test(w.key) || typeof w.pow !== 'string' || !HEX_POW.test(w.pow)) return undefined;
+  if (typeof w.host !== 'string' || w.host.length > 64 || networkPrefix(w.host) === undefined) return undefined;
+  if (!Number.isInteger(w.port) || (w.port as number) < 1 || (w.port as number) > 65535) return undefined;
+  const publicKey = fromHex(w.key);
+  return { id: sha256(publicKey), publicKey, pow: fromHex(w.pow), address: { host: w.host, port: w.port as number } };
 }
 
 /** Why a contact was refused. */

@@ -96,3 +96,24 @@ c('verdicts are cached (one hash per distinct contact), cache is bounded', () =>
 
 s.run();
 c.run();
+
+const w = suite('overlay/contact wire form');
+
+w('round trip; the ID is derived from the key; garbage never throws', async () => {
+  const { contactFromWire, contactToWire } = await import('../../src/overlay/contact.ts');
+  const v = new ContactVerifier({ difficulty: 5 });
+  const c = contact(5);
+  const wire = JSON.parse(JSON.stringify(contactToWire(c)));
+  assert.not.ok('id' in wire);
+  const back = contactFromWire(wire)!;
+  assert.equal(back.id, c.id);
+  assert.equal(back.publicKey, c.publicKey);
+  assert.ok(v.accepts(back));
+  assert.ok(JSON.stringify(wire).length <= 140, `small on the wire (${JSON.stringify(wire).length} bytes)`);
+  for (const bad of [null, {}, { ...wire, key: wire.key.toUpperCase() }, { ...wire, pow: 'ab' }, { ...wire, host: 'x.example' }, { ...wire, port: 70000 }]) {
+    assert.is(contactFromWire(bad), undefined);
+  }
+  fc.assert(fc.property(fc.anything(), (x) => contactFromWire(x) === undefined || typeof x === 'object'));
+});
+
+w.run();
