@@ -14,6 +14,9 @@
  * - `openedMsgsPerSec` / `openMBps`: the full receive path (parse, index lookup, replay
  *   window, decrypt, deliver) through `SessionManager.receive`.
  *
+ * - `x25519OpsPerSec`: raw @noble X25519 scalar multiplications in the same run, as a
+ *   calibration of the machine (a handshake costs 8 of them plus 2 Ed25519 verifications).
+ *
  * Size it with TINCAN_SESSION_BENCH_MS (time per measurement, default 1500).
  * @module
  */
@@ -27,7 +30,7 @@ import type { Address } from '../src/net/net.ts';
 import { SessionManager } from '../src/wire/session-manager.ts';
 import { identityFromSecretKey, nodeIdOf } from '../src/wire/session/identity-binding.ts';
 import { HandshakeState } from '../src/wire/noise/handshake-state.ts';
-import { dhKeyPairFromSecret } from '../src/wire/noise/crypto.ts';
+import { dh, dhKeyPairFromSecret } from '../src/wire/noise/crypto.ts';
 import { XX } from '../src/wire/noise/patterns.ts';
 
 const BUDGET_MS = Number(process.env.TINCAN_SESSION_BENCH_MS ?? 1500);
@@ -167,5 +170,18 @@ function round(x: number, digits: number): number {
 export async function run(emit: Emit): Promise<void> {
   emit({ metric: 'handshakesPerSec', value: round(await handshakes(), 1), unit: 'handshakes/s', note: 'XX + Ed25519 identity binding, both sides, one core' });
   emit({ metric: 'noiseXXPerSec', value: round(noiseOnly(), 1), unit: 'handshakes/s' });
+  const random = new SeededRandom(3);
+  const k = dhKeyPairFromSecret(random.bytes(32));
+  const peer = dhKeyPairFromSecret(random.bytes(32)).publicKey;
+  emit({
+    metric: 'x25519OpsPerSec',
+    value: Math.round(
+      measure(() => {
+        dh(k, peer);
+        return 1;
+      }).perSec,
+    ),
+    unit: 'ops/s',
+  });
   await transport(emit);
 }
