@@ -53,7 +53,7 @@ function besselI0(x: number): number {
 interface Filter {
   design: ResamplerDesign;
   /** coef[p * K + K - 1 - k] = h[p + k * L]: reversed so the inner loop walks both arrays forwards. */
-  coef: Float32Array;
+  coef: Float64Array;
   /** Filter centre in upsampled units. */
   centre: number;
 }
@@ -90,7 +90,7 @@ function designFilter(from: number, to: number, attenuationDb: number): Filter {
     h[t] = s * w;
     sum += h[t]!;
   }
-  const coef = new Float32Array(N);
+  const coef = new Float64Array(N);
   const gain = L / sum;
   for (let p = 0; p < L; p++) for (let k = 0; k < K; k++) coef[p * K + K - 1 - k] = h[p + k * L]! * gain;
   const f: Filter = { design: { up: L, down: M, tapsPerPhase: K, passHz, stopHz, attenuationDb }, coef, centre };
@@ -127,7 +127,7 @@ export class Resampler {
   readonly design: ResamplerDesign;
   readonly #f: Filter;
   /** Last K-1 inputs (oldest first), then nothing: history for the next chunk. */
-  #hist: Float32Array;
+  #hist: Float64Array;
   /** Upsampled-time position of the next output, relative to the first sample in #hist + K-1. */
   #pos: number;
   #inCount = 0;
@@ -142,7 +142,7 @@ export class Resampler {
     this.to = options.to;
     this.#f = designFilter(options.from, options.to, att);
     this.design = this.#f.design;
-    this.#hist = new Float32Array(this.design.tapsPerPhase - 1);
+    this.#hist = new Float64Array(this.design.tapsPerPhase - 1);
     this.#pos = this.#f.centre;
   }
 
@@ -158,7 +158,7 @@ export class Resampler {
     const L = design.up;
     const M = design.down;
     const hl = this.#hist.length; // K - 1
-    const buf = new Float32Array(hl + input.length);
+    const buf = new Float64Array(hl + input.length);
     buf.set(this.#hist);
     buf.set(input, hl);
     // Input index j (0-based in this chunk's stream) lives at buf[hl + j]; history covers j = -(K-1)..-1.
