@@ -102,7 +102,8 @@ export class SessionManager {
   private readonly counters: SessionManagerStats = emptyStats();
   private messageHandlers: SessionMessageHandler[] = [];
   private sessionHandlers: ((s: Session) => void)[] = [];
-  private readonly tickTimer: Timer;
+  /** Housekeeping timer: runs only while there are sessions or half-open handshakes. */
+  private tickTimer: Timer | undefined;
   private closed = false;
   private readonly host: SessionHost;
 
@@ -129,7 +130,6 @@ export class SessionManager {
       releaseKeypair: (kp) => this.releaseKeypair(kp),
       sessionClosed: (s, reason) => this.onSessionClosed(s, reason),
     };
-    this.tickTimer = this.clock.setInterval(() => this.tick(), this.options.tickMs);
   }
 
   /**
@@ -260,7 +260,8 @@ export class SessionManager {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.tickTimer.cancel();
+    this.tickTimer?.cancel();
+    this.tickTimer = undefined;
     for (const o of [...this.outgoing]) this.failOutgoing(o, new HandshakeRefusedError('session manager closed'));
     for (const e of [...this.byIndex.values()]) if (e.kind === 'incoming') this.dropIncoming(e.hs);
     for (const s of [...this.byNode.values()]) s.close('manager closed');
@@ -392,6 +393,7 @@ export class SessionManager {
     if (!session) {
       session = new Session(peer, o.address, this.host);
       this.byNode.set(peer.nodeId, session);
+      this.ensureTick();
     }
     entry.session = session;
     session.rekeying = false;
@@ -447,6 +449,7 @@ export class SessionManager {
     };
     this.byIndex.set(localIndex, { kind: 'incoming', hs: inc });
     this.incomingByInit.set(initKey, inc);
+    this.ensureTick();
     this.transmit(inc.resp, from);
   }
 
@@ -499,6 +502,7 @@ export class SessionManager {
     if (!session) {
       session = new Session(peer, from, this.host);
       this.byNode.set(peer.nodeId, session);
+      this.ensureTick();
     }
     this.byIndex.set(inc.localIndex, { kind: 'keypair', kp, session, outgoing: undefined });
     session.install(kp, !isNew);
@@ -589,11 +593,20 @@ export class SessionManager {
     }
   }
 
+  private ensureTick(): void {
+    if (!this.tickTimer && !this.closed) this.tickTimer = this.clock.setInterval(() => this.tick(), this.options.tickMs);
+  }
+
   private tick(): void {
     const now = this.clock.now();
     for (const inc of [...this.incomingByInit.values()]) {
       if (now - inc.createdAt >= this.options.handshakeTimeoutMs) this.dropIncoming(inc);
     }
     for (const s of [...this.byNode.values()]) s.tick(now);
+    if (this.byNode.size === 0 && this.incomingByInit.size === 0) {
+      // Nothing to look after: a node with no sessions costs the simulator no timer.
+      this.tickTimer?.cancel();
+      this.tickTimer = undefined;
+    }
   }
 }

@@ -152,6 +152,8 @@ tr('idle sessions expire and free their state', async () => {
   assert.equal(reasons, ['idle']);
   assert.is(a.manager.sessions().length, 0);
   assert.is(b.manager.sessions().length, 0);
+  await clock.advance(1000);
+  assert.is(clock.pending, 0, 'managers without sessions hold no timers');
   // a fresh connect works afterwards
   const r = await settle(clock, a.manager.connect(b.address, b.nodeId));
   assert.ok(r.ok && r.value !== sa);
