@@ -25,7 +25,7 @@
  * ```
  * @module
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Address } from '../net/net.ts';
@@ -346,11 +346,26 @@ export async function saveHostCacheFile(path: string, cache: HostCache, random: 
   }
 }
 
+/** Best effort: delete temp files a crash during {@link saveHostCacheFile} left behind. */
+async function removeStaleTempFiles(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  try {
+    for (const name of await readdir(dirname(path))) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp') && /^[0-9a-f]{12}$/.test(name.slice(prefix.length, -4))) {
+        await unlink(join(dirname(path), name)).catch(() => {});
+      }
+    }
+  } catch {
+    // unreadable directory: loading reports the real problem
+  }
+}
+
 /**
- * Read the host cache at `path`. Never rejects: a missing file gives an empty cache; an
+ * Read the host cache at `path` (removing temp files left by a crash). Never rejects: a missing file gives an empty cache; an
  * unreadable, oversized or corrupt file gives an empty cache and a `warning` to log.
  */
 export async function loadHostCacheFile(path: string, options: HostCacheOptions): Promise<{ cache: HostCache; warning?: string; skipped: number }> {
+  await removeStaleTempFiles(path);
   let text: string;
   try {
     const fh = await open(path, 'r');

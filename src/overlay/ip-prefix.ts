@@ -79,6 +79,22 @@ export function parseIPv6(host: string): number[] | undefined {
  * literal.
  */
 export function networkPrefix(host: string): string | undefined {
+  // Memoised (bounded): every routing table asks for the same hosts, and sharing the
+  // result strings keeps thousands of simulated tables small.
+  let p = prefixMemo.get(host);
+  if (p === undefined && !prefixMemo.has(host)) {
+    p = computePrefix(host);
+    if (prefixMemo.size >= PREFIX_MEMO_MAX) prefixMemo.clear();
+    prefixMemo.set(host, p);
+  }
+  return p;
+}
+
+const PREFIX_MEMO_MAX = 1 << 16;
+const prefixMemo = new Map<string, string | undefined>();
+
+function computePrefix(host: string): string | undefined {
+  if (host.length > 64) return undefined;
   const v4 = parseIPv4(host);
   if (v4) return `4:${v4[0]}.${v4[1]}.${v4[2]}`;
   const v6 = parseIPv6(host);

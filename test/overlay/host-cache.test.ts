@@ -86,6 +86,7 @@ s('atomic save and load round trip; a crash mid-write leaves the old file intact
     await writeFile(join(dir, '.hosts.json.deadbeef0000.tmp'), '{"version":1,"entries":[{"id":');
     const again = await loadHostCacheFile(path, { clock });
     assert.is(again.cache.size, 50);
+    assert.equal(await readdir(dir), ['hosts.json'], 'the torn temp file was cleaned up');
     // Overwrite works and stays parseable.
     c.recordSuccess(id(), addr(), 1);
     await saveHostCacheFile(path, c, random);
