@@ -19,7 +19,10 @@
 
 /** Codes the RPC layer itself uses. Handlers may use any other name-shaped code. */
 export type RpcErrorCode =
-  /** No response before the request's deadline (after retries). */
+  /**
+   * No response before the request's deadline (after retries). The peer may or may not
+   * have executed it (at most once): a caller that must know asks again with a query.
+   */
   | 'timeout'
   /** The peer (or this side) closed; pending requests are rejected with the close reason. */
   | 'closed'
