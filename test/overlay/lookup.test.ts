@@ -141,4 +141,23 @@ s('eclipse attempt: Sybils answering with ground, closer-looking IDs; disjoint p
   assert.ok(rate(4) > rate(1), 'disjoint paths beat a single path under attack');
 });
 
+s('cheap Sybil IDs (no proof of work) handed out in answers are ignored', async () => {
+  const n = new SimNetwork({ nodes: 2000, seed: 8, attackerFraction: 0.35 });
+  const honest = n.honest;
+  let found = 0, total = 0;
+  for (let t = 0; t < 4; t++) {
+    const key = n.random.bytes(32);
+    n.publish(key, `v${t}`);
+    n.prepareEclipse(key, 20, 4096, false);
+    for (let j = 0; j < 25; j++) {
+      const r = await n.lookup(honest[n.random.int(honest.length)]!, { target: key, mode: 'value', paths: 1 });
+      total++;
+      if (r.found) found++;
+    }
+  }
+  console.log(JSON.stringify({ test: 'cheap-sybil', nodes: 2000, attackers: 0.35, lookups: total, success: { d1: found / total } }));
+  assert.ok(n.verifier.stats.rejected > 0, 'unpaid IDs were rejected');
+  assert.ok(found / total >= 0.95, `single-path success ${found / total}`);
+});
+
 s.run();

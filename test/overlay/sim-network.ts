@@ -193,9 +193,10 @@ export class SimNetwork {
 
   /**
    * Give the attackers `count` Sybil IDs minted close to `target`: they grind keys and
-   * keep the ones nearest the target (the classic eclipse preparation).
+   * keep the ones nearest the target (the classic eclipse preparation). With `payWork`
+   * false the IDs carry no proof of work (a cheap Sybil flood).
    */
-  prepareEclipse(target: NodeId, count: number, grind: number): void {
+  prepareEclipse(target: NodeId, count: number, grind: number, payWork = true): void {
     const attackers = this.nodes.filter((n) => n.attacker);
     if (attackers.length === 0) return;
     const best: Contact[] = [];
@@ -210,7 +211,7 @@ export class SimNetwork {
       }
     }
     // Pay the (low) proof of work only for the keepers, so they pass verification.
-    const colony = best.map((c) => ({ ...c, pow: mintProofOfWork(c.publicKey, this.difficulty) }));
+    const colony = payWork ? best.map((c) => ({ ...c, pow: mintProofOfWork(c.publicKey, this.difficulty) })) : best;
     for (const c of colony) {
       const owner = attackers[this.random.int(attackers.length)]!;
       this.byKey.set(idKey(c.id), { ...owner, contact: c });
