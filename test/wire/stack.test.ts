@@ -1,8 +1,7 @@
 /**
  * The whole wire stack as the overlay will assemble it, on SimNet with loss and jitter:
  * socket -> Demux (0xE0-0xEF) -> SessionManager (Noise) -> per-session MessageChannel ->
- * FragmentedChannel -> MessageEndpoint -> RpcPeer. The session adapter below is the glue
- * the session layer is expected to provide.
+ * FragmentedChannel -> MessageEndpoint -> RpcPeer, with `Session.channel()` as the seam.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,7 +13,6 @@ import type { DatagramSocket } from '../../src/net/net.ts';
 import { SessionManager } from '../../src/wire/session-manager.ts';
 import type { Session } from '../../src/wire/session.ts';
 import { nodeIdOf } from '../../src/wire/session/identity-binding.ts';
-import { HandlerSet, type MessageChannel } from '../../src/wire/channel.ts';
 import { Demux } from '../../src/wire/demux.ts';
 import { FragmentedChannel } from '../../src/wire/fragment-channel.ts';
 import { MessageEndpoint } from '../../src/wire/message-endpoint.ts';
@@ -25,26 +23,6 @@ import type { RpcError } from '../../src/wire/rpc-error.ts';
 import { testIdentity } from './session-harness.ts';
 
 const s = suite('wire: full stack over Noise sessions on SimNet');
-
-/** A session as a MessageChannel (what the session layer should export). */
-function sessionChannel(manager: SessionManager, session: Session): MessageChannel {
-  const handlers = new HandlerSet<[Uint8Array]>();
-  const off = manager.onMessage((payload, from) => {
-    if (from === session) handlers.emit(payload);
-  });
-  session.onClose(() => off());
-  return {
-    send(payload) {
-      if (!session.isClosed) session.send(payload);
-    },
-    onMessage: (h) => handlers.add(h),
-    onClose: (h) => session.onClose(h),
-    close() {
-      off();
-      session.close();
-    },
-  };
-}
 
 const Lookup = defineMethod(
   'test.lookup',
@@ -67,7 +45,7 @@ s('handshake, one-way messages and 200 RPCs (some 25 KB) across 3% loss', async 
     const peers = new Map<Session, { endpoint: MessageEndpoint; rpc: RpcPeer }>();
     const attach = (session: Session) => {
       if (peers.has(session)) return peers.get(session)!;
-      const endpoint = new MessageEndpoint(new FragmentedChannel(sessionChannel(manager, session), { clock }), registry);
+      const endpoint = new MessageEndpoint(new FragmentedChannel(session.channel(), { clock }), registry);
       const rpc = new RpcPeer(endpoint, { clock, random: random.fork(), maxInFlight: 256 });
       peers.set(session, { endpoint, rpc });
       return { endpoint, rpc };
