@@ -148,10 +148,15 @@ class DeviceProcess {
   /** Wait until running and not failed within `startupMs` (or until `until` resolves). */
   async started(until?: Promise<unknown>): Promise<void> {
     await this.spawned;
-    const wait = this.o.clock.sleep(this.o.startupMs ?? 300).then(() => undefined);
+    const timeout = new AbortController();
+    const wait = this.o.clock.sleep(this.o.startupMs ?? 300, timeout.signal).then(
+      () => undefined,
+      () => undefined,
+    );
     const racers: Promise<AudioError | undefined>[] = [this.ended, wait];
     if (until) racers.push(until.then(() => undefined));
     const early = await Promise.race(racers);
+    timeout.abort();
     if (early instanceof AudioError) throw early;
     if (this.exited) {
       const e = await this.ended;
