@@ -53,9 +53,11 @@ export interface PresenceRecord {
   readonly signature: string;
 }
 
-/** Upper bounds that keep a record small (well under one 1100-byte fragment budget x4). */
+/** Longest display name, in UTF-16 code units. Bounds keep a record under ~1.5 KB of JSON. */
 export const MAX_NAME_LENGTH = 64;
+/** Most supernodes a record may list (a leaf keeps 3; slack for moves). */
 export const MAX_RECORD_SUPERNODES = 8;
+/** Most own addresses a record may list. */
 export const MAX_RECORD_ADDRESSES = 8;
 
 const HEX64 = /^[0-9a-f]{64}$/;
