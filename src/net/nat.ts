@@ -131,6 +131,11 @@ export class NatBox implements LinkProfile {
     return m && now - m.lastOut <= this.bindingTimeoutMs ? m : undefined;
   }
 
+  /** @internal The host currently mapped on a public port (no expiry or filter check: a routing hint). */
+  hostOnPort(publicPort: number): SimHost | undefined {
+    return this.byPublicPort.get(publicPort)?.host;
+  }
+
   /**
    * @internal Translate an outbound datagram from `host:privatePort` to the remote
    * `remoteEid`/`remotePort`, creating or refreshing the mapping. Undefined when the

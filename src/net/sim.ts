@@ -9,21 +9,27 @@
  * Path of a datagram from A to B (B's public address is its own, or its NAT's):
  *
  * ```
- * A.send -> A uplink queue -> [A's NAT: map source] -> delay + loss ->
- *   [B's NAT: filter, map back] -> B downlink queue -> [B's access delay if behind NAT] -> B's socket
+ * A.send -> A's uplink queue -> [A's NAT: map the source] -> one-way delay, loss ->
+ *   [B's NAT: filter, map back] -> B's downlink queue -> B's socket
  * ```
  *
- * The one-way delay is drawn once per datagram from the sum of the segments: A's access
- * link, A's NAT link, the core (or a {@link SimNet.setLink} override between the two
- * public endpoints), B's NAT link and B's access link (see {@link LinkProfile} for the
- * distribution). Hosts behind the same NAT reach each other on their private addresses
- * through their access links only.
+ * The one-way delay and loss are drawn once per datagram from the sum of the segments:
+ * A's access link, A's NAT link, the core (or a {@link SimNet.setLink} override between
+ * the two public endpoints), B's NAT link and B's access link (see {@link LinkProfile}
+ * for the distribution). B's NAT filter and downlink queue are applied when the datagram
+ * arrives (so a mapping that expires in flight drops it, and the queue serves arrivals
+ * in order). Hosts behind the same NAT reach each other on their private addresses
+ * through their access links only, bypassing NAT and bandwidth limits.
  *
  * Performance: each datagram costs one payload copy, one pooled event object and an
- * O(log n) push/pop on a heap of datagrams in flight; only the earliest datagram holds a
- * clock timer, and all datagrams due at the same instant are delivered from one timer
- * callback. No closure is created per datagram. Set `timeResolutionMs` (e.g. 1) to round
+ * O(log n) push/pop on a heap of datagrams in flight (a second one only when the
+ * receiver's downlink queue is busy); only the earliest datagram holds a clock timer, and
+ * all datagrams due at the same instant are delivered from one timer callback. No closure is created per datagram. Set `timeResolutionMs` (e.g. 1) to round
  * delivery times up to a grid so that more datagrams share a timer in large simulations.
+ *
+ * Beware zero-latency paths: two sockets that answer each other over a path with no
+ * latency at all exchange datagrams forever at one virtual instant (the clock cannot
+ * advance). A host sending to its own address gets a small loopback delay for that reason.
  *
  * @example
  * ```ts
@@ -85,7 +91,7 @@ export interface SimNetOptions {
 /** A public endpoint: a host with a public address, or a NAT box. */
 type Edge = SimHost | NatBox;
 
-/** A datagram in flight (pooled). Stage 0: travelling to the destination's public edge; 1: to the host. */
+/** A datagram in flight (pooled). Stage 0: travelling to the receiver; 1: waiting in its busy downlink queue. */
 interface Flight {
   at: number;
   seq: number;
@@ -97,9 +103,15 @@ interface Flight {
   edge: Edge | undefined;
   host: SimHost | undefined;
   port: number;
+  /** Stage 0: downlink serialization time already included in `at` (for `host`). */
+  serialization: number;
 }
 
 const POOL_MAX = 4096;
+/** Tolerance for float rounding when comparing virtual times. */
+const EPSILON_MS = 1e-6;
+/** Delay of a datagram a host sends to its own address. */
+const LOOPBACK_MS = 0.05;
 /** Pair key for per-link overrides; endpoint ids stay below 2^26. */
 const PAIR = 67_108_864;
 
@@ -293,11 +305,11 @@ export class SimNet {
     }
     if (edge === undefined) return this.dropAt(host, 'noRoute');
     if (edge === host) {
-      // To itself: no link at all.
+      // To itself: loopback, no link. Not zero, so an echo loop still lets time advance.
       const f = this.flight(data, sock.address, host.eid, sock.port, undefined, port);
       f.stage = 1;
       f.host = host;
-      return this.schedule(f, now);
+      return this.schedule(f, now + LOOPBACK_MS);
     }
     if (edge === nat && !nat.hairpin) return this.dropAt(host, 'hairpin');
 
@@ -325,6 +337,9 @@ export class SimNet {
       fromPort = sock.port;
     }
 
+    // The receiving host: the public host itself, or (a routing hint) the host currently
+    // mapped on the NAT port; the NAT decides for real when the datagram arrives.
+    const dst = edge instanceof NatBox ? edge.hostOnPort(port) : edge;
     const src: Edge = nat ?? host;
     const link = this.links.size > 0 ? this.links.get(pairKey(src.eid, edge.eid)) : undefined;
     let latency: number;
@@ -345,14 +360,27 @@ export class SimNet {
       jitter += host.jitterMs;
       keep *= 1 - host.loss;
     }
+    let serialization = 0;
+    if (dst !== undefined) {
+      if (dst.nat !== undefined) {
+        latency += dst.latencyMs;
+        jitter += dst.jitterMs;
+        keep *= 1 - dst.loss;
+      }
+      // Include the last hop's serialization: when its queue is idle (the common case) the
+      // datagram is delivered by this one event, with no second stage.
+      if (dst.downBytesPerMs !== Infinity) serialization = (size + HEADER_BYTES) / dst.downBytesPerMs;
+    }
     if (keep < 1 && random.float() >= keep) return this.dropAt(host, 'loss');
     if (this.queue.size >= this.maxInFlight) return this.dropAt(host, 'overload');
     const f = this.flight(data, from, fromEid, fromPort, edge, port);
-    this.schedule(f, depart + sampleDelay(random, latency, jitter));
+    f.host = dst;
+    f.serialization = serialization;
+    this.schedule(f, depart + sampleDelay(random, latency, jitter) + serialization);
   }
 
   private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number): Flight {
-    const f = this.pool.pop() ?? { at: 0, seq: 0, stage: 0, data: undefined, from: undefined, fromEid: 0, fromPort: 0, edge: undefined, host: undefined, port: 0 };
+    const f = this.pool.pop() ?? { at: 0, seq: 0, stage: 0, data: undefined, from: undefined, fromEid: 0, fromPort: 0, edge: undefined, host: undefined, port: 0, serialization: 0 };
     f.stage = 0;
     // A copy (new Uint8Array(buffer) copies; Buffer#slice would not): receivers never see later sender writes.
     f.data = new Uint8Array(data);
@@ -362,6 +390,7 @@ export class SimNet {
     f.edge = edge;
     f.host = undefined;
     f.port = port;
+    f.serialization = 0;
     return f;
   }
 
@@ -408,7 +437,10 @@ export class SimNet {
     }
   };
 
-  /** Stage 0 done: the datagram reached the destination's public edge. */
+  /**
+   * Stage 0 done: the datagram reached the receiving host, unless the downlink queue was
+   * busy. NAT filtering is decided here, at arrival.
+   */
   private arrive(f: Flight, now: number): void {
     const edge = f.edge!;
     let host: SimHost;
@@ -423,27 +455,24 @@ export class SimNet {
       host = edge;
     }
     if (host.closed) return this.dropFlight(f, host, 'hostDown');
-    let t = now;
     const down = host.downBytesPerMs;
     if (down !== Infinity) {
       const wire = f.data!.byteLength + HEADER_BYTES;
-      const start = host.downFreeAt > now ? host.downFreeAt : now;
-      if ((start - now) * down + wire > host.queueBytes) return this.dropFlight(f, host, 'downlinkQueue');
-      t = host.downFreeAt = start + wire / down;
+      const serialization = wire / down;
+      // When the datagram reached the bottleneck (its serialization is already in `at`
+      // if the routing hint was right).
+      const reached = f.host === host ? now - f.serialization : now;
+      const start = host.downFreeAt > reached ? host.downFreeAt : reached;
+      if ((start - reached) * down + wire > host.queueBytes) return this.dropFlight(f, host, 'downlinkQueue');
+      const done = (host.downFreeAt = start + serialization);
+      if (done > now + EPSILON_MS) {
+        f.stage = 1;
+        f.host = host;
+        f.port = port;
+        return this.schedule(f, done);
+      }
     }
-    if (host.nat !== undefined) {
-      // Behind a NAT: the host's own access link comes after the NAT.
-      if (host.loss > 0 && this.random.float() < host.loss) return this.dropFlight(f, host, 'loss');
-      t += sampleDelay(this.random, host.latencyMs, host.jitterMs);
-    }
-    if (t > now) {
-      f.stage = 1;
-      f.host = host;
-      f.port = port;
-      this.schedule(f, t);
-    } else {
-      this.deliver(f, host, port);
-    }
+    this.deliver(f, host, port);
   }
 
   private deliver(f: Flight, host: SimHost, port: number): void {
