@@ -245,8 +245,14 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
         settle(false, undefined);
       }, timeoutMs);
       timers.add(timer);
-      const request: Promise<FindValueAnswer<R> | Contact[]> =
-        options.mode === 'value' ? rpc.findValue(cand.contact, target, ac.signal) : rpc.findNode(cand.contact, target, ac.signal);
+      let request: Promise<FindValueAnswer<R> | Contact[]>;
+      try {
+        request = Promise.resolve(
+          options.mode === 'value' ? rpc.findValue(cand.contact, target, ac.signal) : rpc.findNode(cand.contact, target, ac.signal),
+        );
+      } catch (err) {
+        request = Promise.reject(err); // an RPC that throws synchronously is just a failed request
+      }
       request.then(
         (answer) => settle(true, answer),
         () => settle(false, undefined),
@@ -291,7 +297,7 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
       if (Array.isArray(records) && records.length > 0) {
         let any = false;
         for (const r of records.slice(0, 4 * k) as R[]) {
-          if (accept(r)) {
+          if (safeAccept(r)) {
             p.records.push(r);
             any = true;
           }
@@ -311,6 +317,14 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
       addCandidate(p, c, from.hop + 1);
     }
     return true;
+  }
+
+  function safeAccept(r: R): boolean {
+    try {
+      return accept(r) === true;
+    } catch {
+      return false;
+    }
   }
 
   function addCandidate(p: Path<R>, c: Contact, hop: number): void {

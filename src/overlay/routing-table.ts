@@ -160,7 +160,9 @@ export class RoutingTable {
     const now = this.clock.now();
     const existing = this.index.get(key);
     if (existing) {
-      this.refreshAddress(existing, contact);
+      // A changed address must come with the same, valid key: never let a bare ID move an entry.
+      const moved = contact.address.host !== existing.contact.address.host || contact.address.port !== existing.contact.address.port;
+      if (moved && idEquals(contact.publicKey, existing.contact.publicKey) && this.verify(contact)) this.refreshAddress(existing, contact);
       existing.lastSeen = now;
       existing.failures = 0;
       const b = this.bucketFor(contact.id);

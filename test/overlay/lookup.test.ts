@@ -81,6 +81,16 @@ s('work is bounded by maxRpcs and per-answer contact caps; garbage answers are f
     findNode: async () => Array.from({ length: 200 }, () => n.nodes[n.random.int(n.nodes.length)]!.contact),
     findValue: async () => ({ contacts: [] }),
   };
+  const throwing: OverlayRpc<FakeRecord> = {
+    findNode: () => { throw new Error('sync throw'); },
+    findValue: async (to, t, sig) => n.rpc.findValue(to, t, sig),
+  };
+  const r5 = await n.lookup(from, { target: n.random.bytes(32), mode: 'node', rpc: throwing });
+  assert.is(r5.failures, r5.rpcs, 'a synchronously throwing RPC is a failed request');
+  const key = n.random.bytes(32);
+  n.publish(key, 'x');
+  const r6 = await n.lookup(from, { target: key, mode: 'value', acceptRecord: () => { throw new Error('bad verifier'); } });
+  assert.is(r6.found, false, 'a throwing record check rejects the record');
   let verified = 0;
   const r3 = await n.lookup(from, {
     target: n.random.bytes(32), mode: 'node', rpc: flood, maxRpcs: 25,
