@@ -7,6 +7,10 @@
  * against coturn's `turnserver`; each server's CPU (utime + stime from /proc/PID/stat,
  * all threads) over the run is divided by the messages delivered end to end.
  *
+ * Our server relays between two of its own allocations in process ("hairpin", see
+ * server.ts); the same load is also run with `--no-hairpin` and reported as
+ * `cpuUsPerRelayedPacketNoHairpin` (skip with TINCAN_TURN_BENCH_NO_HAIRPIN=0).
+ *
  * Environment: TINCAN_TURN_BENCH_S (duration, s), TINCAN_TURN_BENCH_CLIENTS (allocations),
  * TINCAN_TURN_BENCH_PPS (packets/s per allocation). A missing coturn is an error.
  *
@@ -134,13 +138,14 @@ interface Load {
   intervalMs: number;
 }
 
-async function runOurs(load: Load, ticks: number): Promise<ServerRun> {
+async function runOurs(load: Load, ticks: number, hairpin = true): Promise<ServerRun> {
   const port = await freePort();
   const serve = fileURLToPath(new URL('../supernodes/turn/serve.ts', import.meta.url));
   const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
   const cmd = isDeno ? [process.execPath, 'run', '-A', serve] : [process.execPath, '--import', 'tsx', serve];
   const args = [...cmd.slice(1), '--listen', `${HOST}:${port}`, '--secret', SECRET, '--realm', REALM];
   args.push('--relay-ip', HOST, '--allow-private-peers', '--user-quota', '100000', '--total-quota', '100000');
+  if (!hairpin) args.push('--no-hairpin');
   const child = spawn(cmd[0]!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -182,6 +187,7 @@ export async function run(emit: Emit): Promise<void> {
 
   const ours = await runOurs(load, ticks);
   const ref = await runCoturn(load, ticks);
+  const noHairpin = process.env.TINCAN_TURN_BENCH_NO_HAIRPIN === '0' ? undefined : await runOurs(load, ticks, false);
 
   const perPacket = (r: ServerRun) => r.cpuUs / Math.max(1, r.uclient.received);
   const value = perPacket(ours);
@@ -195,6 +201,20 @@ export async function run(emit: Emit): Promise<void> {
     ratio: round(value / refValue),
     ...base,
   });
+  if (noHairpin) {
+    // Same load with the in-process hairpin turned off: every relayed datagram crosses
+    // the kernel twice, as it does in coturn. Reported so the comparison is transparent.
+    const v = perPacket(noHairpin);
+    emit({
+      metric: 'cpuUsPerRelayedPacketNoHairpin',
+      value: round(v),
+      unit: 'us',
+      ref: round(refValue),
+      ratio: round(v / refValue),
+      lossPct: noHairpin.uclient.lossPct,
+      ...base,
+    });
+  }
   emit({ metric: 'lossPct', value: ours.uclient.lossPct, unit: '%', ref: ref.uclient.lossPct, ...base });
   emit({
     metric: 'relayedPackets',

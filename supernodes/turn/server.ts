@@ -21,7 +21,7 @@
  * @module
  */
 import type { Env } from '../../src/env.ts';
-import type { Address, DatagramSocket } from '../../src/net/net.ts';
+import type { Address, BindOptions, DatagramSocket } from '../../src/net/net.ts';
 import type { Timer } from '../../src/clock.ts';
 import {
   Attr,
@@ -114,6 +114,11 @@ export interface TurnServerOptions {
    * receive per packet when both call legs relay through one supernode. Default true.
    */
   hairpin?: boolean;
+  /**
+   * Receive buffer asked for each relay socket, bytes; default 256 KiB. Passed to
+   * `Net.bind` as `recvBufferSize`, which a Net may honour (UdpNet: SO_RCVBUF) or ignore.
+   */
+  relayRecvBufferSize?: number;
 }
 
 /** Counters of a {@link TurnServer} (see {@link TurnServer.stats}). */
@@ -300,6 +305,7 @@ export class TurnServer {
       separator: options.separator ?? ':',
       sweepIntervalMs: options.sweepIntervalMs ?? 1000,
       hairpin: options.hairpin ?? true,
+      relayRecvBufferSize: options.relayRecvBufferSize ?? 256 * 1024,
     };
     this.nonces = new Nonces(options.env.random.bytes(32), this.o.nonceLifetimeS * 1000);
     this.sweepTimer = options.env.clock.setInterval(() => this.sweep(), this.o.sweepIntervalMs);
@@ -608,9 +614,10 @@ export class TurnServer {
   ): Promise<{ socket: DatagramSocket; token: Uint8Array | undefined }> {
     const host = family === 4 ? this.o.relayHost : this.o.relayHostV6!;
     const net = this.o.env.net;
-    if (!even) return { socket: await net.bind({ host }), token: undefined };
+    const options: BindOptions & { recvBufferSize?: number } = { host, recvBufferSize: this.o.relayRecvBufferSize };
+    if (!even) return { socket: await net.bind(options), token: undefined };
     for (let attempt = 0; attempt < 32; attempt++) {
-      const s = await net.bind({ host });
+      const s = await net.bind(options);
       if (s.address.port % 2 !== 0 || s.address.port === 65534) {
         s.close();
         continue;
@@ -618,7 +625,7 @@ export class TurnServer {
       if (!even.reserve) return { socket: s, token: undefined };
       let next: DatagramSocket;
       try {
-        next = await net.bind({ host, port: s.address.port + 1 });
+        next = await net.bind({ ...options, port: s.address.port + 1 });
       } catch {
         s.close();
         continue;

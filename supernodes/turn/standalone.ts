@@ -11,12 +11,17 @@
  * ```
  * @module
  */
-import type { Address } from '../../src/net/net.ts';
+import type { Address, BindOptions } from '../../src/net/net.ts';
 import { TurnServer, type TurnServerOptions } from './server.ts';
 
 /** Options: the server's, minus `send`, plus where to listen. */
 export interface StandaloneTurnOptions extends Omit<TurnServerOptions, 'send'> {
   listen: { host: string; port?: number };
+  /**
+   * Receive buffer asked for the listening socket, bytes; default 4 MiB (it takes every
+   * client's traffic). Passed to `Net.bind` as `recvBufferSize`; a Net may ignore it.
+   */
+  recvBufferSize?: number;
 }
 
 /** A running standalone server. */
@@ -32,7 +37,12 @@ export interface StandaloneTurn {
 
 /** Bind `listen` and serve TURN/STUN on it. */
 export async function startStandaloneTurn(options: StandaloneTurnOptions): Promise<StandaloneTurn> {
-  const socket = await options.env.net.bind({ host: options.listen.host, port: options.listen.port ?? 0 });
+  const bind: BindOptions & { recvBufferSize?: number } = {
+    host: options.listen.host,
+    port: options.listen.port ?? 0,
+    recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
+  };
+  const socket = await options.env.net.bind(bind);
   const server = new TurnServer({ ...options, send: (data, to) => socket.send(data, to) });
   let foreign = 0;
   socket.onMessage((data, from) => {
