@@ -120,6 +120,38 @@ s('nodes join from one seed, publish, and find each other by name; records survi
   assert.is(w.clock.pending, 0, 'no timers left behind');
 });
 
+s('replication re-stores held records on the current closest nodes; refresh looks up idle buckets', async () => {
+  const w = new World();
+  const seed = w.add();
+  const all: Peer[] = [seed];
+  for (let i = 1; i < 60; i++) {
+    const p = w.add();
+    await w.run(p.dht.bootstrap([seed.contact]));
+    all.push(p);
+  }
+  const rec = makeRecord(w.clock, w.random, { name: 'carol', expiresAt: w.clock.now() + 2 * 3600_000 });
+  await w.run(all[5]!.dht.publish(rec));
+  const holders = () => all.filter((p) => p.store.get(nameKey('carol')).length > 0);
+  const before = holders();
+  assert.ok(before.length >= 15);
+  // Newcomers join after the publish; replication an hour later reaches the ones now closest.
+  for (let i = 0; i < 40; i++) {
+    const p = w.add();
+    await w.run(p.dht.bootstrap([seed.contact]));
+    all.push(p);
+  }
+  await w.clock.advance(3600_000);
+  let replicated = 0;
+  for (const h of before) replicated += await w.run(h.dht.replicate());
+  assert.ok(replicated >= before.length / 2, `holders replicated their records (${replicated} of ${before.length})`);
+  const after = holders();
+  assert.ok(after.length > before.length, `more holders after replication (${before.length} -> ${after.length})`);
+  const refreshed = await w.run(all[0]!.dht.refresh(3600_000, w.random));
+  assert.ok(refreshed > 0, 'idle buckets were refreshed');
+  await w.clock.advance(10_000);
+  assert.is(w.clock.pending, 0);
+});
+
 s('DhtService: per-type rate limits, invalid requests, refusals, and learning senders', () => {
   const w = new World();
   const a = w.add();
