@@ -54,6 +54,12 @@ export interface RtpPacket {
   payload: Uint8Array;
   /** RTP marker bit: first packet of a talkspurt (after DTX silence). */
   marker?: boolean;
+  /**
+   * A redundant copy recovered from a later packet (RFC 2198 RED): it fills a gap if it
+   * is still useful, is silently dropped if its frame is already here, and does not
+   * feed the delay statistics (it rode in a later packet).
+   */
+  redundant?: boolean;
 }
 
 /** Why a frame is being concealed. */
@@ -134,6 +140,8 @@ export interface JitterStats {
   resets: number;
   /** Malformed packets dropped. */
   invalid: number;
+  /** Redundant (RED) copies that filled a gap before its playout time. */
+  redundantUsed: number;
 }
 
 /** Tuning; every field has a sensible default for 48 kHz / 20 ms Opus. */
@@ -280,6 +288,7 @@ export class JitterBuffer {
     overflow: 0,
     resets: 0,
     invalid: 0,
+    redundantUsed: 0,
   };
 
   constructor(options: JitterBufferOptions = {}) {
@@ -349,9 +358,18 @@ export class JitterBuffer {
       ts = this.hiTs + ((ts32 - (this.hiTs % 4294967296)) | 0);
     }
 
+    const redundant = p.redundant === true;
     if (this.seen.has(seq) || this.buf.some((e) => e.seq === seq)) {
-      s.duplicates++;
+      if (!redundant) s.duplicates++;
       return false;
+    }
+    if (redundant) {
+      // Only useful to fill a gap in a stream that is already playing.
+      if (this.state !== 'playing' || seq <= this.lastSeq || ts < this.playTs - this.frameTs / 2 || seq > this.hiSeq) return false;
+      this.seen.add(seq);
+      s.redundantUsed++;
+      this.put({ seq, ts, arrivalMs: p.arrivalMs, payload: p.payload, marker: false });
+      return true;
     }
     if (seq < this.hiSeq) s.reordered++;
     this.hiSeq = Math.max(this.hiSeq, seq);

@@ -169,6 +169,33 @@ unit('a missing packet is recovered from the next packet (FEC); when it arrives 
   assert.is(s.fecRecovered, 1);
 });
 
+unit('a RED copy fills a gap before its playout time, is dropped silently otherwise, and does not skew the delay', () => {
+  const jb = new JitterBuffer({ initialDelayMs: 60, fec: false });
+  const ps = [0, 1, 2, 3, 5, 6, 7, 8, 9].map((n) => pkt(n));
+  const k: string[] = [];
+  const queue = [...ps];
+  for (let t = 0; t < 14; t++) {
+    const now = 10_001 + t * 20;
+    while (queue.length && queue[0]!.arrivalMs <= now) {
+      const p = queue.shift()!;
+      jb.insert(p);
+      // Packet n carries frame n-1 as RED redundancy.
+      const n = (p.seq - 1000) & 0xffff;
+      if (n > 0) jb.insert({ ...pkt(n - 1), arrivalMs: p.arrivalMs, redundant: true });
+    }
+    k.push(...kinds([jb.pull(now)]));
+  }
+  assert.equal(k.filter((x) => /^\d+$/.test(x)), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  const s = jb.stats();
+  assert.is(s.redundantUsed, 1);
+  assert.is(s.duplicates, 0);
+  assert.is(s.lost, 0);
+  assert.is(s.concealed, 0);
+  const plain = new JitterBuffer({ initialDelayMs: 60, fec: false });
+  drive(plain, ps, 10_001, 14);
+  assert.is(s.targetDelayMs, plain.stats().targetDelayMs, 'RED copies do not count as late arrivals');
+});
+
 unit('without FEC a missing packet is concealed', () => {
   const jb = new JitterBuffer({ initialDelayMs: 40, fec: false });
   const ds = drive(jb, [0, 1, 2, 4, 5, 6, 7].map((n) => pkt(n)), 10_001, 8);
@@ -257,12 +284,12 @@ unit('invalid options are refused', () => {
 
 const fuzz = suite('jitter buffer: fast-check');
 
-const COUNTERS = ['received', 'played', 'late', 'lost', 'concealed', 'fecRecovered', 'duplicates', 'reordered', 'dtxFrames', 'accelerate', 'expand', 'preemptiveExpand', 'overflow', 'resets', 'invalid'] as const;
+const COUNTERS = ['received', 'played', 'late', 'lost', 'concealed', 'fecRecovered', 'duplicates', 'reordered', 'dtxFrames', 'accelerate', 'expand', 'preemptiveExpand', 'overflow', 'resets', 'invalid', 'redundantUsed'] as const;
 
 fuzz('arbitrary packets and pulls never throw, and the buffer stays bounded', () => {
   const num = fc.oneof(fc.integer({ min: -5, max: 2 ** 33 }), fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, 0, 65535, 2 ** 32 - 1));
   const op = fc.oneof(
-    fc.record({ seq: num, timestamp: num, arrivalMs: num, payload: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constant(null as unknown as Uint8Array)), marker: fc.boolean() }),
+    fc.record({ seq: num, timestamp: num, arrivalMs: num, payload: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constant(null as unknown as Uint8Array)), marker: fc.boolean(), redundant: fc.boolean() }),
     fc.record({ pull: num }),
     fc.constant(null),
   );
