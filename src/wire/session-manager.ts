@@ -41,19 +41,24 @@ import {
 import { Keypair } from './session/keypair.ts';
 import {
   INIT_PADDING,
+  PACKET_COOKIE,
   PACKET_DATA,
   PACKET_FINISH,
   PACKET_INIT,
   PACKET_RESP,
+  encodeCookie,
   encodeFinish,
   encodeInit,
   encodeResp,
   isSessionPacket,
+  parseCookie,
   parseData,
   parseFinish,
   parseInit,
   parseResp,
+  setInitCookie,
 } from './session/packets.ts';
+import { CookieJar } from './session/cookie-jar.ts';
 import type { IndexEntry, Incoming, Outgoing } from './session/pending.ts';
 import { DEFAULT_SESSION_OPTIONS, type SessionOptions } from './session/options.ts';
 import { RateLimiter } from './session/rate-limiter.ts';
@@ -99,6 +104,7 @@ export class SessionManager {
   private readonly incomingByInit = new Map<string, Incoming>();
   private readonly outgoing = new Set<Outgoing>();
   private readonly limiter: RateLimiter;
+  private readonly cookies: CookieJar;
   private readonly counters: SessionManagerStats = emptyStats();
   private messageHandlers: SessionMessageHandler[] = [];
   private sessionHandlers: ((s: Session) => void)[] = [];
@@ -122,6 +128,7 @@ export class SessionManager {
       perSecond: this.options.handshakesPerSecond,
       maxSources: this.options.rateLimitSources,
     });
+    this.cookies = new CookieJar((n) => this.random.bytes(n));
     this.host = {
       options: this.options,
       now: () => this.clock.now(),
@@ -209,6 +216,9 @@ export class SessionManager {
         case PACKET_FINISH:
           this.onFinish(data, from);
           break;
+        case PACKET_COOKIE:
+          this.onCookie(data);
+          break;
         default:
           d.malformed++;
       }
@@ -268,6 +278,7 @@ export class SessionManager {
     for (const e of this.byIndex.values()) if (e.kind === 'keypair') e.kp.destroy();
     this.byIndex.clear();
     this.staticKey.secretKey.fill(0);
+    this.cookies.destroy();
     this.messageHandlers = [];
     this.sessionHandlers = [];
   }
@@ -292,6 +303,7 @@ export class SessionManager {
       deadline: now + this.options.handshakeTimeoutMs,
       keypair: undefined,
       peer: undefined,
+      cookieApplied: false,
       waiters: [],
       done: false,
     };
@@ -426,7 +438,17 @@ export class SessionManager {
       this.transmit(dup.resp, from);
       return;
     }
-    if (!this.limiter.allow(from.host, this.clock.now())) return void d.rateLimited++;
+    const now = this.clock.now();
+    if (this.incomingByInit.size >= this.options.cookieThreshold) {
+      // Under load: no DH work and no state for a source that has not proven its address.
+      const e = p.noise.subarray(0, 32);
+      if (!this.cookies.check(now, p.cookie, from, p.sender, e)) {
+        this.counters.cookiesSent++;
+        this.transmit(encodeCookie(p.sender, this.cookies.make(now, from, p.sender, e)), from);
+        return;
+      }
+    }
+    if (!this.limiter.allow(from.host, now)) return void d.rateLimited++;
     if (this.incomingByInit.size >= this.options.maxPendingHandshakes) return void d.busy++;
     const noise = new HandshakeState({ pattern: XX, initiator: false, prologue: SESSION_PROLOGUE, s: this.staticKey, random: this.random });
     let msg2: Uint8Array;
@@ -451,6 +473,22 @@ export class SessionManager {
     this.incomingByInit.set(initKey, inc);
     this.ensureTick();
     this.transmit(inc.resp, from);
+  }
+
+  /** A responder under load wants our INIT again with its cookie. */
+  private onCookie(data: Uint8Array): void {
+    const p = parseCookie(data);
+    if (!p) return void this.counters.dropped.malformed++;
+    const e = this.byIndex.get(p.receiver);
+    if (!e || e.kind !== 'outgoing' || e.hs.phase !== 'init') return void this.counters.dropped.unknownIndex++;
+    const o = e.hs;
+    setInitCookie(o.packet, p.cookie);
+    // Resend at once only the first time: forged COOKIEs must not make us a reflector.
+    if (!o.cookieApplied) {
+      o.cookieApplied = true;
+      this.counters.handshakeRetransmits++;
+      this.transmit(o.packet, o.address);
+    }
   }
 
   private dropIncoming(inc: Incoming): void {

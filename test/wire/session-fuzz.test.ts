@@ -10,10 +10,12 @@ import {
   PACKET_DATA,
   RESP_LEN,
   SESSION_PACKET_RANGE,
+  encodeCookie,
   encodeFinish,
   encodeInit,
   encodeResp,
   isSessionPacket,
+  parseCookie,
   parseData,
   parseFinish,
   parseInit,
@@ -29,13 +31,15 @@ const parsers = suite('session: packet parsers (fast-check)');
 
 parsers('arbitrary bytes never throw; anything accepted has the exact expected shape', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 1400 }), fc.integer({ min: 0xe0, max: 0xe3 }), (bytes, type) => {
+    fc.property(fc.uint8Array({ maxLength: 1400 }), fc.integer({ min: 0xe0, max: 0xe4 }), (bytes, type) => {
       const b = bytes.length ? bytes : new Uint8Array([type]);
       b[0] = type;
       const i = parseInit(b);
       const r = parseResp(b);
       const f = parseFinish(b);
       const d = parseData(b);
+      const k = parseCookie(b);
+      if (k) assert.is(k.cookie.length, 16);
       if (i) assert.is(b.length, INIT_LEN);
       if (r) assert.is(b.length, RESP_LEN);
       if (f) assert.is(b.length, FINISH_LEN);
@@ -49,11 +53,12 @@ parsers('encode/parse round trips', () => {
   const u32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });
   fc.assert(
     fc.property(u32, u32, fc.integer({ min: 0, max: 2 ** 53 - 1 }), (s, r, counter) => {
-      const init = parseInit(encodeInit(s, new Uint8Array(INIT_LEN - 5)))!;
+      const init = parseInit(encodeInit(s, new Uint8Array(INIT_LEN - 5 - 16)))!;
       assert.is(init.sender, s);
       const resp = parseResp(encodeResp(s, r, new Uint8Array(RESP_LEN - 9)))!;
       assert.equal([resp.sender, resp.receiver], [s, r]);
       assert.is(parseFinish(encodeFinish(r, new Uint8Array(FINISH_LEN - 5)))!.receiver, r);
+      assert.is(parseCookie(encodeCookie(r, new Uint8Array(16).fill(7)))!.receiver, r);
       const data = new Uint8Array(DATA_MIN_LEN);
       writeDataHeader(data, r, counter);
       const d = parseData(data)!;

@@ -5,6 +5,8 @@ import type { Session } from '../../src/wire/session.ts';
 import { PACKET_DATA, PACKET_INIT, INIT_LEN } from '../../src/wire/session/packets.ts';
 import { REPLAY_WINDOW } from '../../src/wire/session/replay-window.ts';
 import { FragmentedChannel } from '../../src/wire/fragment-channel.ts';
+import { CookieJar } from '../../src/wire/session/cookie-jar.ts';
+import { SeededRandom } from '../../src/random.ts';
 
 async function connected(seed: number, pipeOptions = {}, options = {}) {
   const env = makePair(seed, pipeOptions, options);
@@ -229,25 +231,78 @@ tr.run();
 
 const bounds = suite('session: bounded state');
 
-bounds('handshake initiations are rate limited per source and pending handshakes are capped', async () => {
-  const { clock, b, close } = makePair(21, {}, { maxPendingHandshakes: 8, handshakeBurst: 5, handshakesPerSecond: 1 });
-  const init = (i: number) => {
-    const p = new Uint8Array(INIT_LEN);
-    p[0] = PACKET_INIT;
-    p[1] = i;
-    p[5] = 9; // a valid-looking X25519 public key byte
-    p[6] = i;
-    return p;
-  };
-  for (let i = 0; i < 20; i++) b.manager.receive(init(i), { host: '192.0.2.1', port: 5000 + i });
+function fakeInit(i: number): Uint8Array {
+  const p = new Uint8Array(INIT_LEN);
+  p[0] = PACKET_INIT;
+  p[1] = i & 0xff;
+  p[2] = i >> 8;
+  p[5] = 9; // a valid-looking X25519 public key
+  p[6] = i & 0xff;
+  p[7] = i >> 8;
+  return p;
+}
+
+bounds('handshake initiations are rate limited per source', async () => {
+  const { clock, b, close } = makePair(21, {}, { handshakeBurst: 5, handshakesPerSecond: 1 });
+  for (let i = 0; i < 20; i++) b.manager.receive(fakeInit(i), { host: '192.0.2.1', port: 5000 + i });
   assert.is(b.manager.stats().dropped.rateLimited, 15);
-  for (let i = 0; i < 20; i++) b.manager.receive(init(100 + i), { host: `192.0.2.${10 + i}`, port: 5000 });
-  const s = b.manager.stats();
-  assert.is(s.pendingHandshakes, 8);
-  assert.is(s.dropped.busy, 20 - 3);
+  assert.is(b.manager.stats().pendingHandshakes, 5);
+  await clock.advance(3000); // the bucket refills at 1/s
+  for (let i = 20; i < 30; i++) b.manager.receive(fakeInit(i), { host: '192.0.2.1', port: 5000 + i });
+  assert.is(b.manager.stats().pendingHandshakes, 8);
   await clock.advance(11_000);
   assert.is(b.manager.stats().pendingHandshakes, 0, 'half-open handshakes expire');
   close();
+});
+
+bounds('under a spoofed flood, INITs need a cookie: the flood gets 21-byte COOKIEs, real peers still connect', async () => {
+  const { clock, pipe, a, b, close } = makePair(22, {}, { maxPendingHandshakes: 16, cookieThreshold: 4 });
+  const sentBack: number[] = [];
+  pipe.onDeliver = (d, from) => {
+    if (from.port === 2000) sentBack.push(d.length);
+  };
+  // spoofed sources: nobody is there to receive the COOKIE
+  for (let i = 0; i < 500; i++) b.manager.receive(fakeInit(i), { host: `192.0.2.${i % 250}`, port: 1000 + i });
+  let s = b.manager.stats();
+  assert.is(s.pendingHandshakes, 4, 'the flood holds only what arrived before the threshold');
+  assert.is(s.cookiesSent, 496);
+  const r = await settle(clock, a.manager.connect(b.address, b.nodeId));
+  assert.ok(r.ok, 'a real initiator proves its address and gets through');
+  s = b.manager.stats();
+  assert.is(s.cookiesSent, 497);
+  assert.is(s.pendingHandshakes, 4);
+  assert.is(a.manager.stats().handshakeRetransmits >= 1, true);
+  // forged COOKIEs cannot make an initiator resend more than once per handshake
+  const p = a.manager.connect({ host: '10.9.9.9', port: 9 }, b.nodeId.replace(/^./, (ch) => (ch === '0' ? '1' : '0')));
+  p.catch(() => {});
+  await clock.advance(1);
+  const before = a.manager.stats().datagramsOut;
+  const idx = [...(a.manager as unknown as { byIndex: Map<number, unknown> }).byIndex.keys()].at(-1)!;
+  for (let i = 0; i < 50; i++) {
+    const cookie = new Uint8Array(21);
+    cookie[0] = 0xe4;
+    new DataView(cookie.buffer).setUint32(1, idx, true);
+    cookie[5] = i;
+    a.manager.receive(cookie, { host: '192.0.2.99', port: 1 });
+  }
+  assert.is(a.manager.stats().datagramsOut - before, 1);
+  close();
+});
+
+bounds('cookies are bound to the source address', () => {
+  const random = new SeededRandom(5);
+  const jar = new CookieJar((n) => random.bytes(n));
+  const e = new Uint8Array(32).fill(3);
+  const now = 1_700_000_000_000;
+  const c = jar.make(now, { host: '192.0.2.1', port: 1 }, 7, e);
+  assert.ok(jar.check(now, c, { host: '192.0.2.1', port: 1 }, 7, e));
+  assert.not.ok(jar.check(now, c, { host: '192.0.2.2', port: 1 }, 7, e));
+  assert.not.ok(jar.check(now, c, { host: '192.0.2.1', port: 2 }, 7, e));
+  assert.not.ok(jar.check(now, c, { host: '192.0.2.1', port: 1 }, 8, e));
+  assert.not.ok(jar.check(now, c, { host: '192.0.2.1', port: 1 }, 7, new Uint8Array(32)));
+  assert.not.ok(jar.check(now, new Uint8Array(16), { host: '192.0.2.1', port: 1 }, 7, e));
+  assert.ok(jar.check(now + 130_000, c, { host: '192.0.2.1', port: 1 }, 7, e), 'previous secret still accepted');
+  assert.not.ok(jar.check(now + 250_000, c, { host: '192.0.2.1', port: 1 }, 7, e), 'expired after two periods');
 });
 
 bounds('the session table is capped', async () => {

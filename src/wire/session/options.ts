@@ -10,6 +10,8 @@ export interface SessionOptions {
   maxSessions: number;
   /** Most handshakes in progress as responder (and, separately, as initiator). */
   maxPendingHandshakes: number;
+  /** With this many half-open handshakes (as responder), INITs must carry a valid cookie. */
+  cookieThreshold: number;
   /** Per source IP: handshake initiations allowed at once. */
   handshakeBurst: number;
   /** Per source IP: sustained handshake initiations per second. */
@@ -46,6 +48,7 @@ export interface SessionOptions {
 export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = {
   maxSessions: 1024,
   maxPendingHandshakes: 256,
+  cookieThreshold: 64,
   handshakeBurst: 20,
   handshakesPerSecond: 5,
   rateLimitSources: 4096,

@@ -5,10 +5,11 @@
  * anything that is not exactly a well-formed packet; callers count the drop.
  *
  * ```
- * INIT    E0 | sender u32 | e[32] | zero padding                 (INIT_LEN bytes)
+ * INIT    E0 | sender u32 | e[32] | zero padding[203] | cookie[16]   (INIT_LEN bytes)
  * RESP    E1 | sender u32 | receiver u32 | e[32] | s[32+16] | identity[96+16]
  * FINISH  E2 | receiver u32 | s[32+16] | identity[96+16]
  * DATA    E3 | receiver u32 | counter u64 | ciphertext | tag[16]
+ * COOKIE  E4 | receiver u32 | cookie[16]
  * ```
  * @module
  */
@@ -24,7 +25,9 @@ export const PACKET_RESP = 0xe1;
 export const PACKET_FINISH = 0xe2;
 /** First byte of a transport (data or keepalive) packet. */
 export const PACKET_DATA = 0xe3;
-/** The first-byte range reserved for sessions (0xE4-0xEF are unused, reserved). */
+/** First byte of a cookie reply (a responder under load asks the initiator to prove its address). */
+export const PACKET_COOKIE = 0xe4;
+/** The first-byte range reserved for sessions (0xE5-0xEF are unused, reserved). */
 export const SESSION_PACKET_RANGE = { first: 0xe0, last: 0xef } as const;
 
 /** True when the datagram's first byte belongs to the session range (what a demux checks). */
@@ -48,13 +51,25 @@ export const DATA_HEADER_LEN = 13;
 export const DATA_MIN_LEN = DATA_HEADER_LEN + TAGLEN;
 /** Largest plaintext one DATA packet carries within {@link MAX_DATAGRAM}. */
 export const MAX_SESSION_PAYLOAD = MAX_DATAGRAM - DATA_MIN_LEN;
+/** Length of a cookie (in COOKIE, and at the end of INIT: zeros when the initiator has none). */
+export const COOKIE_LEN = 16;
 /** Noise payload of INIT: zeros, so the packet reaches {@link INIT_LEN}. */
-export const INIT_PADDING = INIT_LEN - 5 - DHLEN;
+export const INIT_PADDING = INIT_LEN - 5 - DHLEN - COOKIE_LEN;
+/** Length of a COOKIE packet. */
+export const COOKIE_PACKET_LEN = 5 + COOKIE_LEN;
 
 /** A parsed INIT. */
 export interface InitPacket {
   sender: number;
+  /** Noise message 1 (covered by the handshake hash). */
   noise: Uint8Array;
+  /** The cookie field (outside Noise; all zeros when none). */
+  cookie: Uint8Array;
+}
+/** A parsed COOKIE. */
+export interface CookiePacket {
+  receiver: number;
+  cookie: Uint8Array;
 }
 /** A parsed RESP. */
 export interface RespPacket {
@@ -86,19 +101,39 @@ function putU32(b: Uint8Array, off: number, v: number): void {
   b[off + 3] = (v >>> 24) & 0xff;
 }
 
-/** Encode INIT around Noise message 1. */
+/** Encode INIT around Noise message 1 (with an empty cookie field). */
 export function encodeInit(sender: number, noise: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + noise.length);
+  const out = new Uint8Array(5 + noise.length + COOKIE_LEN);
   out[0] = PACKET_INIT;
   putU32(out, 1, sender);
   out.set(noise, 5);
   return out;
 }
 
+/** Put `cookie` into an encoded INIT's cookie field (in place). */
+export function setInitCookie(init: Uint8Array, cookie: Uint8Array): void {
+  init.set(cookie.subarray(0, COOKIE_LEN), init.length - COOKIE_LEN);
+}
+
 /** Parse INIT (exact length). */
 export function parseInit(b: Uint8Array): InitPacket | undefined {
   if (b.length !== INIT_LEN || b[0] !== PACKET_INIT) return undefined;
-  return { sender: u32(b, 1), noise: b.subarray(5) };
+  return { sender: u32(b, 1), noise: b.subarray(5, INIT_LEN - COOKIE_LEN), cookie: b.subarray(INIT_LEN - COOKIE_LEN) };
+}
+
+/** Encode a COOKIE reply to the initiator's index. */
+export function encodeCookie(receiver: number, cookie: Uint8Array): Uint8Array {
+  const out = new Uint8Array(COOKIE_PACKET_LEN);
+  out[0] = PACKET_COOKIE;
+  putU32(out, 1, receiver);
+  out.set(cookie.subarray(0, COOKIE_LEN), 5);
+  return out;
+}
+
+/** Parse COOKIE (exact length). */
+export function parseCookie(b: Uint8Array): CookiePacket | undefined {
+  if (b.length !== COOKIE_PACKET_LEN || b[0] !== PACKET_COOKIE) return undefined;
+  return { receiver: u32(b, 1), cookie: b.subarray(5) };
 }
 
 /** Encode RESP around Noise message 2. */

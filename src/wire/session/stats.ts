@@ -40,6 +40,8 @@ export interface SessionManagerStats {
   handshakesCompleted: number;
   handshakesFailed: number;
   handshakeRetransmits: number;
+  /** COOKIE replies sent (INITs that arrived under load without a valid cookie). */
+  cookiesSent: number;
   messagesSent: number;
   messagesDelivered: number;
   rekeys: number;
@@ -58,6 +60,7 @@ export function emptyStats(): SessionManagerStats {
     handshakesCompleted: 0,
     handshakesFailed: 0,
     handshakeRetransmits: 0,
+    cookiesSent: 0,
     messagesSent: 0,
     messagesDelivered: 0,
     rekeys: 0,
