@@ -1,0 +1,165 @@
+/**
+ * The DHT on the RPC layer: bounded TypeBox schemas for the four DHT methods
+ * (`dht.ping`, `dht.find-node`, `dht.find-value`, `dht.store`), conversion between the
+ * in-memory {@link DhtRequest}/{@link DhtAnswer} (byte IDs, {@link Contact}s) and their
+ * JSON wire forms (hex IDs, {@link WireContact}s), and the glue in both directions:
+ * {@link registerDhtHandlers} answers a session's requests with a {@link DhtService},
+ * {@link dhtSendOverRpc} turns "an RPC peer for this contact" into the {@link DhtSend}
+ * that {@link dhtRpc} / {@link Dht} need.
+ *
+ * @example
+ * ```ts
+ * // Per authenticated session (the peer's key is known; `peerContact` includes its PoW nonce):
+ * registerDhtHandlers(session.rpc, service, peerContact);
+ * // Client side:
+ * const send = dhtSendOverRpc((to, signal) => sessions.rpcFor(to, signal), { timeoutMs: 2000 });
+ * const dht = new Dht({ ..., rpc: dhtRpc(send) });
+ * ```
+ * @module
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { defineMethod, type RpcMethod } from '../wire/rpc-method.ts';
+import { type Contact, contactFromWire, contactToWire } from './contact.ts';
+import type { DhtSend } from './dht.ts';
+import type { DhtAnswer, DhtRequest, DhtService } from './dht-service.ts';
+import { nodeIdFromHex, toHex } from './node-id.ts';
+import { MAX_NAME_LENGTH, MAX_RECORD_ADDRESSES, MAX_RECORD_SUPERNODES, type PresenceRecord } from './presence-record.ts';
+
+const HexId = Type.String({ pattern: '^[0-9a-f]{64}$', maxLength: 64 });
+const WireAddress = Type.Object({ host: Type.String({ minLength: 1, maxLength: 64 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }, { additionalProperties: false });
+
+/** Schema of a contact on the wire (see {@link WireContact}). */
+export const WireContactSchema = Type.Object({
+  key: HexId,
+  pow: Type.String({ pattern: '^[0-9a-f]{16}$', maxLength: 16 }),
+  host: Type.String({ minLength: 1, maxLength: 64 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+}, { additionalProperties: false });
+
+/** Schema of a presence record on the wire (same shape as {@link PresenceRecord}). */
+export const PresenceRecordSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH }),
+  publicKey: HexId,
+  nodeId: HexId,
+  supernodes: Type.Array(Type.Object({ id: HexId, address: WireAddress }, { additionalProperties: false }), { maxItems: MAX_RECORD_SUPERNODES }),
+  addresses: Type.Array(WireAddress, { maxItems: MAX_RECORD_ADDRESSES }),
+  seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  issuedAt: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  expiresAt: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  signature: Type.String({ pattern: '^[0-9a-f]{128}$', maxLength: 128 }),
+}, { additionalProperties: false });
+
+/** Contacts per answer and records per FIND_VALUE answer on the wire. */
+export const WIRE_MAX_CONTACTS = 20;
+export const WIRE_MAX_RECORDS = 16;
+
+const ErrorAnswer = Type.Object({ type: Type.Literal('error'), error: Type.Union([Type.Literal('rate-limited'), Type.Literal('invalid')]) }, { additionalProperties: false });
+const Contacts = Type.Array(WireContactSchema, { maxItems: WIRE_MAX_CONTACTS });
+
+/** `dht.ping`: liveness. */
+export const DhtPing = defineMethod('dht.ping', Type.Null(), Type.Union([Type.Object({ type: Type.Literal('pong') }, { additionalProperties: false }), ErrorAnswer]));
+/** `dht.find-node`: the k closest contacts to `target`. */
+export const DhtFindNode = defineMethod('dht.find-node',
+  Type.Object({ target: HexId }, { additionalProperties: false }),
+  Type.Union([Type.Object({ type: Type.Literal('nodes'), contacts: Contacts }, { additionalProperties: false }), ErrorAnswer]));
+/** `dht.find-value`: records under `key`, or the closest contacts. */
+export const DhtFindValue = defineMethod('dht.find-value',
+  Type.Object({ key: HexId }, { additionalProperties: false }),
+  Type.Union([Type.Object({ type: Type.Literal('value'), records: Type.Array(PresenceRecordSchema, { maxItems: WIRE_MAX_RECORDS }), contacts: Contacts }, { additionalProperties: false }), ErrorAnswer]));
+/** `dht.store`: store a record under `key`. */
+export const DhtStore = defineMethod('dht.store',
+  Type.Object({ key: HexId, record: PresenceRecordSchema }, { additionalProperties: false }),
+  Type.Union([
+    Type.Object({ type: Type.Literal('stored'), status: Type.Union([Type.Literal('stored'), Type.Literal('replaced'), Type.Literal('unchanged')]) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('refused'), error: Type.String({ maxLength: 32 }) }, { additionalProperties: false }),
+    ErrorAnswer,
+  ]));
+
+/** Every DHT method, e.g. for registering with a message registry. */
+export const DHT_METHODS: readonly RpcMethod[] = [DhtPing, DhtFindNode, DhtFindValue, DhtStore] as readonly RpcMethod[];
+
+type PingResult = Static<typeof DhtPing.result.schema>;
+type WireContacts = Static<typeof Contacts>;
+
+function contactsToWire(cs: readonly Contact[]): WireContacts {
+  return cs.slice(0, WIRE_MAX_CONTACTS).map(contactToWire);
+}
+
+/** Decode wire contacts; malformed ones are dropped (the schema already bounded them). */
+function contactsFromWire(ws: readonly unknown[]): Contact[] {
+  const out: Contact[] = [];
+  for (const w of ws) {
+    const c = contactFromWire(w);
+    if (c) out.push(c);
+  }
+  return out;
+}
+
+/** The subset of the RPC peer the handlers need. */
+export interface RpcHandlerHost {
+  handle<P, R>(method: RpcMethod<P, R>, handler: (params: P) => R | Promise<R>): void;
+}
+
+/**
+ * Answer DHT requests arriving on one authenticated session. `sender` is the peer's
+ * contact as established by the session (its key from the handshake, its PoW nonce from
+ * its hello, its observed address).
+ */
+export function registerDhtHandlers(rpc: RpcHandlerHost, service: DhtService, sender: Contact): void {
+  const answer = (request: DhtRequest) => answerToWire(service.handle(sender, request));
+  rpc.handle(DhtPing, () => answer({ type: 'ping' }) as PingResult);
+  rpc.handle(DhtFindNode, (p) => answer({ type: 'find_node', target: nodeIdFromHex(p.target) }) as Static<typeof DhtFindNode.result.schema>);
+  rpc.handle(DhtFindValue, (p) => answer({ type: 'find_value', key: nodeIdFromHex(p.key) }) as Static<typeof DhtFindValue.result.schema>);
+  rpc.handle(DhtStore, (p) => answer({ type: 'store', key: nodeIdFromHex(p.key), record: p.record }) as Static<typeof DhtStore.result.schema>);
+}
+
+/** A DHT answer in its wire form (contacts as {@link WireContact}s, at most the wire caps). */
+export function answerToWire(a: DhtAnswer): unknown {
+  switch (a.type) {
+    case 'nodes':
+      return { type: 'nodes', contacts: contactsToWire(a.contacts) };
+    case 'value':
+      return { type: 'value', records: a.records.slice(0, WIRE_MAX_RECORDS), contacts: contactsToWire(a.contacts) };
+    default:
+      return a;
+  }
+}
+
+/** The subset of the RPC peer the client needs. */
+export interface RpcRequester {
+  request<P, R>(method: RpcMethod<P, R>, params: P, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<R>;
+}
+
+/** Options for {@link dhtSendOverRpc}. */
+export interface DhtSendOptions {
+  /** Deadline per request including retransmissions (default 2000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * Build the {@link DhtSend} for {@link dhtRpc} from a function that returns (opening if
+ * needed) the RPC peer of an authenticated session with `to`.
+ */
+export function dhtSendOverRpc(rpcFor: (to: Contact, signal: AbortSignal) => Promise<RpcRequester>, options: DhtSendOptions = {}): DhtSend {
+  const timeoutMs = options.timeoutMs ?? 2000;
+  return async (to, request, signal) => {
+    const rpc = await rpcFor(to, signal);
+    const opts = { timeoutMs, signal };
+    switch (request.type) {
+      case 'ping':
+        return (await rpc.request(DhtPing, null, opts)) as DhtAnswer;
+      case 'find_node': {
+        const a = await rpc.request(DhtFindNode, { target: toHex(request.target) }, opts);
+        return a.type === 'nodes' ? { type: 'nodes', contacts: contactsFromWire(a.contacts) } : a;
+      }
+      case 'find_value': {
+        const a = await rpc.request(DhtFindValue, { key: toHex(request.key) }, opts);
+        return a.type === 'value' ? { type: 'value', records: a.records as PresenceRecord[], contacts: contactsFromWire(a.contacts) } : a;
+      }
+      case 'store': {
+        const a = await rpc.request(DhtStore, { key: toHex(request.key), record: request.record as Static<typeof PresenceRecordSchema> }, opts);
+        return a as DhtAnswer;
+      }
+    }
+  };
+}
