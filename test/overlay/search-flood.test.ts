@@ -117,4 +117,48 @@ s('query IDs are forgotten after the seen TTL (bounded memory), then treated as 
   assert.is(m.nodes[0]!.handle(1, msg), 'answered');
 });
 
+s('1,000 supernodes, 8 random neighbours each: reach and cost of one query per TTL', () => {
+  const size = 1000;
+  const random = new SeededRandom(52);
+  const neighbours: number[][] = Array.from({ length: size }, () => []);
+  for (let i = 0; i < size; i++) {
+    while (neighbours[i]!.length < 8) {
+      const j = random.int(size);
+      if (j !== i && !neighbours[i]!.includes(j) && neighbours[j]!.length < 12) {
+        neighbours[i]!.push(j);
+        neighbours[j]!.push(i);
+      }
+    }
+  }
+  const figures: Record<string, unknown>[] = [];
+  for (const ttl of [2, 3, 4]) {
+    const clock = new VirtualClock();
+    const queue: [number, number, SearchMessage<Hit>][] = [];
+    let sent = 0, hits = 0;
+    const nodes = neighbours.map((peers, i) => new FloodSearch<number, Hit>({
+      clock, random, maxTtl: 4,
+      peers: () => peers,
+      send: (peer, msg) => { sent++; queue.push([i, peer, msg]); },
+      answer: (text) => (text === `leaf-${i}` ? [{ name: text, node: i }] : []),
+      onResults: (_q, rs) => { hits += rs.length; },
+    }));
+    let found = 0;
+    const queries = 20;
+    for (let q = 0; q < queries; q++) {
+      const from = random.int(size), wanted = random.int(size);
+      const before = hits;
+      nodes[from]!.search(`leaf-${wanted}`, ttl);
+      while (queue.length) {
+        const [a, b, m] = queue.shift()!;
+        nodes[b]!.handle(a, m);
+      }
+      if (hits > before) found++;
+    }
+    figures.push({ ttl, foundRate: found / queries, messagesPerQuery: Math.round(sent / queries) });
+  }
+  console.log(JSON.stringify({ test: 'flood-search', supernodes: size, degree: '8-12', figures }));
+  const f3 = figures[1]!;
+  assert.ok((f3.messagesPerQuery as number) < size * 12, 'a query costs less than one message per link');
+});
+
 s.run();
