@@ -218,11 +218,6 @@ export class NatBox implements LinkProfile {
     return 'natFiltered';
   }
 
-  /** @internal Forget every mapping of a removed host. */
-  forgetHost(host: SimHost): void {
-    for (const m of this.byPublicPort.values()) if (m.host === host) this.forget(m);
-  }
-
   private allocate(host: SimHost, privatePort: number, remoteKey: number, now: number): NatMapping | undefined {
     const table = this.byPublicPort;
     if (table.size >= this.sweepAt || table.size >= this.maxMappings) {

@@ -108,6 +108,8 @@ interface Flight {
 }
 
 const POOL_MAX = 4096;
+/** With `timeResolutionMs`, keep an interval timer while the next datagram is at most this many ticks away. */
+const DENSE_TICKS = 4;
 /** Tolerance for float rounding when comparing virtual times. */
 const EPSILON_MS = 1e-6;
 /** Delay of a datagram a host sends to its own address. */
@@ -135,6 +137,8 @@ export class SimNet {
   private natCount = 0;
   private timer: Timer | undefined;
   private armedAt = Infinity;
+  /** Whether `timer` is the dense-traffic interval rather than a one-shot. */
+  private ticking = false;
   private closed = false;
   private sentPackets = 0;
   private sentBytes = 0;
@@ -248,6 +252,7 @@ export class SimNet {
     this.closed = true;
     this.timer?.cancel();
     this.timer = undefined;
+    this.ticking = false;
     this.armedAt = Infinity;
     this.queue.clear();
   }
@@ -256,8 +261,8 @@ export class SimNet {
   detach(host: SimHost): void {
     const nat = host.nat;
     if (nat !== undefined) {
+      // Its NAT mappings simply expire; datagrams arriving on them count as `hostDown`.
       if (nat.lan.get(host.ip) === host) nat.lan.delete(host.ip);
-      nat.forgetHost(host);
     } else if (this.edges.get(host.ip) === host) {
       this.edges.delete(host.ip);
     }
@@ -411,31 +416,65 @@ export class SimNet {
     if (at < this.armedAt) this.arm(at);
   }
 
+  /** Arm a one-shot clock timer for `at` (replacing any timer). */
   private arm(at: number): void {
     this.timer?.cancel();
+    this.ticking = false;
     this.armedAt = at;
     this.timer = this.clock.setTimeout(this.onTimer, at - this.clock.now());
   }
 
-  /** Deliver every datagram that is due; the single clock callback of the simulator. */
+  /**
+   * Deliver every datagram that is due: the simulator's single clock callback, fired
+   * either once (a one-shot timer at the earliest datagram) or every `timeResolutionMs`
+   * while traffic is dense (an interval timer: the clock reuses it, so a busy simulation
+   * does not create a timer per delivery time).
+   */
   private readonly onTimer = (): void => {
-    this.timer = undefined;
-    this.armedAt = Infinity;
     const now = this.clock.now();
+    if (this.ticking) {
+      this.armedAt = now + this.resolution;
+    } else {
+      this.timer = undefined;
+      this.armedAt = Infinity;
+    }
+    // Interval ticks may drift from the grid by float rounding when the resolution is not a binary fraction.
+    const due = this.ticking ? now + this.resolution * 1e-3 : now;
     const q = this.queue;
     try {
       for (;;) {
         const f = q.peek();
-        if (f === undefined || f.at > now) break;
+        if (f === undefined || f.at > due) break;
         q.pop();
         if (f.stage === 0) this.arrive(f, now);
         else this.deliver(f, f.host!, f.port);
       }
     } finally {
-      const next = q.peek();
-      if (next !== undefined && next.at < this.armedAt && !this.closed) this.arm(next.at);
+      if (!this.closed) this.rearm(now);
     }
   };
+
+  /** After a delivery round: keep ticking, switch to a one-shot timer, or stop. */
+  private rearm(now: number): void {
+    const next = this.queue.peek();
+    const r = this.resolution;
+    if (next !== undefined && r > 0 && next.at - now <= DENSE_TICKS * r) {
+      if (!this.ticking) {
+        this.timer?.cancel();
+        this.ticking = true;
+        this.armedAt = now + r;
+        this.timer = this.clock.setInterval(this.onTimer, r);
+      }
+      return;
+    }
+    if (this.ticking) {
+      this.timer?.cancel();
+      this.timer = undefined;
+      this.ticking = false;
+      this.armedAt = Infinity;
+    }
+    if (next !== undefined && next.at < this.armedAt) this.arm(next.at);
+  }
 
   /**
    * Stage 0 done: the datagram reached the receiving host, unless the downlink queue was

@@ -247,6 +247,49 @@ props('without jitter a flow is FIFO and never faster than its latency', async (
   );
 });
 
+props('timeResolutionMs: deliveries on the grid, never early, in order, and no timer left when idle', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(0.5, 1, 2.5, 4),
+      fc.integer({ min: 0, max: 40 }),
+      fc.array(fc.record({ gapMs: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 500 })), to: fc.nat(2) }), { minLength: 1, maxLength: 120 }),
+      async (r, latencyMs, sends) => {
+        const { clock, sim } = makeSim({ latencyMs: latencyMs + 0.3, timeResolutionMs: r });
+        const a = await sim.addHost('192.0.2.1').bind();
+        const b = await sim.addHost('192.0.2.2').bind();
+        const c = await sim.addHost('192.0.2.3').bind();
+        const targets = [b, c, a]; // a sends to itself too (loopback)
+        const sentAt: number[] = [];
+        const got: [number, number][] = [];
+        for (const sock of targets) sock.onMessage((d) => got.push([new DataView(d.buffer, d.byteOffset).getUint16(0), clock.now()]));
+        for (const [i, x] of sends.entries()) {
+          const msg = new Uint8Array(2);
+          new DataView(msg.buffer).setUint16(0, i);
+          sentAt.push(clock.now());
+          a.send(msg, targets[x.to]!.address);
+          await clock.advance(x.gapMs);
+        }
+        await clock.advance(1000);
+        assert.is(got.length, sends.length);
+        for (const [i, at] of got) {
+          const floor = sends[i]!.to === 2 ? 0.05 : latencyMs + 0.3;
+          assert.ok(at - sentAt[i]! >= floor - 1e-6, `datagram ${i} early: ${at - sentAt[i]!} < ${floor}`);
+          assert.ok(at - sentAt[i]! < floor + r + 1e-6, `datagram ${i} late: ${at - sentAt[i]!}`);
+          const phase = (at / r) % 1;
+          assert.ok(phase < 1e-6 || phase > 1 - 1e-6, `datagram ${i} off the grid at ${at}`);
+        }
+        for (const t of [0, 1]) {
+          const flow = got.filter(([i]) => sends[i]!.to === t).map(([i]) => i);
+          assert.equal(flow, [...flow].sort((x, y) => x - y), 'FIFO per flow without jitter');
+        }
+        assert.is(clock.pending, 0, 'timer left on an idle simulator');
+        sim.close();
+      },
+    ),
+    { numRuns: 100, seed: 13 },
+  );
+});
+
 props('payloads are copied: receivers never see sender writes after send', async () => {
   await fc.assert(
     fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), async (bytes) => {
