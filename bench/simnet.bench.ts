@@ -6,9 +6,10 @@
  * Emits `datagramsPerSec` (delivered per wall-clock second, whole run including the
  * keepalive timers), `datagramsPerCpuSec` (the same per CPU second of this process, less
  * sensitive to a busy machine), `simSecondsPerWallSecond`, `bytesPerHost` (heap growth for hosts,
- * NATs and sockets divided by hosts) and the same run with `timeResolutionMs: 1`.
+ * NATs and sockets divided by hosts), with SimNet's default 1 ms time resolution, and the
+ * same run with exact times (`timeResolutionMs: 0`, metrics suffixed `ExactTimes`).
  * Size it with TINCAN_SIMNET_HOSTS and TINCAN_SIMNET_SECONDS; TINCAN_SIMNET_RESOLUTIONS
- * (default `0,1`) picks the `timeResolutionMs` values to run.
+ * (default `1,0`) picks the `timeResolutionMs` values to run.
  *
  * @module
  */
@@ -94,13 +95,13 @@ async function keepaliveRun(hosts: number, seconds: number, timeResolutionMs: nu
 export async function run(emit: Emit): Promise<void> {
   const hosts = Number(process.env.TINCAN_SIMNET_HOSTS ?? 10_000);
   const seconds = Number(process.env.TINCAN_SIMNET_SECONDS ?? 3600);
-  const resolutions = (process.env.TINCAN_SIMNET_RESOLUTIONS ?? '0,1').split(',').map(Number);
+  const resolutions = (process.env.TINCAN_SIMNET_RESOLUTIONS ?? '1,0').split(',').map(Number);
   for (const resolution of resolutions) {
     const r = await keepaliveRun(hosts, seconds, resolution);
-    const suffix = resolution ? 'At1msResolution' : '';
+    const suffix = resolution === 1 ? '' : resolution === 0 ? 'ExactTimes' : `At${resolution}msResolution`;
     emit({ metric: `datagramsPerSec${suffix}`, value: Math.round(r.delivered / (r.wallMs / 1000)), unit: '1/s', hosts, simSeconds: seconds, delivered: r.delivered, dropped: r.drops, wallSeconds: +(r.wallMs / 1000).toFixed(2) });
     emit({ metric: `datagramsPerCpuSec${suffix}`, value: Math.round(r.delivered / (r.cpuMs / 1000)), unit: '1/s', hosts, cpuSeconds: +(r.cpuMs / 1000).toFixed(2) });
     emit({ metric: `simSecondsPerWallSecond${suffix}`, value: +(r.simMs / r.wallMs).toFixed(1), unit: 'x', hosts });
-    if (!resolution) emit({ metric: 'bytesPerHost', value: Math.round(r.bytesPerHost), unit: 'B', hosts });
+    if (resolution === 1) emit({ metric: 'bytesPerHost', value: Math.round(r.bytesPerHost), unit: 'B', hosts });
   }
 }

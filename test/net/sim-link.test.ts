@@ -49,7 +49,7 @@ s('setLink overrides the path between two public endpoints, both ways', async ()
 });
 
 s('jitter: never below the latency floor, exponential mean, and it reorders', async () => {
-  const { clock, sim } = makeSim({ latencyMs: 50, jitterMs: 10, seed: 3 });
+  const { clock, sim } = makeSim({ latencyMs: 50, jitterMs: 10, seed: 3, timeResolutionMs: 0 });
   const a = await sim.addHost('192.0.2.1').bind();
   const b = await sim.addHost('192.0.2.2').bind();
   const delays: number[] = [];
@@ -188,8 +188,8 @@ props('conservation: every datagram sent is delivered once or dropped and counte
   });
   const send = fc.record({ from: fc.nat(3), to: fc.nat(4), size: fc.integer({ min: 0, max: 1500 }), gapMs: fc.integer({ min: 0, max: 30 }), port: fc.constantFrom(1, 2) });
   await fc.assert(
-    fc.asyncProperty(fc.array(profile, { minLength: 4, maxLength: 4 }), fc.array(send, { maxLength: 150 }), fc.integer(), async (hosts, sends, seed) => {
-      const { clock, sim } = makeSim({ latencyMs: 5, jitterMs: 1, seed });
+    fc.asyncProperty(fc.array(profile, { minLength: 4, maxLength: 4 }), fc.array(send, { maxLength: 150 }), fc.integer(), fc.constantFrom(0, 1), async (hosts, sends, seed, timeResolutionMs) => {
+      const { clock, sim } = makeSim({ latencyMs: 5, jitterMs: 1, seed, timeResolutionMs });
       const nat = sim.addNat('203.0.113.1', { kind: 'full-cone' });
       const hs = hosts.map((p, i) => sim.addHost(i < 2 ? `192.0.2.${i + 1}` : `10.0.0.${i}`, { ...p, nat: i < 2 ? undefined : nat }));
       const socks = hs.map((h) => h.bindSync({ port: 1 }));
@@ -223,8 +223,9 @@ props('without jitter a flow is FIFO and never faster than its latency', async (
       fc.integer({ min: 0, max: 100 }),
       fc.constantFrom(Infinity, 100, 5000),
       fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 20 }), size: fc.integer({ min: 0, max: 1200 }) }), { minLength: 1, maxLength: 80 }),
-      async (latencyMs, uplinkKbps, sends) => {
-        const { clock, sim } = makeSim({ latencyMs, loss: 0 });
+      fc.constantFrom(0, 1),
+      async (latencyMs, uplinkKbps, sends, timeResolutionMs) => {
+        const { clock, sim } = makeSim({ latencyMs, loss: 0, timeResolutionMs });
         const a = await sim.addHost('192.0.2.1', { uplinkKbps, queueBytes: 1_000_000 }).bind();
         const b = await sim.addHost('192.0.2.2').bind();
         const sent: number[] = [];
