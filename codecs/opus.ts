@@ -18,13 +18,11 @@
  *   which libopus treats as a lost frame of the TOC's duration. (An empty packet would
  *   also conceal, but always 120 ms at once because the binding decodes into a 120 ms
  *   buffer.)
- * - **FEC decode does not**: the binding's `_decode` hard-codes `decode_fec = 0`, and
- *   `opus_decode`/`opus_decode_native` are not exported. In the WASM they are inlined into
- *   `_decode` (function 182 of opusscript 0.1.1's module), with `decode_fec` folded to a
- *   constant and the LBRR-decoding branch removed. No CTL, API call or constant patch can
- *   bring it back. So we cannot use the LBRR data a packet carries for its predecessor. The encoder still sends it (useful to standard
- *   WebRTC peers); our receivers recover losses with PLC, and with RED (codecs/red.ts)
- *   when loss is high.
+ * - **FEC decode does not**: the binding's `_decode` hard-codes `decode_fec = 0` and
+ *   `opus_decode` is not exported. Receivers that want in-band FEC use
+ *   {@link OpusFecDecoder} (codecs/opus-fec.ts, libopus WASM from `@evan/opus`), which
+ *   decodes bit-exactly like this decoder and also recovers a lost frame from the next
+ *   packet's FEC data. This encoder is what sends that FEC data.
  * @module
  */
 import { createRequire } from 'node:module';
