@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Emit } from './bench.ts';
 import { OpusDecoder, OpusEncoder } from '../codecs/opus.ts';
+import { OpusFecDecoder } from '../codecs/opus-fec.ts';
 import { readWav, writeWav } from '../codecs/wav.ts';
 import { resample } from '../codecs/resample.ts';
 import { floatToInt16 } from '../codecs/pcm.ts';
@@ -86,6 +87,14 @@ export async function run(emit: Emit): Promise<void> {
         dec.reset();
         for (const p of packets) dec.decode(p);
       });
+    // The decoder calls use (it can also recover lost frames from in-band FEC).
+    const fecDec = new OpusFecDecoder();
+    for (const p of packets) fecDec.decode(p);
+    const timeFecDecode = () =>
+      best(1, () => {
+        fecDec.reset();
+        for (const p of packets) fecDec.decode(p);
+      });
     const timeRefEncode = () => best(1, () => execFileSync('opusenc', ['--quiet', '--bitrate', '24', '--comp', '10', '--framesize', '20', wavPath, oggPath], { stdio: 'ignore' }));
     const timeRefDecode = () => best(1, () => execFileSync('opusdec', ['--quiet', '--rate', '48000', oggPath, join(dir, 'decoded.wav')], { stdio: 'ignore' }));
     // Interleave ours and the reference so both see the same machine load; keep the best of each.
@@ -93,12 +102,15 @@ export async function run(emit: Emit): Promise<void> {
     let decS = Infinity;
     let refEncS = Infinity;
     let refDecS = Infinity;
+    let fecDecS = Infinity;
     for (let round = 0; round < ROUNDS; round++) {
       encS = Math.min(encS, timeOurEncode());
       refEncS = Math.min(refEncS, timeRefEncode());
       decS = Math.min(decS, timeOurDecode());
       refDecS = Math.min(refDecS, timeRefDecode());
+      fecDecS = Math.min(fecDecS, timeFecDecode());
     }
+    fecDec.close();
     enc.close();
     dec.close();
 
@@ -110,6 +122,7 @@ export async function run(emit: Emit): Promise<void> {
     const r = (v: number) => Math.round(v * 100) / 100;
     emit({ metric: 'encodeRealtime', value: r(encodeRealtime), unit: 'x', ref: r(refEncode), ratio: r(encodeRealtime / refEncode), refTool: 'opusenc', audioSeconds: r(seconds), kbps: r(kbps), loadAvg1m: r(loadavg()[0]!) });
     emit({ metric: 'decodeRealtime', value: r(decodeRealtime), unit: 'x', ref: r(refDecode), ratio: r(decodeRealtime / refDecode), refTool: 'opusdec', audioSeconds: r(seconds), loadAvg1m: r(loadavg()[0]!) });
+    emit({ metric: 'fecDecoderRealtime', value: r(seconds / fecDecS), unit: 'x', ref: r(refDecode), ratio: r(seconds / fecDecS / refDecode), refTool: 'opusdec', decoder: 'OpusFecDecoder (@evan/opus WASM)', audioSeconds: r(seconds), loadAvg1m: r(loadavg()[0]!) });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
