@@ -6,7 +6,7 @@
  */
 import type { PositionalSpec } from './command.ts';
 import { flag, optional, required, requiredRepeated } from './options.ts';
-import { decimal, hostPort, positive, text, wavInput, wavOutput } from './values.ts';
+import { decimal, hostPort, oneOf, positive, text, wavInput, wavOutput } from './values.ts';
 
 /** Longest display name / search text, in characters. */
 export const MAX_NAME_LENGTH = 64;
@@ -53,3 +53,19 @@ export const COMING = {
   streaming: 'streaming lands with a later issue',
   tui: 'the terminal UI lands with a later issue',
 } as const;
+
+/** Audio backends selectable with `--audio` (see src/audio/select.ts). */
+export const AUDIO_BACKEND_NAMES = ['pulse', 'alsa', 'file', 'tone', 'null'] as const;
+
+/** `--audio BACKEND`: where microphone and speaker audio come from and go to. */
+export const audioOption = optional(
+  'BACKEND',
+  'audio devices: pulse, alsa, file, tone or null (default: pulse; --play/--tone/--record imply file/tone)',
+  oneOf(AUDIO_BACKEND_NAMES),
+);
+
+/** `--mic DEVICE`: capture device name for the pulse/alsa backends. */
+export const micDeviceOption = optional('DEVICE', 'microphone device for --audio pulse/alsa (default: the system default)', text(256));
+
+/** `--speaker DEVICE`: playback device name for the pulse/alsa backends. */
+export const speakerDeviceOption = optional('DEVICE', 'speaker device for --audio pulse/alsa (default: the system default)', text(256));

@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { COMING, echoOption, nameOption, playOption, recordOption, seedOption } from '../common.ts';
+import { audioOption, COMING, echoOption, nameOption, playOption, recordOption, seedOption, micDeviceOption, speakerDeviceOption } from '../common.ts';
 import { notAvailable } from '../outcome.ts';
 
 /** `tincan answer --name N --seed HOST:PORT [--play F.wav] [--record F.wav] [--echo]`. */
@@ -17,6 +17,9 @@ export const answerCommand = defineCommand({
     seed: seedOption,
     play: playOption,
     record: recordOption,
+    audio: audioOption,
+    mic: micDeviceOption,
+    speaker: speakerDeviceOption,
     echo: echoOption,
   },
   groups: [{ options: ['play', 'echo'], required: false }],

@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { COMING, durationOption, nameArgument, playOption, recordOption, seedOption, toneOption } from '../common.ts';
+import { audioOption, COMING, durationOption, nameArgument, playOption, recordOption, seedOption, toneOption, micDeviceOption, speakerDeviceOption } from '../common.ts';
 import { notAvailable } from '../outcome.ts';
 
 /** `tincan call NAME --seed HOST:PORT [--play F.wav | --tone HZ] [--record F.wav] [--duration S]`. */
@@ -19,6 +19,9 @@ export const callCommand = defineCommand({
     play: playOption,
     tone: toneOption,
     record: recordOption,
+    audio: audioOption,
+    mic: micDeviceOption,
+    speaker: speakerDeviceOption,
     duration: durationOption,
   },
   groups: [{ options: ['play', 'tone'], required: false }],
