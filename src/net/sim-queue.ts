@@ -79,3 +79,108 @@ export class EventQueue<T extends QueuedEvent> {
     this.items = [];
   }
 }
+
+/** Min-heap of numbers (the distinct times of a {@link CalendarQueue}). */
+class TimeHeap {
+  private a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): number {
+    return this.a[0]!;
+  }
+  push(t: number): void {
+    const a = this.a;
+    let i = a.length;
+    a.push(t);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= t) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = t;
+  }
+  pop(): void {
+    const a = this.a;
+    const last = a.pop()!;
+    const n = a.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && a[r]! < a[l]! ? r : l;
+      if (last <= a[m]!) break;
+      a[i] = a[m]!;
+      i = m;
+    }
+    a[i] = last;
+  }
+}
+
+/**
+ * The same contract as {@link EventQueue} for times on a grid (many events share a
+ * time): one FIFO bucket per distinct time and a heap of the distinct times, so an
+ * event costs O(1) and only a new time costs O(log times). Events pushed with the same
+ * `at` come out in push order, which is also (at, seq) order.
+ */
+export class CalendarQueue<T extends QueuedEvent> {
+  private readonly buckets = new Map<number, T[]>();
+  private readonly times = new TimeHeap();
+  private readonly spare: T[][] = [];
+  /** Read position in the earliest bucket. */
+  private head = 0;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  peek(): T | undefined {
+    if (this.count === 0) return undefined;
+    return this.buckets.get(this.times.peek())![this.head];
+  }
+
+  push(e: T): void {
+    let b = this.buckets.get(e.at);
+    if (b === undefined) {
+      if (this.head > 0 && e.at < this.times.peek()) {
+        // A new earliest time while the current earliest bucket is half read (the
+        // simulator never does this): compact that bucket so `head` can restart at 0.
+        this.buckets.get(this.times.peek())!.splice(0, this.head);
+        this.head = 0;
+      }
+      b = this.spare.pop() ?? [];
+      this.buckets.set(e.at, b);
+      this.times.push(e.at);
+    }
+    b.push(e);
+    this.count++;
+  }
+
+  pop(): T | undefined {
+    if (this.count === 0) return undefined;
+    const t = this.times.peek();
+    const b = this.buckets.get(t)!;
+    const e = b[this.head]!;
+    b[this.head] = undefined as unknown as T; // let the event be collected
+    this.count--;
+    if (++this.head === b.length) {
+      this.buckets.delete(t);
+      this.times.pop();
+      this.head = 0;
+      b.length = 0;
+      if (this.spare.length < 64) this.spare.push(b);
+    }
+    return e;
+  }
+
+  clear(): void {
+    this.buckets.clear();
+    while (this.times.size > 0) this.times.pop();
+    this.head = 0;
+    this.count = 0;
+  }
+}

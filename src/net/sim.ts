@@ -30,6 +30,10 @@
  * reused interval timer; `timeResolutionMs: 0` gives exact float times at about half
  * the throughput (one clock timer per delivery time; see bench/simnet.bench.ts).
  *
+ * Received payloads are private copies, but small ones are views into shared 8 KiB slabs
+ * (like Node's Buffer pool): a component that keeps a datagram for a long time should
+ * keep a `slice()` of it, not the view.
+ *
  * Beware zero-latency paths: two sockets that answer each other over a path with no
  * latency at all exchange datagrams forever at one virtual instant (the clock cannot
  * advance). A host sending to its own address gets a small loopback delay for that reason.
@@ -59,7 +63,7 @@ import type { Address } from './net.ts';
 import { NatBox, type NatOptions } from './nat.ts';
 import { HEADER_BYTES, type HostOptions, SimHost } from './sim-host.ts';
 import { type LinkProfile, checkLinkProfile, sampleDelay } from './sim-link.ts';
-import { EventQueue } from './sim-queue.ts';
+import { CalendarQueue, EventQueue } from './sim-queue.ts';
 import type { SimSocket } from './sim-socket.ts';
 import { type DropCounts, type DropReason, type SimNetStats, newDropCounts } from './sim-stats.ts';
 
@@ -115,6 +119,9 @@ interface Flight {
 }
 
 const POOL_MAX = 4096;
+/** Payload slabs: small copies share one ArrayBuffer (a kept datagram pins at most this much). */
+const SLAB_BYTES = 8192;
+const SLAB_MAX_COPY = 1500;
 /** With `timeResolutionMs`, keep an interval timer while the next datagram is at most this many ticks away. */
 const DENSE_TICKS = 4;
 /** Tolerance for float rounding when comparing virtual times. */
@@ -136,8 +143,11 @@ export class SimNet {
   /** Public addresses: hosts not behind a NAT, and NATs. */
   private readonly edges = new Map<string, Edge>();
   private readonly links = new Map<number, LinkProfile>();
-  private readonly queue = new EventQueue<Flight>();
+  /** Datagrams in flight: a heap for exact times, time buckets on a grid. */
+  private readonly queue: EventQueue<Flight> | CalendarQueue<Flight>;
   private readonly pool: Flight[] = [];
+  private slab = new ArrayBuffer(SLAB_BYTES);
+  private slabUsed = 0;
   private nextId = 1;
   private seq = 0;
   private hostCount = 0;
@@ -163,6 +173,7 @@ export class SimNet {
     this.resolution = options.timeResolutionMs ?? 1;
     this.maxEndpoints = Math.min(options.maxEndpoints ?? 1_000_000, PAIR - 1);
     if (!(this.resolution >= 0)) throw new RangeError(`timeResolutionMs must be >= 0, got ${options.timeResolutionMs}`);
+    this.queue = this.resolution > 0 ? new CalendarQueue<Flight>() : new EventQueue<Flight>();
   }
 
   /**
@@ -394,8 +405,7 @@ export class SimNet {
   private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number): Flight {
     const f = this.pool.pop() ?? { at: 0, seq: 0, stage: 0, data: undefined, from: undefined, fromEid: 0, fromPort: 0, edge: undefined, host: undefined, port: 0, serialization: 0 };
     f.stage = 0;
-    // A copy (new Uint8Array(buffer) copies; Buffer#slice would not): receivers never see later sender writes.
-    f.data = new Uint8Array(data);
+    f.data = this.copy(data);
     f.from = from;
     f.fromEid = fromEid;
     f.fromPort = fromPort;
@@ -404,6 +414,24 @@ export class SimNet {
     f.port = port;
     f.serialization = 0;
     return f;
+  }
+
+  /**
+   * Copy a payload so receivers never see later sender writes. Small payloads are carved
+   * from shared slabs, as Node's Buffer pool does: allocating a fresh ArrayBuffer per
+   * datagram costs several times more than the rest of the delivery.
+   */
+  private copy(data: Uint8Array): Uint8Array {
+    const n = data.byteLength;
+    if (n > SLAB_MAX_COPY) return new Uint8Array(data); // copies (unlike Buffer#slice)
+    if (this.slabUsed + n > SLAB_BYTES) {
+      this.slab = new ArrayBuffer(SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    const c = new Uint8Array(this.slab, this.slabUsed, n);
+    c.set(data);
+    this.slabUsed += (n + 7) & ~7;
+    return c;
   }
 
   private recycle(f: Flight): void {
