@@ -8,6 +8,7 @@
  * sensitive to a busy machine), `simSecondsPerWallSecond`, `bytesPerHost` (heap growth for hosts,
  * NATs and sockets divided by hosts), with SimNet's default 1 ms time resolution, and the
  * same run with exact times (`timeResolutionMs: 0`, metrics suffixed `ExactTimes`).
+ * `pingPongDatagramsPerSec` measures SimNet alone (no per-host timers) for comparison.
  * Size it with TINCAN_SIMNET_HOSTS and TINCAN_SIMNET_SECONDS; TINCAN_SIMNET_RESOLUTIONS
  * (default `1,0`) picks the `timeResolutionMs` values to run.
  *
@@ -91,10 +92,35 @@ async function keepaliveRun(hosts: number, seconds: number, timeResolutionMs: nu
   return { delivered: st.deliveredPackets, wallMs, cpuMs, simMs: seconds * 1000, bytesPerHost: (heapAfter - heapBefore) / hosts, drops };
 }
 
+/**
+ * SimNet alone, without per-host timers: 1,000 pairs of public hosts ping-pong one
+ * datagram each over a 20 ms path for 60 simulated seconds.
+ */
+function pingPong(pairs: number, seconds: number): { delivered: number; cpuMs: number; wallMs: number } {
+  const clock = new VirtualClock();
+  const sim = new SimNet({ clock, random: new SeededRandom(7), latencyMs: 20, jitterMs: 1 });
+  for (let i = 0; i < pairs; i++) {
+    const a = sim.addHost(ipOf(13, 2 * i + 1)).bindSync({ port: 1 });
+    const b = sim.addHost(ipOf(13, 2 * i + 2)).bindSync({ port: 1 });
+    a.onMessage((data, from) => a.send(data, from));
+    b.onMessage((data, from) => b.send(data, from));
+    a.send(new Uint8Array(100), b.address);
+  }
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  clock.runUntilSync(clock.now() + seconds * 1000);
+  const cpu = process.cpuUsage(cpuStart);
+  const result = { delivered: sim.stats().deliveredPackets, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - start };
+  sim.close();
+  return result;
+}
+
 /** Run the SimNet benchmark. */
 export async function run(emit: Emit): Promise<void> {
   const hosts = Number(process.env.TINCAN_SIMNET_HOSTS ?? 10_000);
   const seconds = Number(process.env.TINCAN_SIMNET_SECONDS ?? 3600);
+  const pp = pingPong(1000, 60);
+  emit({ metric: 'pingPongDatagramsPerSec', value: Math.round(pp.delivered / (pp.wallMs / 1000)), unit: '1/s', pairs: 1000, delivered: pp.delivered, cpuPerSec: Math.round(pp.delivered / (pp.cpuMs / 1000)) });
   const resolutions = (process.env.TINCAN_SIMNET_RESOLUTIONS ?? '1,0').split(',').map(Number);
   for (const resolution of resolutions) {
     const r = await keepaliveRun(hosts, seconds, resolution);
