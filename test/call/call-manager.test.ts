@@ -4,66 +4,10 @@ import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Identity } from '../../src/identity/identity.ts';
-import { CallManager, type CallMedia } from '../../src/call/call-manager.ts';
-import type { SignalEnvelope, SignalTransport } from '../../src/call/signal-transport.ts';
+import { CallManager } from '../../src/call/call-manager.ts';
+import type { SignalEnvelope } from '../../src/call/signal-transport.ts';
+import { FakeMedia, Switchboard } from './call-fakes.ts';
 import type { Call, CallSnapshot } from '../../src/call/call.ts';
-
-/** Media that connects instantly and records what it was asked to do. */
-class FakeMedia implements CallMedia {
-  static all: FakeMedia[] = [];
-  log: string[] = [];
-  closed = false;
-  private resolveConnected!: () => void;
-  readonly connected = new Promise<void>((r) => (this.resolveConnected = r));
-  deadHandler?: () => void;
-  constructor(readonly owner: string) {
-    FakeMedia.all.push(this);
-  }
-  async offer(o: { iceRestart?: boolean } = {}) {
-    this.log.push(o.iceRestart ? 'restart-offer' : 'offer');
-    return `sdp-offer-${this.owner}${o.iceRestart ? '-restart' : ''}`;
-  }
-  async answer(sdp: string) {
-    this.log.push(`answer:${sdp}`);
-    this.resolveConnected();
-    return `sdp-answer-${this.owner}`;
-  }
-  async complete(sdp: string) {
-    this.log.push(`complete:${sdp}`);
-    this.resolveConnected();
-  }
-  onPathDead(h: () => void) {
-    this.deadHandler = h;
-  }
-  async close() {
-    this.closed = true;
-  }
-}
-
-/** Delivers envelopes between identities (and all their devices) after 10 ms. */
-class Switchboard {
-  devices = new Map<string, Array<{ device: string; handler: (e: SignalEnvelope) => void }>>();
-  tamper?: (e: SignalEnvelope) => SignalEnvelope;
-  constructor(private clock: VirtualClock) {}
-  transport(keyHex: string, device: string): SignalTransport {
-    return {
-      send: async (env) => {
-        const targets = this.devices.get(env.to);
-        if (!targets?.length) throw new Error(`no route to ${env.to.slice(0, 8)}`);
-        const e = this.tamper ? this.tamper(env) : env;
-        this.clock.setTimeout(() => {
-          for (const t of targets) if (!e.toDevice || e.toDevice === t.device) t.handler(e);
-        }, 10);
-      },
-      onEnvelope: (handler) => {
-        const list = this.devices.get(keyHex) ?? [];
-        list.push({ device, handler });
-        this.devices.set(keyHex, list);
-        return () => {};
-      },
-    };
-  }
-}
 
 const random = new SeededRandom(11);
 const ids = { alice: Identity.generate(random), bob: Identity.generate(random), carol: Identity.generate(random) };
