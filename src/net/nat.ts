@@ -38,9 +38,11 @@ export interface NatOptions {
   maxPermissionsPerMapping?: number;
   /** Whether a host may reach a peer behind the same NAT through its public address; default false. */
   hairpin?: boolean;
-  /** The NAT's own access link towards the core (added to every path through it). */
+  /** One-way latency of the NAT's own link towards the core (added to every path through it); default 0. */
   latencyMs?: number;
+  /** Mean exponential jitter of that link; default 0. */
   jitterMs?: number;
+  /** Loss probability of that link; default 0. */
   loss?: number;
 }
 
@@ -80,6 +82,7 @@ export class NatBox implements LinkProfile {
   readonly hairpin: boolean;
   readonly maxMappings: number;
   readonly maxPermissionsPerMapping: number;
+  /** The NAT's link towards the core (see {@link NatOptions}); may be changed at run time. */
   latencyMs: number;
   jitterMs: number;
   loss: number;

@@ -52,6 +52,7 @@ export class SimHost implements Net, LinkProfile {
   readonly hid: number;
   /** @internal endpoint id (same as `hid`). */
   readonly eid: number;
+  /** Access link figures (see {@link HostOptions}); change them with {@link configure}. */
   latencyMs = 0;
   jitterMs = 0;
   loss = 0;

@@ -97,6 +97,8 @@ export interface SimNetOptions {
   timeResolutionMs?: number;
   /** Most hosts plus NATs; default 1,000,000. */
   maxEndpoints?: number;
+  /** Most {@link SimNet.setLink} overrides; default 1,000,000. */
+  maxLinks?: number;
 }
 
 /** A public endpoint: a host with a public address, or a NAT box. */
@@ -140,6 +142,7 @@ export class SimNet {
   private readonly maxInFlight: number;
   private readonly resolution: number;
   private readonly maxEndpoints: number;
+  private readonly maxLinks: number;
   /** Public addresses: hosts not behind a NAT, and NATs. */
   private readonly edges = new Map<string, Edge>();
   private readonly links = new Map<number, LinkProfile>();
@@ -172,6 +175,7 @@ export class SimNet {
     this.maxInFlight = options.maxInFlight ?? 1_000_000;
     this.resolution = options.timeResolutionMs ?? 1;
     this.maxEndpoints = Math.min(options.maxEndpoints ?? 1_000_000, PAIR - 1);
+    this.maxLinks = options.maxLinks ?? 1_000_000;
     if (!(this.resolution >= 0)) throw new RangeError(`timeResolutionMs must be >= 0, got ${options.timeResolutionMs}`);
     this.queue = this.resolution > 0 ? new CalendarQueue<Flight>() : new EventQueue<Flight>();
   }
@@ -227,6 +231,8 @@ export class SimNet {
    * Override the path between two public endpoints (host or NAT public IPs), both
    * directions: replaces the core and both ends' NAT/public-host access figures. Hosts
    * behind a NAT still add their own access link. `undefined` removes the override.
+   * Overrides belong to the endpoints, not the addresses: a host added later on the same
+   * IP does not inherit one. At most `maxLinks` overrides exist at once.
    */
   setLink(ipA: string, ipB: string, profile: Partial<LinkProfile> | undefined): void {
     const a = this.edges.get(ipA);
@@ -238,6 +244,7 @@ export class SimNet {
       return;
     }
     checkLinkProfile(profile, `setLink ${ipA} ${ipB}`);
+    if (this.links.size >= this.maxLinks && !this.links.has(key)) throw new Error(`setLink: too many link overrides (limit ${this.maxLinks})`);
     this.links.set(key, { latencyMs: profile.latencyMs ?? 0, jitterMs: profile.jitterMs ?? 0, loss: profile.loss ?? 0 });
   }
 
