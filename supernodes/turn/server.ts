@@ -314,7 +314,8 @@ export class TurnServer {
   /**
    * Handle one datagram received from `from` on the server's port. Returns false if it is
    * neither STUN nor ChannelData (someone else's), true otherwise (even if dropped).
-   * Never throws on any input.
+   * Never throws on any input. The server may reuse `data` for what it sends (a
+   * hairpinned ChannelData is forwarded in place), so callers must not use it afterwards.
    */
   handle(data: Uint8Array, from: Address): boolean {
     if (this.closed || data.length === 0) return false;
@@ -755,14 +756,19 @@ export class TurnServer {
   }
 
   /** Send `payload` from allocation `a`'s relayed address to `peer`. */
-  private toPeer(a: Allocation, payload: Uint8Array, peer: Address): void {
+  /**
+   * Send `payload` from allocation `a`'s relayed address to `peer`. `frame`, if given, is
+   * the client's whole ChannelData datagram around `payload`: a hairpinned packet that
+   * leaves as ChannelData reuses it, rewriting only the channel number.
+   */
+  private toPeer(a: Allocation, payload: Uint8Array, peer: Address, frame?: Uint8Array): void {
     this.counters.relayedToPeerPackets++;
     this.counters.relayedToPeerBytes += payload.length;
     if (this.o.hairpin) {
       const b = this.byRelay.get(peer.host)?.get(peer.port);
       if (b) {
         this.counters.hairpinPackets++;
-        this.onPeerData(b, payload, a.relayAddress);
+        this.onPeerData(b, payload, a.relayAddress, frame);
         return;
       }
     }
@@ -781,10 +787,10 @@ export class TurnServer {
     const perm = a.permissions.get(ch.peer.host);
     if (perm === undefined || perm <= now) return this.drop('noPermission');
     if (len > this.o.maxPayload) return this.drop('tooLarge');
-    this.toPeer(a, data.subarray(4, 4 + len), ch.peer);
+    this.toPeer(a, data.subarray(4, 4 + len), ch.peer, data.subarray(0, 4 + len));
   }
 
-  private onPeerData(a: Allocation, data: Uint8Array, peer: Address): void {
+  private onPeerData(a: Allocation, data: Uint8Array, peer: Address, frame?: Uint8Array): void {
     const now = this.o.env.clock.now();
     if (a.expires <= now) return this.drop('noAllocation');
     const perm = a.permissions.get(peer.host);
@@ -792,7 +798,11 @@ export class TurnServer {
     if (data.length > this.o.maxPayload) return this.drop('tooLarge');
     const ch = a.channelsByPeer.get(peer.host)?.get(peer.port);
     let out: Uint8Array;
-    if (ch && ch.expires > now) {
+    if (ch && ch.expires > now && frame) {
+      out = frame; // same length and layout: only the channel number differs
+      out[0] = ch.number >> 8;
+      out[1] = ch.number & 0xff;
+    } else if (ch && ch.expires > now) {
       out = new Uint8Array(4 + data.length);
       out[0] = ch.number >> 8;
       out[1] = ch.number & 0xff;

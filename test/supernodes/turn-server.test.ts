@@ -294,7 +294,15 @@ t('hairpin: two allocations on one server relay to each other in process', async
   a.c.send(rb, te.encode('a->b'));
   await settle();
   assert.equal(got, [['a->b', ra.port]]);
-  assert.is(h.turn.server.stats().hairpinPackets, 1);
+  // With a channel on both sides the client's ChannelData frame is forwarded in place.
+  await b.c.channelBind(ra, 0x4abc);
+  const before = b.socket.received.length;
+  a.c.send(rb, te.encode('a->b again'));
+  await settle();
+  assert.equal(got[1], ['a->b again', ra.port]);
+  const frame = b.socket.received[before]!.data;
+  assert.equal([frame[0], frame[1], frame.length], [0x4a, 0xbc, 4 + 10]);
+  assert.is(h.turn.server.stats().hairpinPackets, 2);
   h.close();
 });
 
