@@ -18,7 +18,8 @@
  * the two public endpoints), B's NAT link and B's access link (see {@link LinkProfile}
  * for the distribution). B's NAT filter and downlink queue are applied when the datagram
  * arrives (so a mapping that expires in flight drops it, and the queue serves arrivals
- * in order). Hosts behind the same NAT reach each other on their private addresses
+ * in order). B's access link behind a NAT is the one mapped on the port when the
+ * datagram is sent (if none is mapped yet, as in a hole-punching race, it adds nothing). Hosts behind the same NAT reach each other on their private addresses
  * through their access links only, bypassing NAT and bandwidth limits.
  *
  * Performance: each datagram costs one payload copy, one pooled event object and an
