@@ -1,0 +1,500 @@
+/**
+ * One simulation scenario: a population of N nodes joins over a warm-up period, then for
+ * `durationS` simulated seconds nodes leave and arrive (churn) while lookups of random
+ * live names run at a steady rate; the result is a flat object of figures.
+ *
+ * - **Population**: `publicFraction` of the nodes are public (supernode candidates, each
+ *   in its own /24); the rest sit behind home NATs of the four kinds (population.ts).
+ * - **Roles**: a stand-in for election until OverlayNode's lands: an honest public node
+ *   that (re)joins becomes a supernode while supernodes are fewer than
+ *   `supernodeRatio` x live nodes; every minute, if they fall below 90% of that, the
+ *   public leaves with the best uplink are promoted (restarted as supernodes).
+ * - **Churn**: session lengths are exponential with rate `churnPerHour` for leaves (a
+ *   median of ln 2 / churn hours: 0.69 gives the 1 h median) and a quarter of it for
+ *   public nodes; each departure is followed, after an exponential pause (mean 60 s),
+ *   by an arrival: a node that was offline, returning with its identity, seq and host
+ *   cache (70%), or a brand-new node that knows only the seeds (30%). A new session
+ *   always gets a new address. Seeds and attackers do not churn.
+ * - **Sybil** (`sybil: 0.2`): extra attacker supernodes, `sybil` of all supernodes, half
+ *   with cheap IDs (no proof of work: refused by every verifier) and half paying the work
+ *   cost; they answer with fake close contacts and drop stores (sim-peer.ts). Lookups
+ *   and their targets are honest nodes.
+ * - **Seed outage** (`seedOutage: true`): every seed goes down for good when the
+ *   measurement starts; joining nodes must use their host caches (peer exchange keeps
+ *   them fresh). New nodes, which know only the seeds, cannot join: counted.
+ *
+ * Traffic is counted per session from the later of (join + 120 s) and the start of the
+ * measurement, so joining is excluded; idle leaves are leaves that started no lookup.
+ * @module
+ */
+import process from 'node:process';
+import { performance } from 'node:perf_hooks';
+import { VirtualClock } from '../../virtual-clock.ts';
+import { SeededRandom } from '../../random.ts';
+import { SimNet } from '../../net/sim.ts';
+import type { Timer } from '../../clock.ts';
+import { MessageRegistry } from '../../wire/messages.ts';
+import type { HostCache } from '../host-cache.ts';
+import { idEquals } from '../node-id.ts';
+import { DEFAULT_PEER_CONFIG, type NodeSpec, type PeerConfig, SIM_PORT, SimWorld } from './sim-world.ts';
+import { Population } from './population.ts';
+import { SimPeer } from './sim-peer.ts';
+import { percentile, round, snapshot, TrafficAccount, type TrafficSnapshot } from './metrics.ts';
+
+/** Scenario names. */
+export type ScenarioName = 'baseline' | 'sybil' | 'seed-outage';
+
+/** Options of {@link runScenario}. */
+export interface ScenarioOptions {
+  name?: ScenarioName;
+  /** Nodes online at once (attackers included). */
+  nodes: number;
+  /** Measured simulated seconds (after the warm-up). */
+  durationS: number;
+  /** Sessions ending per leaf per hour (0: no churn). */
+  churnPerHour: number;
+  /** Lookups spread evenly over the measured period. */
+  lookups: number;
+  seed: number;
+  /** Warm-up simulated seconds while the population joins (default: 60 + nodes/50, at most 300). */
+  warmupS?: number;
+  /** Share of public nodes (default 0.15). */
+  publicFraction?: number;
+  /** Target supernodes / live nodes (default 0.1). */
+  supernodeRatio?: number;
+  /** Seeds (default 8): the first supernodes. */
+  seeds?: number;
+  /** Attacker share of all supernodes (default 0). */
+  sybil?: number;
+  /** All seeds go down when the measurement starts. */
+  seedOutage?: boolean;
+  /** Overrides of the stand-in node's tunables. */
+  peer?: Partial<PeerConfig>;
+  /** Called about every simulated minute with progress figures. */
+  onProgress?: (p: ScenarioProgress) => void;
+}
+
+/** Progress of a running scenario. */
+export interface ScenarioProgress {
+  scenario: ScenarioName;
+  simSeconds: number;
+  live: number;
+  supernodes: number;
+  lookupsDone: number;
+  lookupsFound: number;
+  wallSeconds: number;
+}
+
+/** Figures of one scenario. */
+export interface ScenarioReport {
+  scenario: ScenarioName;
+  nodes: number;
+  /** Mean live supernodes (honest) over the measurement. */
+  supernodes: number;
+  supernodeRatio: { target: number; min: number; mean: number; max: number; band: [number, number]; within: boolean };
+  attackers: number;
+  lookups: number;
+  lookupSuccess: number;
+  hopsP50: number;
+  hopsP95: number;
+  hopsMax: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  /** All leaves: bytes per node per second (both directions, headers included). */
+  leafBytesPerSec: number;
+  /** Leaves that started no lookup (idle). */
+  leafIdleBytesPerSec: number;
+  traffic: {
+    leaf: ReturnType<TrafficAccount['toJSON']>;
+    leafIdle: ReturnType<TrafficAccount['toJSON']>;
+    supernode: ReturnType<TrafficAccount['toJSON']>;
+  };
+  departures: number;
+  arrivals: number;
+  promotions: number;
+  /** Arrivals not attached/joined 60 s after arriving (new nodes in a seed outage, mostly). */
+  joinFailures: { returning: number; fresh: number; freshArrivals: number };
+  datagrams: number;
+  drops: number;
+  simSeconds: number;
+  wallSeconds: number;
+  heapMB: number;
+}
+
+interface Live {
+  peer: SimPeer;
+  spec: NodeSpec;
+  start: TrafficSnapshot | undefined;
+  settleAt: number;
+  fresh: boolean;
+  ended: boolean;
+  departure: Timer | undefined;
+}
+
+/** Run one scenario to completion; see module docs. */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioReport> {
+  const wall0 = performance.now();
+  const name = options.name ?? (options.sybil ? 'sybil' : options.seedOutage ? 'seed-outage' : 'baseline');
+  const config: PeerConfig = { ...DEFAULT_PEER_CONFIG, ...options.peer };
+  const root = new SeededRandom(options.seed);
+  const netRandom = root.fork();
+  const popRandom = root.fork();
+  const churnRandom = root.fork();
+  const workRandom = root.fork();
+  const peerRandom = root.fork();
+  const clock = new VirtualClock();
+  const net = new SimNet({ clock, random: netRandom, latencyMs: 20, jitterMs: 2, loss: 0.001, timeResolutionMs: 1 });
+  const world = new SimWorld(clock, net, config, new MessageRegistry());
+  const pop = new Population({ net, random: popRandom, powDifficulty: config.powDifficulty });
+
+  const N = options.nodes;
+  const ratio = options.supernodeRatio ?? 0.1;
+  const publicFraction = options.publicFraction ?? 0.15;
+  const sybil = options.sybil ?? 0;
+  const warmupMs = 1000 * (options.warmupS ?? Math.min(300, 60 + Math.round(N / 50)));
+  const durationMs = 1000 * options.durationS;
+  const t0 = clock.now();
+  const measureStart = t0 + warmupMs;
+  const end = measureStart + durationMs;
+  const attackers = sybil > 0 ? Math.round((sybil / (1 - sybil)) * ratio * N) : 0;
+  const honest = N - attackers;
+
+  const live: Live[] = [];
+  const liveByIndex = new Map<number, Live>();
+  const offline: NodeSpec[] = [];
+  const caches = new Map<number, HostCache>();
+  const published: Live[] = [];
+  let supernodes = 0;
+  let departures = 0, arrivals = 0, promotions = 0, freshArrivals = 0;
+  const joinFailures = { returning: 0, fresh: 0 };
+  const leafAll = new TrafficAccount();
+  const leafIdle = new TrafficAccount();
+  const snAll = new TrafficAccount();
+  const ratioSamples: number[] = [];
+  const snSamples: number[] = [];
+  let lookupsDone = 0, lookupsFound = 0, lookupsOutstanding = 0;
+  const hops: number[] = [];
+  const latencies: number[] = [];
+  let heapMax = 0;
+
+  const events = {
+    published(peer: SimPeer) {
+      const l = liveByIndex.get(peer.spec.index);
+      if (l && l.peer === peer && !published.includes(l)) published.push(l);
+    },
+  };
+
+  // During the warm-up the population is still arriving: aim at the full size.
+  const wantSupernodes = () => Math.round(ratio * (clock.now() < measureStart ? honest : live.length - attackersLive()));
+  let attackersOnline = 0;
+  const attackersLive = () => attackersOnline;
+
+  function startSession(spec: NodeSpec, role: 'leaf' | 'supernode', fresh: boolean, start = true): Live {
+    const host = pop.place(spec);
+    if (spec.isPublic) spec.contact = { id: spec.identity.idBytes, publicKey: spec.identity.publicKey, pow: spec.pow, address: { host: host.ip, port: SIM_PORT } };
+    else spec.contact = undefined;
+    const peer = new SimPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index));
+    caches.set(spec.index, peer.hostCache);
+    const l: Live = { peer, spec, start: undefined, settleAt: clock.now() + 120_000, fresh, ended: false, departure: undefined };
+    live.push(l);
+    liveByIndex.set(spec.index, l);
+    if (role === 'supernode' && !spec.attacker) supernodes++;
+    if (spec.attacker) {
+      attackersOnline++;
+      world.invalidate();
+    }
+    if (start) peer.start(world.seedContacts());
+    return l;
+  }
+
+  function endSession(l: Live): void {
+    if (l.ended) return;
+    l.ended = true;
+    l.departure?.cancel();
+    const host = l.peer.host;
+    if (l.start) {
+      const to = snapshot(host, clock.now());
+      if (l.peer.isSupernode) snAll.add(l.start, to);
+      else {
+        leafAll.add(l.start, to);
+        if (l.peer.lookups === 0) leafIdle.add(l.start, to);
+      }
+    }
+    if (l.peer.isSupernode && !l.spec.attacker) supernodes--;
+    if (l.spec.attacker) {
+      attackersOnline--;
+      world.invalidate();
+    }
+    l.peer.close();
+    pop.remove(l.spec);
+    l.spec.host = undefined;
+    const i = live.indexOf(l);
+    if (i >= 0) {
+      live[i] = live[live.length - 1]!;
+      live.pop();
+    }
+    if (liveByIndex.get(l.spec.index) === l) liveByIndex.delete(l.spec.index);
+    const j = published.indexOf(l);
+    if (j >= 0) {
+      published[j] = published[published.length - 1]!;
+      published.pop();
+    }
+  }
+
+  const isSeed = (spec: NodeSpec) => world.seeds.includes(spec.index);
+
+  function roleFor(spec: NodeSpec): 'leaf' | 'supernode' {
+    if (spec.attacker) return 'supernode';
+    return spec.isPublic && supernodes < wantSupernodes() + 1 ? 'supernode' : 'leaf';
+  }
+
+  function scheduleDeparture(l: Live): void {
+    const churn = options.churnPerHour;
+    if (churn <= 0 || l.spec.attacker || isSeed(l.spec)) return;
+    const rate = (l.spec.isPublic ? churn / 4 : churn) / 3600_000;
+    const after = -Math.log(1 - churnRandom.float()) / rate;
+    l.departure = clock.setTimeout(() => {
+      if (l.ended) return;
+      departures++;
+      endSession(l);
+      offline.push(l.spec);
+      const pause = -Math.log(1 - churnRandom.float()) * 60_000;
+      clock.setTimeout(arrive, pause);
+    }, after);
+  }
+
+  function arrive(): void {
+    if (clock.now() >= end) return;
+    arrivals++;
+    let spec: NodeSpec;
+    let fresh = false;
+    if (offline.length > 0 && churnRandom.float() < 0.7) {
+      const i = churnRandom.int(offline.length);
+      spec = offline[i]!;
+      offline[i] = offline[offline.length - 1]!;
+      offline.pop();
+    } else {
+      spec = pop.mint(world.specs.length, churnRandom.float() < publicFraction);
+      world.add(spec);
+      fresh = true;
+      freshArrivals++;
+    }
+    const l = startSession(spec, roleFor(spec), fresh);
+    scheduleDeparture(l);
+    clock.setTimeout(() => {
+      if (!l.ended && !l.peer.ready) {
+        if (l.fresh) joinFailures.fresh++;
+        else joinFailures.returning++;
+      }
+    }, 60_000);
+  }
+
+  // --- initial population ------------------------------------------------------
+  const specs: NodeSpec[] = [];
+  for (let i = 0; i < honest; i++) {
+    const spec = pop.mint(i, popRandom.float() < publicFraction);
+    world.add(spec);
+    specs.push(spec);
+  }
+  // Enough public nodes for the seeds and the supernode target, whatever the draw.
+  const needPublic = Math.max(options.seeds ?? 8, Math.ceil(ratio * honest * 1.3));
+  for (let i = 0, have = specs.filter((s) => s.isPublic).length; have < needPublic && i < specs.length; i++) {
+    const s = specs[i]!;
+    if (!s.isPublic) {
+      const replacement = pop.mint(s.index, true);
+      world.add(replacement);
+      specs[i] = replacement;
+      have++;
+    }
+  }
+  for (let i = 0; i < attackers; i++) {
+    const spec = pop.mint(honest + i, true, i % 2 === 0 ? 'paid' : 'cheap');
+    world.add(spec);
+    specs.push(spec);
+  }
+  const publics = specs.filter((s) => s.isPublic && !s.attacker).sort((a, b) => b.uplinkKbps - a.uplinkKbps);
+  const seedCount = Math.min(options.seeds ?? 8, publics.length);
+  // Seeds: online from the start (every node is configured with their addresses).
+  const seedSpecs = publics.slice(0, seedCount);
+  const seedSessions = seedSpecs.map((spec) => startSession(spec, 'supernode', false, false));
+  for (const spec of seedSpecs) world.addSeed(spec.index);
+  for (const l of seedSessions) l.peer.start(world.seedContacts());
+  // Everyone else joins during the warm-up: public nodes in the first 30%, the rest after.
+  const others = specs.filter((s) => !seedSpecs.includes(s));
+  const publicFirst = others.filter((s) => s.isPublic);
+  const leavesAfter = others.filter((s) => !s.isPublic);
+  const spread = (list: NodeSpec[], from: number, to: number) => {
+    list.forEach((spec, i) => {
+      const at = from + ((to - from) * (i + workRandom.float())) / Math.max(1, list.length);
+      clock.setTimeout(() => {
+        const l = startSession(spec, roleFor(spec), false);
+        scheduleDeparture(l);
+      }, at);
+    });
+  };
+  spread(publicFirst, 1000, 0.3 * warmupMs);
+  spread(leavesAfter, 0.3 * warmupMs, 0.9 * warmupMs);
+
+  // --- supernode top-up (stand-in for election) ----------------------------------
+  const electionTimer = clock.setInterval(() => {
+    const want = wantSupernodes();
+    if (supernodes >= 0.9 * want) return;
+    const candidates = live.filter((l) => !l.peer.isSupernode && l.spec.isPublic && !l.spec.attacker).sort((a, b) => b.spec.uplinkKbps - a.spec.uplinkKbps);
+    for (const l of candidates) {
+      if (supernodes >= want) break;
+      promotions++;
+      const departure = l.departure;
+      l.departure = undefined;
+      endSession(l);
+      const nl = startSession(l.spec, 'supernode', false);
+      nl.departure = departure;
+      if (departure) {
+        departure.cancel();
+        scheduleDeparture(nl);
+      }
+    }
+  }, 60_000);
+
+  // --- seed outage ----------------------------------------------------------------
+  if (options.seedOutage) {
+    clock.setTimeout(() => {
+      for (const spec of seedSpecs) {
+        const l = liveByIndex.get(spec.index);
+        if (l) endSession(l);
+      }
+    }, warmupMs);
+  }
+
+  // --- measurement: traffic baselines, ratio samples, lookups ------------------------
+  const sampler = clock.setInterval(() => {
+    const now = clock.now();
+    if (now < measureStart) return;
+    for (const l of live) {
+      if (!l.start && now >= l.settleAt) l.start = snapshot(l.peer.host, now);
+    }
+    const n = live.length - attackersOnline;
+    if (n > 0) {
+      ratioSamples.push(supernodes / n);
+      snSamples.push(supernodes);
+    }
+    const heap = process.memoryUsage().heapUsed;
+    if (heap > heapMax) heapMax = heap;
+  }, 10_000);
+
+  const honestReady = (l: Live) => !l.spec.attacker && !l.ended && l.peer.ready;
+  let lookupTimer: Timer | undefined;
+  if (options.lookups > 0) {
+    const every = durationMs / options.lookups;
+    let issued = 0;
+    const issue = () => {
+      if (issued >= options.lookups) return;
+      issued++;
+      const targets = published.filter((l) => !l.spec.attacker && !l.ended && l.peer.publishedAt !== undefined && clock.now() - l.peer.publishedAt >= 30_000);
+      let source: Live | undefined;
+      for (let tries = 0; tries < 50 && !source; tries++) {
+        const l = live[workRandom.int(live.length)];
+        if (l && honestReady(l)) source = l;
+      }
+      if (!source || targets.length === 0) return;
+      let target = targets[workRandom.int(targets.length)]!;
+      if (target === source && targets.length > 1) target = targets[(targets.indexOf(target) + 1) % targets.length]!;
+      const pk = target.spec.identity.publicKey;
+      lookupsOutstanding++;
+      void source.peer.lookup(target.spec.name).then((r) => {
+        lookupsOutstanding--;
+        lookupsDone++;
+        const ok = r.records.some((rec) => idEquals(hexBytes(rec.publicKey), pk));
+        if (ok) {
+          lookupsFound++;
+          hops.push(r.hops);
+          latencies.push(r.latencyMs);
+        }
+      }, () => {
+        lookupsOutstanding--;
+        lookupsDone++;
+      });
+    };
+    clock.setTimeout(() => {
+      issue();
+      lookupTimer = clock.setInterval(issue, every);
+    }, warmupMs + every / 2);
+  }
+
+  // --- run ---------------------------------------------------------------------------
+  let nextProgress = t0 + 60_000;
+  const step = 1000;
+  for (let t = t0 + step; t <= end; t += step) {
+    await clock.runUntil(t);
+    if (t >= nextProgress) {
+      nextProgress += 60_000;
+      options.onProgress?.({
+        scenario: name, simSeconds: Math.round((t - t0) / 1000), live: live.length, supernodes,
+        lookupsDone, lookupsFound, wallSeconds: round((performance.now() - wall0) / 1000, 1),
+      });
+    }
+  }
+  lookupTimer?.cancel();
+  // Let lookups in flight finish (they are bounded by their timeouts).
+  for (let i = 0; i < 60 && lookupsOutstanding > 0; i++) await clock.runUntil(clock.now() + 1000);
+  const finishedAt = clock.now();
+  for (const l of [...live]) {
+    if (!l.start) continue;
+    const to = snapshot(l.peer.host, finishedAt);
+    if (l.peer.isSupernode) {
+      if (!l.spec.attacker) snAll.add(l.start, to);
+    } else {
+      leafAll.add(l.start, to);
+      if (l.peer.lookups === 0) leafIdle.add(l.start, to);
+    }
+    l.start = undefined;
+  }
+  const report = buildReport();
+  sampler.cancel();
+  electionTimer.cancel();
+  for (const l of [...live]) {
+    l.ended = true;
+    l.departure?.cancel();
+    l.peer.close();
+  }
+  net.close();
+  return report;
+
+  function buildReport(): ScenarioReport {
+    const stats = net.stats();
+    const drops = Object.values(stats.drops).reduce((a, b) => a + b, 0);
+    const meanRatio = ratioSamples.length ? ratioSamples.reduce((a, b) => a + b, 0) / ratioSamples.length : 0;
+    const band: [number, number] = [round(ratio * 0.75, 4), round(ratio * 1.25, 4)];
+    const minR = ratioSamples.length ? Math.min(...ratioSamples) : 0;
+    const maxR = ratioSamples.length ? Math.max(...ratioSamples) : 0;
+    return {
+      scenario: name,
+      nodes: N,
+      supernodes: snSamples.length ? Math.round(snSamples.reduce((a, b) => a + b, 0) / snSamples.length) : supernodes,
+      supernodeRatio: { target: ratio, min: round(minR, 4), mean: round(meanRatio, 4), max: round(maxR, 4), band, within: minR >= band[0] && maxR <= band[1] },
+      attackers,
+      lookups: lookupsDone,
+      lookupSuccess: lookupsDone ? round(lookupsFound / lookupsDone, 4) : 0,
+      hopsP50: percentile(hops, 50),
+      hopsP95: percentile(hops, 95),
+      hopsMax: percentile(hops, 100),
+      latencyP50Ms: Math.round(percentile(latencies, 50)),
+      latencyP95Ms: Math.round(percentile(latencies, 95)),
+      leafBytesPerSec: leafAll.bytesPerSec,
+      leafIdleBytesPerSec: leafIdle.bytesPerSec,
+      traffic: { leaf: leafAll.toJSON(), leafIdle: leafIdle.toJSON(), supernode: snAll.toJSON() },
+      departures, arrivals, promotions,
+      joinFailures: { ...joinFailures, freshArrivals },
+      datagrams: stats.deliveredPackets,
+      drops,
+      simSeconds: Math.round((finishedAt - t0) / 1000),
+      wallSeconds: round((performance.now() - wall0) / 1000, 1),
+      heapMB: Math.round(heapMax / 2 ** 20),
+    };
+  }
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}

@@ -1,0 +1,404 @@
+/**
+ * Cheap per-peer links for the simulator: a stand-in for Noise sessions that costs no
+ * cryptography but puts the same bytes on the simulated wire, so traffic figures stay
+ * honest while 10,000 nodes fit in a few minutes of CPU.
+ *
+ * Each node has one UDP socket on its SimNet host. A link to a peer is opened with a
+ * three-packet handshake of exactly the sizes of the session layer's Noise XX packets
+ * (INIT {@link INIT_LEN}, RESP {@link RESP_LEN}, FINISH {@link FINISH_LEN}), then carries
+ * payloads in DATA packets with the session's 13-byte header and a 16-byte (zero) tag.
+ * An empty DATA packet is a keepalive, as in the session layer.
+ *
+ * Authentication is by simulated addressing instead of keys: INIT and RESP name the
+ * sender's node index, and the receiver accepts the claim only if that node's current
+ * public address (its own, or its NAT's) is where the packet came from (SimNet cannot be
+ * spoofed). The initiator also checks that the responder is the node it meant to reach
+ * (the key it expected, as a Noise initiator would after XX's second message). Not
+ * modelled: rekeys (a 2-minute handshake per busy session), cookies, replay windows.
+ *
+ * Links close after `idleTimeoutMs` without any received packet (sweep from the owner's
+ * timer; this module creates a timer only while a handshake is pending).
+ *
+ * ```
+ * INIT    E0 | sender-link u32 | node u32 | zero padding           (INIT_LEN bytes)
+ * RESP    E1 | sender-link u32 | receiver-link u32 | node u32 | pad  (RESP_LEN bytes)
+ * FINISH  E2 | receiver-link u32 | pad                             (FINISH_LEN bytes)
+ * DATA    E3 | receiver-link u32 | counter u64 | payload | tag[16]
+ * ```
+ * @module
+ */
+import type { Clock, Timer } from '../../clock.ts';
+import type { Address, DatagramSocket } from '../../net/net.ts';
+import { HandlerSet, type MessageChannel, type PayloadHandler } from '../../wire/channel.ts';
+import { DATA_HEADER_LEN, FINISH_LEN, INIT_LEN, RESP_LEN } from '../../wire/session/packets.ts';
+import { TAGLEN } from '../../wire/noise/crypto.ts';
+
+const INIT = 0xe0;
+const RESP = 0xe1;
+const FINISH = 0xe2;
+const DATA = 0xe3;
+
+/** Who is who in the simulation: the authentication oracle the links consult. */
+export interface LinkDirectory {
+  /** Public IP the node with this index currently sends from, or undefined if it is gone. */
+  publicIpOf(node: number): string | undefined;
+}
+
+/** Options for {@link SimLinks}. */
+export interface SimLinksOptions {
+  /** This node's index in the directory. */
+  self: number;
+  socket: DatagramSocket;
+  clock: Clock;
+  directory: LinkDirectory;
+  /** Close a link after this long without receiving (default 180 s, the session default). */
+  idleTimeoutMs?: number;
+  /** First handshake retransmission (default 250 ms; doubles up to 2 s). */
+  handshakeRetryMs?: number;
+  /** Give up a handshake after this long (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** Most links at once (default 4096); beyond it new inbound handshakes are ignored. */
+  maxLinks?: number;
+  /** Payloads queued per link while its handshake runs (default 64). */
+  maxQueued?: number;
+  /** Answer every keepalive with a keepalive (supernodes: the leaf learns we are alive). */
+  echoKeepalives?: boolean;
+}
+
+/** Counters of a {@link SimLinks}. */
+export interface SimLinksStats {
+  opened: number;
+  accepted: number;
+  closed: number;
+  handshakeFailures: number;
+  dropped: number;
+}
+
+/** One authenticated link to one peer; a {@link MessageChannel} of payloads up to ~1170 bytes. */
+export class SimLink implements MessageChannel {
+  /** Peer's link id (its receiver field), once known. */
+  remoteId = -1;
+  established = false;
+  closed = false;
+  lastReceived: number;
+  lastSent: number;
+  /** Free slot for the owner (e.g. its RPC stack). */
+  user: unknown;
+  private counter = 0;
+  private readonly handlers = new HandlerSet<[Uint8Array]>();
+  private readonly closeHandlers = new HandlerSet<[string]>();
+  queue: Uint8Array[] | undefined = [];
+  timer: Timer | undefined;
+  tries = 0;
+
+  constructor(
+    private readonly owner: SimLinks,
+    /** This side's link id. */
+    readonly id: number,
+    /** The peer's node index. */
+    readonly peer: number,
+    /** Where the peer is reached. */
+    public address: Address,
+    /** True on the side that started the handshake. */
+    readonly initiator: boolean,
+    now: number,
+  ) {
+    this.lastReceived = now;
+    this.lastSent = now;
+  }
+
+  send(payload: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.established) {
+      const q = this.queue!;
+      if (q.length < this.owner.maxQueued) q.push(payload);
+      return;
+    }
+    this.owner.sendData(this, payload);
+  }
+
+  /** Send an empty DATA packet (a keepalive). */
+  keepalive(): void {
+    if (this.closed || !this.established) return;
+    this.owner.sendData(this, EMPTY);
+  }
+
+  onMessage(handler: PayloadHandler): () => void {
+    return this.handlers.add(handler);
+  }
+
+  onClose(handler: (reason: string) => void): () => void {
+    return this.closeHandlers.add(handler);
+  }
+
+  close(reason = 'link closed'): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.queue = undefined;
+    this.owner.forget(this);
+    this.handlers.clear();
+    this.closeHandlers.emit(reason);
+    this.closeHandlers.clear();
+  }
+
+  /** @internal */
+  nextCounter(): number {
+    return this.counter++;
+  }
+
+  /** @internal */
+  receive(payload: Uint8Array): void {
+    if (payload.byteLength > 0) this.handlers.emit(payload);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The links of one node; see module docs. */
+export class SimLinks {
+  readonly self: number;
+  readonly maxQueued: number;
+  readonly stats: SimLinksStats = { opened: 0, accepted: 0, closed: 0, handshakeFailures: 0, dropped: 0 };
+  private readonly socket: DatagramSocket;
+  private readonly clock: Clock;
+  private readonly directory: LinkDirectory;
+  private readonly idleTimeoutMs: number;
+  private readonly retryMs: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly maxLinks: number;
+  private readonly echo: boolean;
+  private readonly byId = new Map<number, SimLink>();
+  private readonly byPeer = new Map<number, SimLink>();
+  private readonly acceptHandlers = new HandlerSet<[SimLink]>();
+  private readonly establishedHandlers = new HandlerSet<[SimLink]>();
+  private nextId = 1;
+  private closedAll = false;
+
+  constructor(options: SimLinksOptions) {
+    this.self = options.self;
+    this.socket = options.socket;
+    this.clock = options.clock;
+    this.directory = options.directory;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 180_000;
+    this.retryMs = options.handshakeRetryMs ?? 250;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.maxLinks = options.maxLinks ?? 4096;
+    this.maxQueued = options.maxQueued ?? 64;
+    this.echo = options.echoKeepalives ?? false;
+    this.socket.onMessage((data, from) => this.onPacket(data, from));
+  }
+
+  /** Number of open links. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** The open (or opening) link to node `peer`, if any. */
+  get(peer: number): SimLink | undefined {
+    return this.byPeer.get(peer);
+  }
+
+  /** All open links. */
+  all(): IterableIterator<SimLink> {
+    return this.byId.values();
+  }
+
+  /** Be told of links a peer opened to us (once established). */
+  onAccept(handler: (link: SimLink) => void): () => void {
+    return this.acceptHandlers.add(handler);
+  }
+
+  /** Be told when a link we opened completes its handshake. */
+  onEstablished(handler: (link: SimLink) => void): () => void {
+    return this.establishedHandlers.add(handler);
+  }
+
+  /**
+   * The link to node `peer` at `address`, opening it if needed. Sends are queued until the
+   * handshake completes; if it fails the link closes with reason `handshake failed`.
+   */
+  connect(peer: number, address: Address): SimLink {
+    const existing = this.byPeer.get(peer);
+    if (existing && !existing.closed) return existing;
+    const link = this.newLink(peer, address, true);
+    this.stats.opened++;
+    this.sendInit(link);
+    return link;
+  }
+
+  /** Close links idle longer than the idle timeout; call from a periodic timer. */
+  sweep(): void {
+    const limit = this.clock.now() - this.idleTimeoutMs;
+    for (const link of [...this.byId.values()]) {
+      if (link.established && link.lastReceived < limit) link.close('idle');
+    }
+  }
+
+  /** Close every link (the node is leaving). */
+  close(): void {
+    if (this.closedAll) return;
+    this.closedAll = true;
+    for (const link of [...this.byId.values()]) link.close('node closed');
+  }
+
+  /** @internal */
+  forget(link: SimLink): void {
+    if (this.byId.get(link.id) === link) this.byId.delete(link.id);
+    if (this.byPeer.get(link.peer) === link) this.byPeer.delete(link.peer);
+    this.stats.closed++;
+  }
+
+  /** @internal */
+  sendData(link: SimLink, payload: Uint8Array): void {
+    const out = new Uint8Array(DATA_HEADER_LEN + payload.byteLength + TAGLEN);
+    out[0] = DATA;
+    writeU32(out, 1, link.remoteId);
+    const c = link.nextCounter();
+    writeU32(out, 5, c);
+    out.set(payload, DATA_HEADER_LEN);
+    link.lastSent = this.clock.now();
+    this.socket.send(out, link.address);
+  }
+
+  private newLink(peer: number, address: Address, initiator: boolean): SimLink {
+    let id = this.nextId;
+    while (this.byId.has(id) || id === 0) id = (id + 1) >>> 0;
+    this.nextId = (id + 1) >>> 0;
+    const link = new SimLink(this, id, peer, address, initiator, this.clock.now());
+    this.byId.set(id, link);
+    const old = this.byPeer.get(peer);
+    if (old && old !== link) old.close('replaced');
+    this.byPeer.set(peer, link);
+    return link;
+  }
+
+  private sendInit(link: SimLink): void {
+    const p = new Uint8Array(INIT_LEN);
+    p[0] = INIT;
+    writeU32(p, 1, link.id);
+    writeU32(p, 5, this.self);
+    this.socket.send(p, link.address);
+    const wait = Math.min(2000, this.retryMs * 2 ** link.tries);
+    link.tries++;
+    link.timer = this.clock.setTimeout(() => {
+      link.timer = undefined;
+      if (link.closed || link.established) return;
+      if (this.clock.now() - link.lastReceived >= this.handshakeTimeoutMs) {
+        this.stats.handshakeFailures++;
+        link.close('handshake failed');
+        return;
+      }
+      this.sendInit(link);
+    }, wait);
+  }
+
+  private establish(link: SimLink): void {
+    link.established = true;
+    link.timer?.cancel();
+    link.timer = undefined;
+    const q = link.queue;
+    link.queue = undefined;
+    if (q) for (const payload of q) this.sendData(link, payload);
+  }
+
+  private onPacket(data: Uint8Array, from: Address): void {
+    if (this.closedAll || data.byteLength < 5) return;
+    const type = data[0];
+    const now = this.clock.now();
+    if (type === DATA) {
+      if (data.byteLength < DATA_HEADER_LEN + TAGLEN) return void this.stats.dropped++;
+      const link = this.byId.get(readU32(data, 1));
+      if (!link || link.closed || link.address.host !== from.host || link.address.port !== from.port) return void this.stats.dropped++;
+      link.lastReceived = now;
+      if (!link.established) {
+        if (link.initiator) return void this.stats.dropped++;
+        // DATA overtook FINISH: it proves the initiator completed the handshake.
+        this.establish(link);
+        this.acceptHandlers.emit(link);
+      }
+      if (data.byteLength === DATA_HEADER_LEN + TAGLEN) {
+        if (this.echo) this.sendData(link, EMPTY);
+        return;
+      }
+      link.receive(data.subarray(DATA_HEADER_LEN, data.byteLength - TAGLEN));
+      return;
+    }
+    if (type === INIT) {
+      if (data.byteLength !== INIT_LEN) return void this.stats.dropped++;
+      const remoteId = readU32(data, 1);
+      const peer = readU32(data, 5);
+      if (this.directory.publicIpOf(peer) !== from.host || peer === this.self) return void this.stats.dropped++;
+      let link = this.byPeer.get(peer);
+      if (link && !link.initiator && link.remoteId === remoteId && link.address.host === from.host && link.address.port === from.port) {
+        // A retransmitted INIT: answer again.
+      } else {
+        if (link && link.initiator && !link.established && this.self < peer) {
+          // Both sides opened at once: the lower index keeps its own attempt.
+          return;
+        }
+        if (this.byId.size >= this.maxLinks) return void this.stats.dropped++;
+        link = this.newLink(peer, { host: from.host, port: from.port }, false);
+        link.remoteId = remoteId;
+        this.stats.accepted++;
+      }
+      link.lastReceived = now;
+      const p = new Uint8Array(RESP_LEN);
+      p[0] = RESP;
+      writeU32(p, 1, link.id);
+      writeU32(p, 5, remoteId);
+      writeU32(p, 9, this.self);
+      link.lastSent = now;
+      this.socket.send(p, from);
+      return;
+    }
+    if (type === RESP) {
+      if (data.byteLength !== RESP_LEN) return void this.stats.dropped++;
+      const link = this.byId.get(readU32(data, 5));
+      const peer = readU32(data, 9);
+      if (!link || link.closed || !link.initiator || link.address.host !== from.host || link.address.port !== from.port) return void this.stats.dropped++;
+      if (peer !== link.peer || this.directory.publicIpOf(peer) !== from.host) {
+        // Someone else answers at that address: not the key we expected.
+        this.stats.handshakeFailures++;
+        link.close('wrong peer');
+        return;
+      }
+      link.lastReceived = now;
+      link.remoteId = readU32(data, 1);
+      const p = new Uint8Array(FINISH_LEN);
+      p[0] = FINISH;
+      writeU32(p, 1, link.remoteId);
+      link.lastSent = now;
+      this.socket.send(p, from);
+      if (!link.established) {
+        this.establish(link);
+        this.establishedHandlers.emit(link);
+      }
+      return;
+    }
+    if (type === FINISH) {
+      if (data.byteLength !== FINISH_LEN) return void this.stats.dropped++;
+      const link = this.byId.get(readU32(data, 1));
+      if (!link || link.closed || link.initiator || link.address.host !== from.host || link.address.port !== from.port) return void this.stats.dropped++;
+      link.lastReceived = now;
+      if (!link.established) {
+        this.establish(link);
+        this.acceptHandlers.emit(link);
+      }
+      return;
+    }
+    this.stats.dropped++;
+  }
+}
+
+function writeU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}

@@ -1,0 +1,479 @@
+/**
+ * The simulator's stand-in for a running overlay node, composed from the real overlay
+ * core (RoutingTable, RecordStore, DhtService, Dht with disjoint-path lookups, HostCache,
+ * signed presence) and the real wire stack above the link (FragmentedChannel,
+ * MessageEndpoint with schema validation, RpcPeer with retries), over {@link SimLinks}.
+ *
+ * Roles:
+ * - **supernode**: a DHT member. Bootstraps from seeds and its host cache, answers DHT
+ *   requests, serves leaves (attach with peer exchange, publish, lookup), keeps links
+ *   alive by echoing keepalives, and every maintenance round sweeps idle links and
+ *   expired records and re-stores records due for replication.
+ * - **leaf**: attaches to `attachments` supernodes (the first to answer among several
+ *   tried, so the lowest RTT; distinct /24s come from the host cache's diversity),
+ *   publishes its signed record through `publishVia` of them, republishes at half-life
+ *   or when its supernodes change, sends keepalives every 15-25 s and replaces a
+ *   supernode that stopped answering. Lookups go to its supernodes in turn until one
+ *   finds a record.
+ * - **attacker** (a supernode with `spec.attacker`): answers FIND_NODE/FIND_VALUE with
+ *   the attacker contacts closest to the target (fake close contacts), never returns a
+ *   record, drops STOREs while claiming success, and accepts leaves only to drop their
+ *   publishes and lookups.
+ *
+ * This is what OverlayNode replaces once it lands (election, attachments, bootstrap and
+ * the leaf protocol are its); the population, churn, workload and metrics around it do
+ * not change.
+ * @module
+ */
+import type { Timer } from '../../clock.ts';
+import type { Random } from '../../random.ts';
+import type { SimHost } from '../../net/sim.ts';
+import { FragmentedChannel } from '../../wire/fragment-channel.ts';
+import { MessageEndpoint } from '../../wire/message-endpoint.ts';
+import { RpcPeer } from '../../wire/rpc.ts';
+import { type Contact, contactFromWire, contactToWire } from '../contact.ts';
+import { DhtService } from '../dht-service.ts';
+import { Dht, dhtRpc } from '../dht.ts';
+import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
+import { HostCache } from '../host-cache.ts';
+import { compareDistance, idEquals, nodeIdFromHex, toHex } from '../node-id.ts';
+import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
+import { signPresence } from '../presence-signing.ts';
+import { RecordStore } from '../record-store.ts';
+import { RoutingTable } from '../routing-table.ts';
+import { type SimLink, SimLinks } from './sim-links.ts';
+import { ATTACH_MAX_PEERS, SimAttach, SimLookup, SimPublish } from './sim-methods.ts';
+import { type NodeSpec, SIM_PORT, type SimWorld } from './sim-world.ts';
+
+/** A node's role in the simulation. */
+export type SimRole = 'leaf' | 'supernode';
+
+/** Outcome of {@link SimPeer.lookup}. */
+export interface SimLookupResult {
+  records: PresenceRecord[];
+  /** DHT hops of the lookup that answered (0: from a store directly). */
+  hops: number;
+  /** Virtual ms from request to answer. */
+  latencyMs: number;
+}
+
+/** Per-link RPC stack. */
+interface LinkUser {
+  rpc: RpcPeer;
+}
+
+/** Handlers and timers the owner (the scenario) wants to hear about. */
+export interface PeerEvents {
+  /** The leaf's record was accepted by at least one supernode (or the supernode stored its own). */
+  published(peer: SimPeer): void;
+}
+
+/** See module docs. */
+export class SimPeer {
+  readonly links: SimLinks;
+  readonly hostCache: HostCache;
+  readonly startedAt: number;
+  /** Lookups this node started in this session. */
+  lookups = 0;
+  /** When the node first had its record published (undefined until then). */
+  publishedAt: number | undefined;
+  private closed = false;
+  private timer: Timer | undefined;
+  // supernode state
+  private table: RoutingTable | undefined;
+  private store: RecordStore | undefined;
+  private service: DhtService | undefined;
+  private dht: Dht | undefined;
+  private leaves = new Set<number>();
+  // leaf state
+  private attached: number[] = [];
+  private attaching = false;
+  private record: PresenceRecord | undefined;
+  private publishing = false;
+  private republishWanted = false;
+  /** Leaf: when the last keepalive went to each supernode. */
+  private readonly pinged = new Map<number, number>();
+  private readonly ac = new AbortController();
+
+  constructor(
+    readonly world: SimWorld,
+    readonly spec: NodeSpec,
+    readonly role: SimRole,
+    readonly host: SimHost,
+    private readonly random: Random,
+    private readonly events: PeerEvents,
+    /** Host cache kept across sessions (a returning node's persisted cache). */
+    hostCache: HostCache | undefined,
+  ) {
+    const { clock, config } = world;
+    this.startedAt = clock.now();
+    this.hostCache = hostCache ?? new HostCache({ clock });
+    const socket = host.bindSync({ port: SIM_PORT });
+    this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, echoKeepalives: role === 'supernode' });
+    this.links.onAccept((link) => this.rpcOf(link));
+    if (role === 'supernode') this.initSupernode();
+  }
+
+  get isSupernode(): boolean {
+    return this.role === 'supernode';
+  }
+
+  /** Ready to look up and be found: attached (leaf) or joined (supernode). */
+  get ready(): boolean {
+    return this.isSupernode ? this.table !== undefined && this.table.size > 0 : this.attached.length > 0;
+  }
+
+  /** Supernodes this leaf is attached to. */
+  get supernodes(): readonly number[] {
+    return this.attached;
+  }
+
+  /** Leaves attached to this supernode. */
+  get leafCount(): number {
+    return this.leaves.size;
+  }
+
+  /** Routing table size (supernodes). */
+  get tableSize(): number {
+    return this.table?.size ?? 0;
+  }
+
+  /** Start: join the overlay from `seeds` and the host cache. */
+  start(seeds: readonly Contact[]): void {
+    if (this.isSupernode) void this.joinDht(seeds);
+    else void this.attach(seeds);
+    const { config } = this.world;
+    const period = this.isSupernode ? config.maintenanceMs : this.keepalivePeriod();
+    this.timer = this.world.clock.setTimeout(() => this.tick(), this.random.float() * period);
+  }
+
+  /** Leave: close every link and the socket (a crash: nobody is told). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.timer?.cancel();
+    this.ac.abort(new Error('node closed'));
+    this.links.close();
+    this.table?.close();
+    this.host.close();
+  }
+
+  /** Look up the records under the name of `name`. */
+  async lookup(name: string): Promise<SimLookupResult> {
+    this.lookups++;
+    const key = nameKey(name);
+    const t0 = this.world.clock.now();
+    if (this.dht) {
+      if (this.spec.attacker) return { records: [], hops: 0, latencyMs: 0 };
+      const r = await this.dht.findRecords(key);
+      return { records: r.records, hops: r.hops, latencyMs: this.world.clock.now() - t0 };
+    }
+    let last: SimLookupResult = { records: [], hops: 0, latencyMs: 0 };
+    for (const sn of [...this.attached]) {
+      const link = this.links.get(sn);
+      if (!link || this.closed) continue;
+      try {
+        const a = await this.rpcOf(link).request(SimLookup, { key: toHex(key) }, { timeoutMs: 15_000, initialRtoMs: 2000 });
+        last = { records: a.records as PresenceRecord[], hops: a.hops, latencyMs: this.world.clock.now() - t0 };
+        if (a.records.length > 0) return last;
+      } catch {
+        // try the next supernode
+      }
+    }
+    return { ...last, latencyMs: this.world.clock.now() - t0 };
+  }
+
+  // --- shared ------------------------------------------------------------------
+
+  private keepalivePeriod(): number {
+    const [lo, hi] = this.world.config.keepaliveMs;
+    return lo + this.random.float() * (hi - lo);
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const { config, clock } = this.world;
+    let next: number;
+    if (this.isSupernode) {
+      this.maintain();
+      next = config.maintenanceMs * (0.9 + 0.2 * this.random.float());
+    } else {
+      this.keepalive();
+      next = this.keepalivePeriod();
+    }
+    this.timer = clock.setTimeout(() => this.tick(), next);
+  }
+
+  /** The RPC stack of a link (made on first use), with this node's handlers. */
+  private rpcOf(link: SimLink): RpcPeer {
+    const u = link.user as LinkUser | undefined;
+    if (u) return u.rpc;
+    const { clock, registry } = this.world;
+    const endpoint = new MessageEndpoint(new FragmentedChannel(link, { clock }), registry);
+    const rpc = new RpcPeer(endpoint, { clock, random: this.random, defaults: { timeoutMs: this.world.config.dhtTimeoutMs } });
+    link.user = { rpc } satisfies LinkUser;
+    link.onClose(() => {
+      rpc.close('link closed');
+      if (this.leaves.delete(link.peer)) return;
+      if (!this.isSupernode && this.attached.includes(link.peer)) this.lostSupernode(link.peer);
+    });
+    if (this.isSupernode) this.serve(link, rpc);
+    return rpc;
+  }
+
+  // --- supernode ---------------------------------------------------------------
+
+  private initSupernode(): void {
+    const { clock, config, contacts, records } = this.world;
+    const self = this.spec.contact!;
+    const verify = (c: Contact) => contacts.accepts(c);
+    const send = dhtSendOverRpc(async (to) => this.rpcOf(this.linkTo(to)), { timeoutMs: config.dhtTimeoutMs });
+    const rpc = dhtRpc(send);
+    this.table = new RoutingTable({ self: self.id, clock, k: config.k, verify, ping: (c, signal) => rpc.ping(c, signal) });
+    this.store = new RecordStore({ clock, self: self.id, verify: records.verify, maxTtlMs: config.recordLifetimeMs });
+    this.service = new DhtService({ self, table: this.table, store: this.store, clock });
+    this.dht = new Dht({ self, table: this.table, store: this.store, rpc, clock, verifyContact: verify, verifyRecord: records.verify, k: config.k, timeoutMs: config.dhtTimeoutMs });
+  }
+
+  /** The link to the node holding `to`'s key (the handshake checks it is that node). */
+  private linkTo(to: Contact): SimLink {
+    const peer = this.world.indexOfId(to.id);
+    if (peer === undefined) throw new Error('no such node');
+    return this.links.connect(peer, to.address);
+  }
+
+  private serve(link: SimLink, rpc: RpcPeer): void {
+    const sender = this.world.contactOf(link.peer, link.address);
+    if (this.spec.attacker) return this.serveAsAttacker(link, rpc, sender);
+    registerDhtHandlers(rpc, this.service!, sender);
+    rpc.handle(SimAttach, () => {
+      const accepted = !this.closed && this.leaves.size < this.world.config.maxLeaves;
+      if (accepted) this.leaves.add(link.peer);
+      const peers = this.table!.closest(sender.id, ATTACH_MAX_PEERS).map(contactToWire);
+      return { accepted, peers };
+    });
+    rpc.handle(SimPublish, async ({ record }) => {
+      const r = record as PresenceRecord;
+      if (!this.leaves.has(link.peer) || r.nodeId !== toHex(sender.id)) return { accepted: 0, refused: 1 };
+      const out = await this.dht!.publish(r);
+      let accepted = 0, refused = 0;
+      for (const s of out.stored) {
+        accepted += s.accepted;
+        refused += s.refused;
+      }
+      return { accepted: Math.min(accepted, 1000), refused: Math.min(refused, 1000) };
+    });
+    rpc.handle(SimLookup, async ({ key }) => {
+      const r = await this.dht!.findRecords(nodeIdFromHex(key));
+      return { records: r.records.slice(0, 16), hops: r.hops, rpcs: Math.min(r.rpcs, 100_000) };
+    });
+  }
+
+  /** Eclipse behaviour: fake close contacts, no records, stores dropped. */
+  private serveAsAttacker(link: SimLink, rpc: RpcPeer, sender: Contact): void {
+    const fake = (target: Uint8Array) =>
+      this.world.attackerContacts()
+        .filter((c) => !idEquals(c.id, sender.id))
+        .sort((a, b) => compareDistance(target, a.id, b.id))
+        .slice(0, this.world.config.k)
+        .map(contactToWire);
+    rpc.handle(DhtFindNode, ({ target }) => ({ type: 'nodes' as const, contacts: fake(nodeIdFromHex(target)) }));
+    rpc.handle(DhtFindValue, ({ key }) => ({ type: 'value' as const, records: [], contacts: fake(nodeIdFromHex(key)) }));
+    rpc.handle(DhtStore, () => ({ type: 'stored' as const, status: 'stored' as const }));
+    rpc.handle(SimAttach, () => {
+      this.leaves.add(link.peer);
+      return { accepted: true, peers: fake(sender.id).slice(0, ATTACH_MAX_PEERS) };
+    });
+    rpc.handle(SimPublish, () => ({ accepted: 20, refused: 0 }));
+    rpc.handle(SimLookup, () => ({ records: [], hops: 0, rpcs: 0 }));
+  }
+
+  private async joinDht(seeds: readonly Contact[]): Promise<void> {
+    const dht = this.dht!;
+    const self = this.spec.contact!;
+    const fromCache = this.hostCache.best(16).map((e) => e.id);
+    const known: Contact[] = [...seeds];
+    for (const id of fromCache) {
+      const i = this.world.indexOfId(nodeIdFromHex(id));
+      const e = this.hostCache.get(id);
+      if (i !== undefined && e) known.push({ ...this.world.contactOf(i), address: e.address });
+    }
+    const others = known.filter((c) => !idEquals(c.id, self.id));
+    try {
+      await dht.bootstrap(others);
+    } catch {
+      // counted by the owner through `ready`
+    }
+    if (this.closed) return;
+    for (const c of this.table!.closest(self.id, 50)) this.hostCache.recordSuccess(toHex(c.id), c.address);
+    if (this.spec.attacker) return;
+    await this.publishOwn();
+  }
+
+  private async publishOwn(): Promise<void> {
+    if (this.closed || this.publishing) return;
+    this.publishing = true;
+    try {
+      const record = this.sign([]);
+      const out = await this.dht!.publish(record);
+      if (out.stored.some((s) => s.accepted > 0) && !this.closed) {
+        this.record = record;
+        this.publishedAt ??= this.world.clock.now();
+        this.events.published(this);
+      }
+    } catch {
+      // retried at the next maintenance round
+    } finally {
+      this.publishing = false;
+    }
+  }
+
+  private maintain(): void {
+    this.links.sweep();
+    this.store!.sweep();
+    if (this.spec.attacker) return;
+    const now = this.world.clock.now();
+    if (!this.record || now >= republishAt(this.record)) void this.publishOwn();
+    const n = this.world.config.replicatePerRound;
+    if (n > 0) void this.dht!.replicate(n).catch(() => {});
+    if (this.table!.size === 0) void this.joinDht(this.world.seedContacts());
+  }
+
+  // --- leaf --------------------------------------------------------------------
+
+  private sign(supernodes: number[]): PresenceRecord {
+    const { clock, config, specs } = this.world;
+    const refs = supernodes.map((i) => ({ id: toHex(specs[i]!.identity.idBytes), address: this.world.contactOf(i).address }));
+    const seq = this.spec.seq++;
+    return signPresence(this.spec.identity, { name: this.spec.name, supernodes: refs, addresses: [], seq, lifetimeMs: config.recordLifetimeMs }, clock);
+  }
+
+  /** Candidates to attach to: host cache (best first), then peers learned, then seeds. */
+  private candidates(seeds: readonly Contact[]): Contact[] {
+    const out: Contact[] = [];
+    const seen = new Set<number>(this.attached);
+    for (const e of this.hostCache.best(30)) {
+      const i = this.world.indexOfId(nodeIdFromHex(e.id));
+      if (i === undefined || seen.has(i)) continue;
+      seen.add(i);
+      out.push({ ...this.world.contactOf(i), address: e.address });
+    }
+    for (const c of seeds) {
+      const i = this.world.indexOfId(c.id);
+      if (i === undefined || seen.has(i)) continue;
+      seen.add(i);
+      out.push(c);
+    }
+    return out;
+  }
+
+  private async attach(seeds: readonly Contact[]): Promise<void> {
+    if (this.attaching || this.closed) return;
+    this.attaching = true;
+    const want = this.world.config.attachments;
+    try {
+      for (let round = 0; round < 4 && this.attached.length < want && !this.closed; round++) {
+        const pool = this.candidates(round === 0 ? [] : seeds);
+        const list = pool.length > 0 ? pool : this.candidates(seeds);
+        // Shuffle lightly so leaves spread over supernodes, then try a few at once:
+        // the first to answer are the closest.
+        for (let i = list.length - 1; i > 0; i--) {
+          const j = this.random.int(i + 1);
+          [list[i], list[j]] = [list[j]!, list[i]!];
+        }
+        const tries = list.slice(0, Math.min(list.length, (want - this.attached.length) + 2));
+        if (tries.length === 0) break;
+        await Promise.all(tries.map((c) => this.tryAttach(c)));
+      }
+    } finally {
+      this.attaching = false;
+    }
+    if (this.closed) return;
+    if (this.attached.length > 0 && (this.republishWanted || !this.record)) void this.publish();
+  }
+
+  private async tryAttach(c: Contact): Promise<void> {
+    const peer = this.world.indexOfId(c.id);
+    if (peer === undefined) return;
+    const id = toHex(c.id);
+    let link: SimLink;
+    try {
+      link = this.links.connect(peer, c.address);
+      const t0 = this.world.clock.now();
+      const a = await this.rpcOf(link).request(SimAttach, null, { timeoutMs: 3000 });
+      if (this.closed) return;
+      this.hostCache.mergeExchange(
+        a.peers.map((w) => contactFromWire(w)).filter((x): x is Contact => x !== undefined)
+          .map((x) => ({ id: toHex(x.id), address: x.address, lastSeen: 0, rtt: null, failures: 0 })),
+      );
+      if (!a.accepted || this.attached.length >= this.world.config.attachments || this.attached.includes(peer)) {
+        if (!this.attached.includes(peer)) link.close('not needed');
+        if (a.accepted) this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
+        return;
+      }
+      this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
+      this.attached.push(peer);
+      this.republishWanted = true;
+    } catch {
+      this.hostCache.recordFailure(id);
+      this.links.get(peer)?.close('attach failed');
+    }
+  }
+
+  private lostSupernode(peer: number): void {
+    this.pinged.delete(peer);
+    this.attached = this.attached.filter((p) => p !== peer);
+    this.hostCache.recordFailure(toHex(this.world.specs[peer]!.identity.idBytes));
+    this.republishWanted = true;
+    void this.attach(this.world.seedContacts());
+  }
+
+  private async publish(): Promise<void> {
+    if (this.publishing || this.closed || this.attached.length === 0) return;
+    this.publishing = true;
+    this.republishWanted = false;
+    try {
+      const record = this.sign(this.attached);
+      let ok = false;
+      for (const sn of this.attached.slice(0, this.world.config.publishVia)) {
+        const link = this.links.get(sn);
+        if (!link) continue;
+        try {
+          const a = await this.rpcOf(link).request(SimPublish, { record }, { timeoutMs: 30_000, initialRtoMs: 4000 });
+          if (a.accepted > 0) ok = true;
+        } catch {
+          // the next one
+        }
+      }
+      if (ok && !this.closed) {
+        this.record = record;
+        this.publishedAt ??= this.world.clock.now();
+        this.events.published(this);
+      }
+    } finally {
+      this.publishing = false;
+    }
+  }
+
+  private keepalive(): void {
+    const now = this.world.clock.now();
+    for (const sn of [...this.attached]) {
+      const link = this.links.get(sn);
+      if (!link) {
+        this.lostSupernode(sn);
+        continue;
+      }
+      // No answer to the previous keepalive (sent a whole period ago): the supernode is gone.
+      const sent = this.pinged.get(sn);
+      if (sent !== undefined && link.lastReceived < sent) {
+        link.close('supernode silent');
+        continue;
+      }
+      link.keepalive();
+      this.pinged.set(sn, now);
+    }
+    this.links.sweep();
+    if (this.attached.length < this.world.config.attachments && !this.attaching) void this.attach(this.world.seedContacts());
+    else if (this.republishWanted || (this.record && now >= republishAt(this.record))) void this.publish();
+  }
+}
