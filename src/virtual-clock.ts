@@ -13,12 +13,22 @@
  */
 import { type Clock, type Timer, sleepOn } from './clock.ts';
 
-interface Entry {
-  at: number;
-  seq: number;
-  fn: () => void;
-  every: number; // 0 for one-shot
-  cancelled: boolean;
+/** A scheduled timer; also the {@link Timer} handed out (no closure per timer). */
+class Entry implements Timer {
+  cancelled = false;
+  constructor(
+    public at: number,
+    public seq: number,
+    public fn: () => void,
+    public every: number, // 0 for one-shot
+    private readonly owner: VirtualClock,
+  ) {}
+  cancel(): void {
+    if (!this.cancelled) {
+      this.cancelled = true;
+      this.owner.timerCancelled();
+    }
+  }
 }
 
 /** Default epoch of a virtual clock: 2023-11-14T22:13:20Z. */
@@ -159,18 +169,16 @@ export class VirtualClock implements Clock {
     this.t = Math.max(this.t, until);
   }
 
+  /** @internal Called by a timer when it is cancelled. */
+  timerCancelled(): void {
+    this.live--;
+  }
+
   private schedule(fn: () => void, delay: number, every: number): Timer {
-    const e: Entry = { at: this.t + delay, seq: this.seq++, fn, every, cancelled: false };
+    const e = new Entry(this.t + delay, this.seq++, fn, every, this);
     this.heap.push(e);
     this.live++;
-    return {
-      cancel: () => {
-        if (!e.cancelled) {
-          e.cancelled = true;
-          this.live--;
-        }
-      },
-    };
+    return e;
   }
 }
 
