@@ -1,7 +1,7 @@
 /**
  * The message channel: the one seam between a per-peer transport and everything above
  * it. The session layer provides one per authenticated peer (payloads of up to ~1100
- * bytes, exactly-once but unreliable and unordered); {@link FragmentedChannel} turns one
+ * bytes, at most once, unreliable and unordered); {@link FragmentedChannel} turns one
  * of those into a channel of messages up to 64 KiB; the RPC layer runs on top.
  *
  * @example
