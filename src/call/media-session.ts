@@ -36,6 +36,8 @@ import { RtpReplayGuard } from './rtp-replay-guard.ts';
 
 /** RTP payload type we offer for Opus (dynamic range). */
 export const OPUS_PAYLOAD_TYPE = 111;
+/** RTP payload type we offer for RED (RFC 2198) carrying Opus, `red/48000/2` with fmtp `111/111`. */
+export const RED_PAYLOAD_TYPE = 63;
 
 /** An ICE server (our supernodes' STUN/TURN). */
 export interface IceServer {
@@ -55,6 +57,12 @@ export interface MediaSessionInit {
   deadAfterMs?: number;
   /** Longest wait for ICE gathering before sending what we have. Default 3000 ms. */
   gatherTimeoutMs?: number;
+  /**
+   * Offer RED (RFC 2198) for Opus, preferred over plain Opus; default true. When both
+   * ends offer it, every packet is a RED payload (1 byte of overhead at distance 0) and
+   * {@link MediaSession.setRedDistance} chooses how many earlier frames each carries.
+   */
+  red?: boolean;
 }
 
 /** A received audio packet, after replay protection. */
@@ -65,6 +73,8 @@ export interface ReceivedAudio {
   payloadType: number;
   payload: Uint8Array;
   arrivalMs: number;
+  /** A redundant copy of an earlier frame recovered from a later RED packet. */
+  redundant?: boolean;
 }
 
 /** Where media flows. */
@@ -81,6 +91,12 @@ export interface PathStats {
   bytesSent: number;
   bytesReceived: number;
   replaysDropped: number;
+  /** Frames recovered from RED redundancy (the primary was lost). */
+  redRecovered: number;
+  /** Loss of our outgoing stream as the peer reports it in RTCP (0..1), when known. */
+  remoteLossFraction?: number;
+  /** RTT from RTCP sender/receiver reports, ms, when known. */
+  rtcpRttMs?: number;
 }
 
 /** One werift peer connection for one audio call. */
@@ -100,6 +116,10 @@ export class MediaSession {
   private received = { packets: 0, bytes: 0 };
   private readonly deadAfterMs: number;
   private readonly gatherTimeoutMs: number;
+  private readonly transceiver: ReturnType<RTCPeerConnection['addTransceiver']>;
+  /** Sequence numbers of RED redundant copies werift handed up (marked `redundant`). */
+  private readonly redSeqs = new Set<number>();
+  private redRecovered = 0;
   /** Resolves once DTLS-SRTP is up; rejects if the connection fails or is closed first. */
   readonly connected: Promise<void>;
 
@@ -120,11 +140,21 @@ export class MediaSession {
       iceAdditionalHostAddresses: init.additionalHostAddresses,
       iceUseIpv6: false,
       codecs: {
-        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: OPUS_PAYLOAD_TYPE })],
+        // werift sends with the first negotiated codec and, when RED is negotiated, wraps
+        // every packet in RED itself (sender.redDistance) and unwraps it on receive; so RED
+        // goes first, and a peer without RED falls back to plain Opus.
+        audio: [
+          ...(init.red === false
+            ? []
+            : [new RTCRtpCodecParameters({ mimeType: 'audio/red', clockRate: 48000, channels: 2, payloadType: RED_PAYLOAD_TYPE, parameters: `${OPUS_PAYLOAD_TYPE}/${OPUS_PAYLOAD_TYPE}` })]),
+          new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: OPUS_PAYLOAD_TYPE }),
+        ],
         video: [],
       },
     });
-    this.pc.addTransceiver(this.track, { direction: 'sendrecv' });
+    this.transceiver = this.pc.addTransceiver(this.track, { direction: 'sendrecv' });
+    this.transceiver.sender.redDistance = 0;
+    this.hookRedHandler();
     this.pc.onTrack.subscribe((remote) => {
       remote.onReceiveRtp.subscribe((rtp) => this.onRtp(rtp));
     });
@@ -185,6 +215,22 @@ export class MediaSession {
     this.track.writeRtp(new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)));
   }
 
+  /** True when both ends negotiated RED (packets go out as RED payloads). */
+  get redNegotiated(): boolean {
+    const codec = (this.transceiver.sender as unknown as { codec?: { name?: string } }).codec;
+    return codec?.name?.toLowerCase() === 'red';
+  }
+
+  /** How many earlier frames each RED packet repeats (0..2); no effect without RED. */
+  setRedDistance(n: number): void {
+    this.transceiver.sender.redDistance = Math.max(0, Math.min(2, Math.floor(n)));
+  }
+
+  /** Current RED distance. */
+  get redDistance(): number {
+    return this.transceiver.sender.redDistance;
+  }
+
   /** Receive audio packets (already replay-checked). Returns an unsubscribe function. */
   onAudio(handler: (a: ReceivedAudio) => void): () => void {
     this.handlers.push(handler);
@@ -207,8 +253,12 @@ export class MediaSession {
       bytesSent: this.sent.bytes,
       bytesReceived: this.received.bytes,
       replaysDropped: this.guard.stats.duplicates + this.guard.stats.tooOld,
+      redRecovered: this.redRecovered,
     };
     if (this.closed) return base;
+    const sender = this.transceiver.sender as unknown as { remoteFractionLost?: number; rtt?: number };
+    if (typeof sender.remoteFractionLost === 'number') base.remoteLossFraction = sender.remoteFractionLost;
+    if (typeof sender.rtt === 'number') base.rtcpRttMs = sender.rtt * 1000;
     const report = (await this.pc.getStats()) as unknown as Map<string, Record<string, unknown>>;
     const all = [...report.values()];
     const transport = all.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
@@ -246,6 +296,8 @@ export class MediaSession {
     this.received.bytes += rtp.payload.length;
     this.lastReceivedAt = this.components.clock.now();
     this.pathDead = false;
+    const redundant = this.redSeqs.delete(h.sequenceNumber);
+    if (redundant) this.redRecovered++;
     const audio: ReceivedAudio = {
       seq: h.sequenceNumber,
       timestamp: h.timestamp,
@@ -253,8 +305,34 @@ export class MediaSession {
       payloadType: h.payloadType,
       payload: new Uint8Array(rtp.payload),
       arrivalMs: this.lastReceivedAt,
+      redundant,
     };
     for (const handler of this.handlers) handler(audio);
+  }
+
+  /**
+   * werift's RED unwrapper gives every recovered packet the marker bit and no sign that it
+   * was redundant. Wrap it so that primaries keep their own marker, and redundant copies
+   * (only those it did not drop as duplicates) are flagged for the jitter buffer.
+   */
+  private hookRedHandler(): void {
+    type Pkt = { header: { sequenceNumber: number; marker: boolean } };
+    const handler = (this.transceiver.receiver as unknown as { audioRedHandler?: { push(red: unknown, base: Pkt): Pkt[] } }).audioRedHandler;
+    if (!handler || typeof handler.push !== 'function') return;
+    const push = handler.push.bind(handler);
+    handler.push = (red, base) => {
+      const out = push(red, base);
+      for (const p of out) {
+        if (p.header.sequenceNumber === base.header.sequenceNumber) {
+          p.header.marker = base.header.marker;
+        } else {
+          p.header.marker = false;
+          if (this.redSeqs.size >= 64) this.redSeqs.clear();
+          this.redSeqs.add(p.header.sequenceNumber);
+        }
+      }
+      return out;
+    };
   }
 
   private startWatchdog(): void {
