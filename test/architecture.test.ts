@@ -1,6 +1,6 @@
 /**
  * Enforces DESIGN.md's dependency direction:
- *   cli/tui -> call, stream, overlay, supernodes, control -> wire, identity, codecs, audio -> net, env
+ *   cli/tui -> node (composition) -> call, stream, overlay, supernodes, control -> wire, identity, codecs, audio -> net, env
  * A module may import its own layer or lower ones; `codecs/` imports nothing of ours;
  * nothing but the entry and `cli/` imports `tui/`, and nothing imports `cli/`.
  */
@@ -16,6 +16,7 @@ const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 function layerOf(path: string): number | undefined {
   const p = path.replaceAll('\\', '/');
   if (p === 'src/main.ts' || p.startsWith('src/cli/') || p.startsWith('tui/')) return 3;
+  if (p.startsWith('src/node/')) return 2.5; // composes the layer-2 parts into a running node
   if (/^src\/(call|stream|overlay|control)\//.test(p) || p.startsWith('supernodes/')) return 2;
   if (/^src\/(wire|identity|audio)\//.test(p) || p.startsWith('codecs/')) return 1;
   if (p.startsWith('src/')) return 0; // env, clock, random, log, net/
