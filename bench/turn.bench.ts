@@ -18,7 +18,7 @@
  * coturn, lower is better), `lossPct` for both, and the packet counts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import type { Emit } from './bench.ts';
@@ -39,6 +39,8 @@ interface UclientResult {
 }
 
 interface ServerRun {
+  /** Kernel receive-buffer drops at the server's sockets at the end of the run. */
+  socketDrops: { listening: number; relays: number };
   cpuUs: number;
   wallMs: number;
   uclient: UclientResult;
@@ -62,6 +64,38 @@ function cpuUsOf(pid: number, ticks: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime is field 14, stime field 15.
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticks;
+}
+
+/**
+ * Datagrams the kernel dropped at `pid`'s UDP sockets because their receive buffer was
+ * full (the `drops` column of /proc/net/udp for the sockets the process holds), split
+ * into the listening socket and the rest (relays).
+ */
+function socketDrops(pid: number, listenPort: number): { listening: number; relays: number } {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  } catch {
+    return { listening: 0, relays: 0 };
+  }
+  let listening = 0;
+  let relays = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13 || !inodes.has(f[9]!)) continue;
+    const port = parseInt(f[1]!.split(':')[1]!, 16);
+    const drops = Number(f[12]);
+    if (port === listenPort) listening += drops;
+    else relays += drops;
+  }
+  return { listening, relays };
 }
 
 async function freePort(): Promise<number> {
@@ -129,7 +163,7 @@ async function measure(child: ChildProcess, port: number, load: Load, ticks: num
   const t0 = Date.now();
   const uclient = await runUclient(port, load.clients, load.messages, load.intervalMs);
   const cpuUs = cpuUsOf(pid, ticks) - cpu0;
-  return { cpuUs, wallMs: Date.now() - t0, uclient };
+  return { cpuUs, wallMs: Date.now() - t0, uclient, socketDrops: socketDrops(pid, port) };
 }
 
 interface Load {
@@ -227,6 +261,14 @@ export async function run(emit: Emit): Promise<void> {
     refLost: ref.uclient.lost,
   });
   emit({ metric: 'serverCpuSeconds', value: round(ours.cpuUs / 1e6), unit: 's', ref: round(ref.cpuUs / 1e6), wallSeconds: round(ours.wallMs / 1000) });
+  emit({
+    metric: 'socketReceiveBufferDrops',
+    value: ours.socketDrops.listening + ours.socketDrops.relays,
+    unit: 'packets',
+    ref: ref.socketDrops.listening + ref.socketDrops.relays,
+    listening: ours.socketDrops.listening,
+    relays: ours.socketDrops.relays,
+  });
   if (ours.stats) emit({ metric: 'serverDrops', value: sum(ours.stats.drops as Record<string, number>), unit: 'packets', drops: ours.stats.drops });
   if (ours.uclient.lost > 0) throw new Error(`TURN load lost ${ours.uclient.lost} packets through our server (target: zero)`);
 }
