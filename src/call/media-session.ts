@@ -312,8 +312,9 @@ export class MediaSession {
 
   /**
    * werift's RED unwrapper gives every recovered packet the marker bit and no sign that it
-   * was redundant. Wrap it so that primaries keep their own marker, and redundant copies
-   * (only those it did not drop as duplicates) are flagged for the jitter buffer.
+   * was redundant, and emits copies before the primary. Wrap it so that the primary comes
+   * first and keeps its own marker, and redundant copies (only those it did not drop as
+   * duplicates) are flagged for the jitter buffer.
    */
   private hookRedHandler(): void {
     type Pkt = { header: { sequenceNumber: number; marker: boolean } };
@@ -321,7 +322,9 @@ export class MediaSession {
     if (!handler || typeof handler.push !== 'function') return;
     const push = handler.push.bind(handler);
     handler.push = (red, base) => {
-      const out = push(red, base);
+      // werift hands the redundant copies up before the primary; the jitter buffer takes a
+      // copy only to fill a gap behind packets it already has, so the primary goes first.
+      const out = push(red, base).sort((x, y) => Number(y.header.sequenceNumber === base.header.sequenceNumber) - Number(x.header.sequenceNumber === base.header.sequenceNumber));
       for (const p of out) {
         if (p.header.sequenceNumber === base.header.sequenceNumber) {
           p.header.marker = base.header.marker;

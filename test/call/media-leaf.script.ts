@@ -24,8 +24,8 @@ import type { CallStats } from '../../src/call/call-stats.ts';
 import { RealClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { WavFileSource } from '../../src/audio/file.ts';
-import { compareAudio } from '../../codecs/similarity.ts';
 import { MemorySink } from '../helpers/memory-sink.ts';
+import { warpedSimilarity } from '../helpers/warped-similarity.ts';
 
 interface LeafConfig {
   name: string;
@@ -33,6 +33,9 @@ interface LeafConfig {
   iceTransportPolicy?: 'all' | 'relay';
   additionalHostAddresses?: string[];
   deadAfterMs?: number;
+  gatherTimeoutMs?: number;
+  /** On a dead path the caller re-offers: `ice` (default) restarts ICE on the same peer connection; `fresh` uses a new session. */
+  restart?: 'ice' | 'fresh';
   wav: string;
   red?: 'auto' | 'off' | number;
 }
@@ -42,49 +45,91 @@ const clock = new RealClock();
 const log = silentLogger();
 const emit = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
-const media = new MediaSession({ clock, log }, {
-  iceServers: cfg.iceServers,
-  iceTransportPolicy: cfg.iceTransportPolicy,
-  additionalHostAddresses: cfg.additionalHostAddresses,
-  deadAfterMs: cfg.deadAfterMs ?? 3000,
-  gatherTimeoutMs: 3000,
-});
+AudioPipeline.warmUp();
 let caller = false;
 const t0 = Date.now();
 let connectedAt = 0;
-media.connected.then(
-  () => {
-    connectedAt = Date.now();
-    emit({ type: 'connected', setupMs: connectedAt - t0 });
-  },
-  (err: Error) => emit({ type: 'failed', error: err.message }),
-);
-
 // Media arrival timeline: the largest gap between two packets, and resumption after a dead path.
 let lastArrival = 0;
 let maxGapMs = 0;
 let deadAt = 0;
 let restarts = 0;
-media.onAudio((a) => {
-  if (a.redundant) return;
-  const now = Date.now();
-  if (lastArrival) maxGapMs = Math.max(maxGapMs, now - lastArrival);
-  if (deadAt) {
-    emit({ type: 'resumed', gapMs: now - lastArrival, sinceDeadMs: now - deadAt });
-    deadAt = 0;
-  }
-  lastArrival = now;
-});
-media.onPathDead(() => {
+/** TURN servers (by host:port) whose relay died: left out of a fresh session. */
+const deadRelays = new Set<string>();
+
+function iceServersNow(): IceServer[] {
+  const alive = cfg.iceServers.filter((s) => ![...deadRelays].some((d) => s.urls.includes(d)));
+  return alive.length ? alive : cfg.iceServers;
+}
+
+function createSession(): MediaSession {
+  const m = new MediaSession({ clock, log }, {
+    iceServers: iceServersNow(),
+    iceTransportPolicy: cfg.iceTransportPolicy,
+    additionalHostAddresses: cfg.additionalHostAddresses,
+    deadAfterMs: cfg.deadAfterMs ?? 3000,
+    gatherTimeoutMs: cfg.gatherTimeoutMs ?? 3000,
+  });
+  m.connected.then(
+    () => {
+      if (m !== media) return;
+      if (!connectedAt) {
+        connectedAt = Date.now();
+        emit({ type: 'connected', setupMs: connectedAt - setupFrom });
+      } else emit({ type: 'reconnected', atMs: Date.now() });
+    },
+    (err: Error) => m === media && emit({ type: 'failed', error: err.message }),
+  );
+  m.onAudio((a) => {
+    if (a.redundant || m !== media) return;
+    const now = Date.now();
+    if (lastArrival) maxGapMs = Math.max(maxGapMs, now - lastArrival);
+    if (deadAt) {
+      emit({ type: 'resumed', gapMs: now - lastArrival, sinceDeadMs: now - deadAt, atMs: now });
+      deadAt = 0;
+    }
+    lastArrival = now;
+  });
+  m.onPathDead(() => void onPathDead(m));
+  return m;
+}
+
+async function onPathDead(m: MediaSession): Promise<void> {
+  if (m !== media) return;
   deadAt = Date.now();
-  emit({ type: 'pathDead', atMs: deadAt, silentMs: deadAt - lastArrival });
+  const path = await m.stats().catch(() => undefined);
+  emit({ type: 'pathDead', atMs: deadAt, silentMs: deadAt - lastArrival, via: path?.path === 'relay' ? relayOf(path) : undefined });
   if (!caller) return;
   restarts++;
-  media.offer({ iceRestart: true }).then(
-    (sdp) => emit({ type: 'restart-offer', sdp }),
-    (err: Error) => emit({ type: 'error', error: `restart offer: ${err.message}` }),
-  );
-});
+  try {
+    if (cfg.restart === 'fresh') {
+      // werift uses only the first TURN server of its configuration, so a restart on the
+      // same peer connection would gather from the dead relay again: start a fresh
+      // session without it, and move the audio over.
+      const via = path?.path === 'relay' ? relayOf(path) : undefined;
+      if (via) deadRelays.add(via);
+      const old = media;
+      media = createSession();
+      pipeline?.replaceMedia(media);
+      void old.close();
+      emit({ type: 'restart-offer', fresh: true, sdp: await media.offer() });
+    } else {
+      emit({ type: 'restart-offer', sdp: await m.offer({ iceRestart: true }) });
+    }
+  } catch (err) {
+    emit({ type: 'error', error: `restart offer: ${(err as Error).message}` });
+  }
+}
+
+/** The TURN server IP of the relayed end of a path (relay addresses share the server's IP). */
+function relayOf(p: { localType?: string; localAddress?: string; remoteAddress?: string }): string | undefined {
+  const addr = p.localType === 'relay' ? p.localAddress : p.remoteAddress;
+  return addr?.split(':')[0];
+}
+
+let media = createSession();
+let setupFrom = t0;
+emit({ type: 'ready' });
 
 let pipeline: AudioPipeline | undefined;
 const sink = new MemorySink();
@@ -125,13 +170,13 @@ async function finish(): Promise<void> {
   let start = 0;
   while (start < recorded.length && Math.abs(recorded[start]!) < 200) start++;
   const heard = recorded.subarray(Math.max(0, start - 960));
-  const sim = heard.length > 4800 ? compareAudio(reference, heard, { sampleRate: 48000, maxLagMs: 1500 }) : undefined;
+  const sim = heard.length > 24000 ? warpedSimilarity(reference, heard) : undefined;
   const maxStats = (k: 'lossPct' | 'jitterMs') => Math.max(0, ...statsLog.map((s) => s[k]));
   emit({
     type: 'result',
     name: cfg.name,
     connected: connectedAt > 0,
-    setupMs: connectedAt ? connectedAt - t0 : undefined,
+    setupMs: connectedAt ? connectedAt - setupFrom : undefined,
     path: path.path,
     localType: path.localType,
     remoteType: path.remoteType,
@@ -144,9 +189,11 @@ async function finish(): Promise<void> {
     playedMs,
     recordedMs: Math.round(heard.length / 48),
     envelopeCorrelation: sim?.envelopeCorrelation,
+    meanEnvelopeCorrelation: sim?.meanEnvelopeCorrelation,
     lsdDb: sim?.logSpectralDistanceDb,
     maxGapMs,
     restarts,
+    deadRelays: [...deadRelays],
     maxLossPct: maxStats('lossPct'),
     maxJitterMs: maxStats('jitterMs'),
     stats: final,
@@ -159,7 +206,7 @@ const rl = createInterface({ input: process.stdin });
 let queue = Promise.resolve();
 rl.on('line', (line) => {
   queue = queue.then(async () => {
-    let m: { cmd: string; sdp?: string };
+    let m: { cmd: string; sdp?: string; fresh?: boolean };
     try {
       m = JSON.parse(line);
     } catch {
@@ -169,9 +216,17 @@ rl.on('line', (line) => {
       switch (m.cmd) {
         case 'offer':
           caller = true;
+          setupFrom = Date.now();
           emit({ type: 'offer', sdp: await media.offer() });
           break;
         case 'answer':
+          if (m.fresh) {
+            const old = media;
+            media = createSession();
+            pipeline?.replaceMedia(media);
+            void old.close();
+          }
+          if (!connectedAt) setupFrom = Date.now();
           emit({ type: 'answer', sdp: await media.answer(m.sdp!) });
           break;
         case 'complete':

@@ -80,6 +80,7 @@ export class Leaf {
  * `b` from then on. Resolves when both report connected (or rejects after `timeoutMs`).
  */
 export async function connectLeaves(a: Leaf, b: Leaf, timeoutMs = 20_000): Promise<{ setupMs: number }> {
+  await Promise.all([a.waitFor('ready', timeoutMs, true), b.waitFor('ready', timeoutMs, true)]);
   const t0 = Date.now();
   const connA = a.waitFor('connected', timeoutMs, true);
   const connB = b.waitFor('connected', timeoutMs, true);
@@ -93,7 +94,7 @@ export async function connectLeaves(a: Leaf, b: Leaf, timeoutMs = 20_000): Promi
   a.on((e) => {
     if (e.type !== 'restart-offer') return;
     b.waitFor('answer', timeoutMs).then((ans) => a.send({ cmd: 'complete', sdp: ans.sdp }), () => {});
-    b.send({ cmd: 'answer', sdp: e.sdp });
+    b.send({ cmd: 'answer', sdp: e.sdp, fresh: e.fresh === true });
   });
   await Promise.all([connA, connB]);
   return { setupMs: Date.now() - t0 };

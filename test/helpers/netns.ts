@@ -140,8 +140,8 @@ export class NatLab {
     const pct = Math.round(fraction * 100);
     this.exec(host.ns, 'nft', ['-f', '-'], `
 table inet tincan_loss {
-  chain out { type filter hook output priority 0; policy accept; meta l4proto udp numgen random mod 100 < ${pct} drop }
-  chain in { type filter hook input priority 0; policy accept; meta l4proto udp numgen random mod 100 < ${pct} drop }
+  chain out { type filter hook output priority 0; policy accept; meta l4proto udp numgen random mod 100 < ${pct} drop; }
+  chain in { type filter hook input priority 0; policy accept; meta l4proto udp numgen random mod 100 < ${pct} drop; }
 }
 `);
   }
