@@ -135,6 +135,52 @@ t('TS client: allocate, permit, bind a channel, relay between two loopback socke
   }
 });
 
+t('TS client against coturn turnserver (--use-auth-secret): the same flow works', async () => {
+  const probe = await env.net.bind({ host: '127.0.0.1' });
+  const port = probe.address.port;
+  probe.close();
+  const coturn = spawn(
+    'turnserver',
+    ['-n', '--listening-ip', '127.0.0.1', '--listening-port', String(port), '--relay-ip', '127.0.0.1',
+      '--use-auth-secret', '--static-auth-secret', SECRET, '--realm', 'coturn.test', '--allow-loopback-peers',
+      '--no-cli', '--no-tls', '--no-dtls', '--log-file', 'stdout', '--simple-log', '--pidfile', `/tmp/tincan-test-coturn-${port}.pid`],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((r) => coturn.on('close', () => r()));
+  const a = await env.net.bind({ host: '127.0.0.1' });
+  const peer = await env.net.bind({ host: '127.0.0.1' });
+  const creds = mintTurnCredentials({ secret: SECRET, user: 'leaf', now: env.clock.now(), ttlSeconds: 600 });
+  const c = new TurnClient({ socket: a, clock: env.clock, random: env.random, server: { host: '127.0.0.1', port }, ...creds });
+  try {
+    await waitFor(() => coturn.exitCode === null, 1000);
+    let relayed;
+    for (let i = 0; ; i++) {
+      try {
+        relayed = (await c.allocate()).relayed;
+        break;
+      } catch (err) {
+        if (i > 20) throw err;
+        await new Promise((r) => setTimeout(r, 250)); // coturn still starting
+      }
+    }
+    assert.is(relayed.host, '127.0.0.1');
+    await c.channelBind(peer.address, 0x4000);
+    const got: string[] = [];
+    c.onData((d) => got.push(new TextDecoder().decode(d)));
+    peer.onMessage((d, from) => peer.send(d, from));
+    c.send(peer.address, new TextEncoder().encode('through coturn'));
+    await waitFor(() => got.length === 1);
+    assert.equal(got, ['through coturn']);
+    assert.is(await c.refresh(0), 0);
+  } finally {
+    c.close();
+    a.close();
+    peer.close();
+    coturn.kill('SIGTERM');
+    await exited;
+  }
+});
+
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
