@@ -1,0 +1,1445 @@
+/**
+ * A running overlay node: bootstrap (seeds, host cache, mDNS, peer exchange), election
+ * (always / never / auto with dial-back, score and hysteresis), leaf attachment to 3
+ * supernodes with keepalives, the DHT directory among supernodes, presence publishing
+ * through supernodes, flooded search, and the signal relay for calls.
+ *
+ * Everything comes in through components (clock, random, net, log, identity) and the
+ * optional `links` factory (default: Noise sessions), so the same node runs on UDP and
+ * on SimNet with a virtual clock; the simulator swaps the links for cheap ones and turns
+ * off mDNS and the host-cache file.
+ *
+ * Keys: the user `identity` signs presence records and is who calls are addressed to.
+ * The node's *link key* (its overlay node ID, the one that carries a proof of work when
+ * it is a supernode) is derived from the identity and the device name, so several
+ * devices of one identity are distinct nodes; a leaf proves to its supernode which
+ * identity it speaks for by signing its link key with the identity key.
+ *
+ * @example
+ * ```ts
+ * const node = new OverlayNode({ ...env, identity }, { listen: { host: '0.0.0.0', port: 4000 }, seeds, role: 'auto', name: 'alice' });
+ * await node.start(signal);
+ * const records = await node.lookup('bob');
+ * node.snapshot(); // { role, score, roleReason, supernodes, sessions, counters, ... }
+ * await node.close();
+ * ```
+ * @module
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import type { Clock, Timer } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { Random } from '../random.ts';
+import { type Address, type DatagramSocket, type Net, formatAddress, sameAddress } from '../net/net.ts';
+import { Demux } from '../wire/demux.ts';
+import { FragmentedChannel } from '../wire/fragment-channel.ts';
+import { MessageEndpoint } from '../wire/message-endpoint.ts';
+import { MessageRegistry } from '../wire/messages.ts';
+import { RpcPeer } from '../wire/rpc.ts';
+import { Identity } from '../identity/identity.ts';
+import { fingerprint } from '../identity/fingerprint.ts';
+import { type Contact, ContactVerifier, contactFromWire, contactToWire } from './contact.ts';
+import { DhtService } from './dht-service.ts';
+import { Dht, dhtRpc, newestPerPublisher } from './dht.ts';
+import { dhtSendOverRpc, registerDhtHandlers } from './dht-wire.ts';
+import { HostCache, loadHostCacheFile, saveHostCacheFile } from './host-cache.ts';
+import { networkPrefix } from './ip-prefix.ts';
+import { nodeIdFromHex, toHex } from './node-id.ts';
+import { mintProofOfWorkAsync } from './proof-of-work.ts';
+import { MAX_RECORD_SUPERNODES, nameKey, normalizeName, type PresenceRecord, republishAt, type SupernodeRef } from './presence-record.ts';
+import { presenceVerifier, signPresence } from './presence-signing.ts';
+import { RecordStore } from './record-store.ts';
+import { RoutingTable } from './routing-table.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { FloodSearch, type SearchMessage } from './search-flood.ts';
+import { type LinksFactory, type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
+import { DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, promotionReason } from './election.ts';
+import { DIALBACK_BYTE, encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
+import {
+  BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
+  OvLookup, OvMove, OvPeers, OvPing, OvPublish, OvRelay, OvSearch, OvSignal, OvTurn,
+} from './overlay-messages.ts';
+
+/** Node role. */
+export type OverlayRole = 'leaf' | 'supernode';
+/** Configured election mode. */
+export type RoleMode = 'auto' | 'always' | 'never';
+
+/** What the node is made of (the Env plus the user identity). */
+export interface OverlayComponents {
+  clock: Clock;
+  random: Random;
+  net: Net;
+  log: Logger;
+  /** The user identity: signs presence records; calls are addressed to its key. */
+  identity: Identity;
+}
+
+/** A seed: an address (its key is learned by a hail), or a known contact. */
+export type Seed = Address | { address: Address; id: string };
+
+/** mDNS (or any LAN discovery): announce our supernode address, report others. */
+export interface LanDiscovery {
+  /** Start; `found` is called with supernode addresses seen on the LAN. */
+  start(found: (address: Address) => void): void;
+  /** Announce (or stop announcing) this node as a supernode at `address`. */
+  announce(address: Address | undefined): void;
+  close(): void;
+}
+
+/** Measurements the election uses (injectable; defaults measure or assume idle). */
+export interface ElectionProbes {
+  /** Upstream kbit/s; default: time a ~24 KB request to a supernode. */
+  upstreamKbps?: () => Promise<number>;
+  /** CPU headroom 0..1; default 1. */
+  cpuHeadroom?: () => number;
+}
+
+/** TURN credentials a supernode hands to an attached leaf. */
+export interface TurnCredentials {
+  username: string;
+  password: string;
+  ttlSec: number;
+  urls: Address[];
+}
+
+/** Node settings. */
+export interface OverlayInit {
+  /** UDP address to bind. */
+  listen: Address;
+  seeds?: readonly Seed[];
+  role?: RoleMode;
+  /** Display name to publish (leaves); none: do not publish. */
+  name?: string;
+  /** Device name (several devices may share one identity; default 'default'). */
+  device?: string;
+  /** Host cache file; undefined = in memory only. */
+  hostCachePath?: string;
+  /** Upstream to volunteer as supernode (kbit/s; default 1000). */
+  budgetKbps?: number;
+  /** Most leaves/sessions as supernode (default 100). */
+  maxSessions?: number;
+  /** Proof-of-work bits for supernode IDs (default 18; tests use less). */
+  powDifficulty?: number;
+  /** Link layer (default Noise sessions). */
+  links?: LinksFactory;
+  /** LAN discovery (default none; the CLI passes mDNS). */
+  lan?: LanDiscovery;
+  probes?: ElectionProbes;
+  election?: Partial<ElectionPolicy>;
+  /** Supernodes a leaf keeps (default 3). */
+  attachments?: number;
+  /** Keepalive period range (default [15 s, 25 s]). */
+  keepaliveMs?: [number, number];
+  /** Presence record lifetime (default 1 h; republished at half). */
+  recordLifetimeMs?: number;
+  /** Supernode maintenance period (default 30 s). */
+  maintenanceMs?: number;
+  /** Election round period in auto (default 60 s). */
+  electionMs?: number;
+  /** Routing-table entries per /24 (default the table's; raise for loopback tests). */
+  maxPerPrefix?: number;
+  /** Host cache entries per /24 (default 4; raise for loopback tests). */
+  hostCachePerPrefix?: number;
+  /** Supernodes: issue TURN credentials for an attached leaf (user key hex). */
+  issueTurnCredentials?: (leafUserKey: string) => TurnCredentials | undefined;
+  /** Addresses to put in our presence record (e.g. host candidates); default none. */
+  recordAddresses?: () => Address[];
+  /** DHT request timeout (default 2 s). */
+  dhtTimeoutMs?: number;
+  /** How long a supernode collects search hits (default 1.5 s). */
+  searchWindowMs?: number;
+}
+
+/** Counters in the snapshot. */
+export interface OverlayCounters {
+  attaches: number;
+  attachFailures: number;
+  reattaches: number;
+  publishes: number;
+  lookups: number;
+  searches: number;
+  signalsSent: number;
+  signalsRelayed: number;
+  signalsDelivered: number;
+  signalsRefused: number;
+  promotions: number;
+  demotions: number;
+  dialbacks: number;
+  leavesAccepted: number;
+  leavesRefused: number;
+}
+
+/** A view of the node for status displays and tests. */
+export interface OverlaySnapshot {
+  id: string;
+  userKey: string;
+  address: Address | undefined;
+  role: OverlayRole;
+  mode: RoleMode;
+  score: number;
+  roleReason: string;
+  reachable: boolean | undefined;
+  /** Leaf: the supernodes we are attached to. */
+  supernodes: { id: string; address: Address; rttMs: number | undefined }[];
+  /** Supernode: attached leaves; routing-table and store sizes. */
+  leaves: number;
+  tableSize: number;
+  storedRecords: number;
+  sessions: number;
+  hostCache: number;
+  published: { seq: number; expiresAt: number } | undefined;
+  counters: OverlayCounters;
+}
+
+/** A lookup result for display (`tincan lookup --json`). */
+export interface LookupEntry {
+  name: string;
+  id: string;
+  publicKey: string;
+  fingerprint: string;
+  supernodes: string[];
+  seq: number;
+  expires: string;
+}
+
+/** Events of a node. */
+export interface OverlayEvents {
+  role: { role: OverlayRole; reason: string; score: number };
+  attached: { supernode: string; count: number };
+  detached: { supernode: string; reason: string; count: number };
+  published: { seq: number; accepted: number };
+}
+
+/** A signal envelope (structurally the call layer's SignalEnvelope). */
+export interface OverlayEnvelope {
+  from: string;
+  to: string;
+  callId: string;
+  fromDevice?: string;
+  toDevice?: string;
+  sealed?: Uint8Array;
+  notice?: 'tampered' | 'undeliverable';
+}
+
+interface PeerState {
+  link: OverlayLink;
+  rpc: RpcPeer;
+  endpoint: MessageEndpoint;
+  hello: Promise<void> | undefined;
+  role: OverlayRole | undefined;
+  pow: string | undefined;
+  contact: Contact | undefined;
+  /** Leaf peers: the user identity and device they proved. */
+  user: string | undefined;
+  device: string | undefined;
+  dhtServed: boolean;
+  /** We (a leaf) are attached to this supernode. */
+  attachedTo: boolean;
+  /** This leaf is attached to us. */
+  attachedHere: boolean;
+  rttMs: number | undefined;
+  load: number | undefined;
+  lastPing: number;
+}
+
+interface SearchResult {
+  name: string;
+  key: string;
+}
+
+const DEVICE_PREFIX = new TextEncoder().encode('tincan-device-v1');
+const LINK_KEY_PREFIX = new TextEncoder().encode('tincan-link-key-v1');
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function b64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+  return btoa(s);
+}
+
+function unb64(text: string): Uint8Array {
+  const s = atob(text);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+function deviceProofMessage(linkKey: Uint8Array, device: string): Uint8Array {
+  return concat(DEVICE_PREFIX, linkKey, new TextEncoder().encode(device));
+}
+
+/** The link key of (identity, device): deterministic, so restarts keep their overlay ID. */
+export function deriveLinkIdentity(identity: Identity, device: string): Identity {
+  return Identity.fromSecretKey(sha256(concat(LINK_KEY_PREFIX, identity.secretKey, new TextEncoder().encode(device))));
+}
+
+function isSeedWithId(s: Seed): s is { address: Address; id: string } {
+  return typeof (s as { id?: unknown }).id === 'string';
+}
+
+/** See module docs. */
+export class OverlayNode {
+  /** The link identity (its ID is the overlay node ID). */
+  readonly link: Identity;
+  /** Overlay node ID (hex). */
+  readonly id: string;
+  readonly mode: RoleMode;
+  readonly device: string;
+  private readonly c: OverlayComponents;
+  private readonly o: Required<Pick<OverlayInit, 'budgetKbps' | 'maxSessions' | 'powDifficulty' | 'attachments' | 'keepaliveMs' | 'recordLifetimeMs' | 'maintenanceMs' | 'electionMs' | 'dhtTimeoutMs' | 'searchWindowMs'>> & OverlayInit;
+  private readonly log: Logger;
+  private readonly policy: ElectionPolicy;
+  private readonly registry = new MessageRegistry(OVERLAY_MESSAGES);
+  private readonly verifier: ContactVerifier;
+  private readonly verifyRecord: (r: PresenceRecord) => { ok: true } | { ok: false; error: string };
+  private socket: DatagramSocket | undefined;
+  private probeSocket: DatagramSocket | undefined;
+  private demux: Demux | undefined;
+  private links: OverlayLinks | undefined;
+  hostCache: HostCache;
+  private readonly peers = new Map<string, PeerState>();
+  private readonly hails = new Map<string, (key: Uint8Array) => void>();
+  private readonly dialbacks = new Map<string, () => void>();
+  private role: OverlayRole = 'leaf';
+  private roleReason = 'starting';
+  private score = 0;
+  private reachable: boolean | undefined;
+  private pow: Uint8Array | undefined;
+  private startedAt = 0;
+  private started = false;
+  private closed = false;
+  private readonly ac = new AbortController();
+  private timers: Timer[] = [];
+  private keepTimer: Timer | undefined;
+  // supernode state
+  private table: RoutingTable | undefined;
+  private store: RecordStore | undefined;
+  private service: DhtService | undefined;
+  private dht: Dht | undefined;
+  private search: FloodSearch<string, SearchResult> | undefined;
+  private readonly searchWaiters = new Map<string, SearchResult[]>();
+  /** Collects the local answers `FloodSearch.search` reports before it returns the query ID. */
+  private syncResults: SearchResult[] | undefined;
+  private readonly leafRecords = new Map<string, PresenceRecord>();
+  private readonly leavesByUser = new Map<string, Set<string>>();
+  private readonly signalLimiter: RateLimiter<string>;
+  private readonly demotion: DemotionTracker;
+  private lastSentBytes = 0;
+  private lastSentAt = 0;
+  // leaf state
+  private attaching: Promise<void> | undefined;
+  private record: PresenceRecord | undefined;
+  private seq = 0;
+  private publishing: Promise<void> | undefined;
+  private republishWanted = false;
+  private missingAttachments = 0;
+  private readonly envelopeHandlers = new Set<(e: OverlayEnvelope) => void>();
+  private readonly listeners = new Map<keyof OverlayEvents, Set<(e: never) => void>>();
+  readonly counters: OverlayCounters = {
+    attaches: 0, attachFailures: 0, reattaches: 0, publishes: 0, lookups: 0, searches: 0, signalsSent: 0, signalsRelayed: 0,
+    signalsDelivered: 0, signalsRefused: 0, promotions: 0, demotions: 0, dialbacks: 0, leavesAccepted: 0, leavesRefused: 0,
+  };
+
+  constructor(components: OverlayComponents, init: OverlayInit) {
+    this.c = components;
+    this.o = {
+      budgetKbps: 1000, maxSessions: 100, powDifficulty: 18, attachments: 3, keepaliveMs: [15_000, 25_000],
+      recordLifetimeMs: 3600_000, maintenanceMs: 30_000, electionMs: 60_000, dhtTimeoutMs: 2000, searchWindowMs: 1500,
+      ...init,
+    };
+    this.mode = init.role ?? 'auto';
+    this.device = init.device ?? 'default';
+    this.link = deriveLinkIdentity(components.identity, this.device);
+    this.id = this.link.id;
+    this.log = components.log.child({ component: 'overlay', node: this.id.slice(0, 8) });
+    this.policy = { ...DEFAULT_ELECTION_POLICY, ...init.election };
+    this.verifier = new ContactVerifier({ difficulty: this.o.powDifficulty });
+    this.verifyRecord = presenceVerifier({ clock: components.clock, maxLifetimeMs: this.o.recordLifetimeMs * 2 });
+    this.hostCache = new HostCache({ clock: components.clock, maxPerPrefix: init.hostCachePerPrefix });
+    this.signalLimiter = new RateLimiter<string>({ clock: components.clock, ratePerSec: 10, burst: 30, maxKeys: 10_000 });
+    this.demotion = new DemotionTracker(this.policy);
+  }
+
+  // --- public API ----------------------------------------------------------------
+
+  /** Current role. */
+  get currentRole(): OverlayRole {
+    return this.role;
+  }
+
+  /** The bound address (after start). */
+  get address(): Address | undefined {
+    return this.socket?.address;
+  }
+
+  /** Our contact (supernodes, after start). */
+  get contact(): Contact | undefined {
+    if (!this.socket || !this.pow) return undefined;
+    return { id: this.link.idBytes, publicKey: this.link.publicKey, pow: this.pow, address: this.socket.address };
+  }
+
+  /** Subscribe to an event; returns an unsubscribe function. */
+  on<K extends keyof OverlayEvents>(event: K, handler: (e: OverlayEvents[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(handler as (e: never) => void);
+    return () => set!.delete(handler as (e: never) => void);
+  }
+
+  /** Bind, bootstrap, and take the configured role. Resolves once the first join attempt finished. */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.started) throw new Error('overlay node already started');
+    this.started = true;
+    signal?.addEventListener('abort', () => void this.close(), { once: true });
+    const { clock, random, net, log } = this.c;
+    this.startedAt = clock.now();
+    this.seq = clock.now();
+    if (this.o.hostCachePath) {
+      const loaded = await loadHostCacheFile(this.o.hostCachePath, { clock, maxPerPrefix: this.o.hostCachePerPrefix });
+      if (loaded.warning) this.log.warn({ warning: loaded.warning }, 'host cache ignored');
+      this.hostCache = loaded.cache;
+    }
+    const socket = await net.bind(this.o.listen);
+    this.socket = socket;
+    this.demux = new Demux(socket, (err) => this.log.debug({ err: String(err) }, 'overlay handler failed'));
+    const factory = this.o.links ?? sessionLinks();
+    this.links = factory({
+      identity: this.link, clock, random, log,
+      send: (d, to) => socket.send(d, to),
+      localAddress: socket.address,
+      authorize: () => this.peers.size < this.o.maxSessions + 64,
+      maxLinks: this.o.maxSessions + 64,
+    });
+    this.links.onLink((link) => this.adopt(link));
+    this.demux.on('overlay', (d, from) => {
+      if (isProbeByte(d[0])) this.onProbe(d, from);
+      else this.links!.receive(d, from);
+    });
+    this.o.lan?.start((address) => void this.onLanSupernode(address));
+    if (this.mode === 'always') {
+      await this.promote('configured: --supernode always');
+    } else {
+      this.setRole('leaf', this.mode === 'never' ? 'configured: --supernode never' : 'auto: starting as leaf', 0);
+      await this.attach();
+      if (this.o.name && this.attachedCount() > 0) await this.publish();
+    }
+    this.scheduleKeepalive();
+    this.timers.push(clock.setInterval(() => this.maintain(), this.o.maintenanceMs));
+    if (this.mode === 'auto') this.timers.push(clock.setInterval(() => void this.electionRound(), this.o.electionMs));
+  }
+
+  /** Leave: tell our leaves to move (supernode), save the host cache, close everything. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.role === 'supernode') this.tellLeavesToMove('supernode leaving');
+    this.ac.abort(new Error('overlay node closed'));
+    for (const t of this.timers) t.cancel();
+    this.keepTimer?.cancel();
+    this.o.lan?.close();
+    if (this.o.hostCachePath) {
+      try {
+        await saveHostCacheFile(this.o.hostCachePath, this.hostCache, this.c.random);
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'could not save the host cache');
+      }
+    }
+    for (const p of this.peers.values()) p.rpc.close('node closed');
+    this.peers.clear();
+    this.links?.close();
+    this.table?.close();
+    this.demux?.close();
+    this.probeSocket?.close();
+    this.socket?.close();
+  }
+
+  /** Ask a supernode to step down (its leaves move first); `auto` may be re-elected later. */
+  async stepDown(reason = 'asked to stop'): Promise<void> {
+    if (this.role === 'supernode') await this.demote(reason);
+  }
+
+  /** A status view. */
+  snapshot(): OverlaySnapshot {
+    const attached = [...this.peers.values()].filter((p) => p.attachedTo);
+    return {
+      id: this.id,
+      userKey: this.c.identity.publicKeyHex,
+      address: this.socket?.address,
+      role: this.role,
+      mode: this.mode,
+      score: this.score,
+      roleReason: this.roleReason,
+      reachable: this.reachable,
+      supernodes: attached.map((p) => ({ id: p.link.peerId, address: p.link.address, rttMs: p.rttMs })),
+      leaves: [...this.peers.values()].filter((p) => p.attachedHere).length,
+      tableSize: this.table?.size ?? 0,
+      storedRecords: this.store?.size ?? 0,
+      sessions: this.links?.size ?? 0,
+      hostCache: this.hostCache.size,
+      published: this.record ? { seq: this.record.seq, expiresAt: this.record.expiresAt } : undefined,
+      counters: { ...this.counters },
+    };
+  }
+
+  /** Records stored here (supernodes; for tests and diagnostics) under `key`. */
+  storedRecords(key: Uint8Array): PresenceRecord[] {
+    return this.store?.get(key) ?? [];
+  }
+
+  /** The records for display name `name`, newest first (one per publisher). */
+  async lookup(name: string, signal?: AbortSignal): Promise<PresenceRecord[]> {
+    this.counters.lookups++;
+    return this.findRecords(nameKey(name), signal);
+  }
+
+  /** The records of the identity with public key `userKey` (hex). */
+  async lookupKey(userKey: string, signal?: AbortSignal): Promise<PresenceRecord[]> {
+    return this.findRecords(sha256(hexToBytes(userKey)), signal);
+  }
+
+  /** Partial-name search across the supernodes (flooded); unique (name, key) pairs. */
+  async searchNames(text: string, signal?: AbortSignal): Promise<SearchResult[]> {
+    this.counters.searches++;
+    if (this.role === 'supernode') return this.runSearch(text);
+    for (const p of this.attachedPeers()) {
+      try {
+        const a = await p.rpc.request(OvSearch, { text }, { timeoutMs: this.o.searchWindowMs + 5000, signal });
+        return a.results;
+      } catch {
+        // the next supernode
+      }
+    }
+    throw new Error('no supernode answered the search');
+  }
+
+  /** Display form of records (`tincan lookup --json`). */
+  static describe(records: readonly PresenceRecord[]): LookupEntry[] {
+    return records.map((r) => ({
+      name: r.name,
+      id: r.nodeId,
+      publicKey: r.publicKey,
+      fingerprint: fingerprint(hexToBytes(r.publicKey)),
+      supernodes: r.supernodes.map((s) => formatAddress(s.address)),
+      seq: r.seq,
+      expires: new Date(r.expiresAt).toISOString(),
+    }));
+  }
+
+  /** TURN credentials from one of our supernodes (leaves); undefined if none offers them. */
+  async turnCredentials(signal?: AbortSignal): Promise<TurnCredentials | undefined> {
+    for (const p of this.attachedPeers()) {
+      try {
+        const a = await p.rpc.request(OvTurn, null, { timeoutMs: 5000, signal });
+        if (a.ok && a.username && a.password) return { username: a.username, password: a.password, ttlSec: a.ttlSec ?? 0, urls: a.urls ?? [] };
+      } catch {
+        // next
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The call layer's SignalTransport: `send` routes leaf -> own supernode -> the
+   * callee's supernodes -> the callee's devices; envelopes for us arrive at `onEnvelope`.
+   */
+  signalTransport(): { send(e: OverlayEnvelope): Promise<void>; onEnvelope(h: (e: OverlayEnvelope) => void): () => void } {
+    return {
+      send: (e) => this.sendEnvelope(e),
+      onEnvelope: (h) => {
+        this.envelopeHandlers.add(h);
+        return () => this.envelopeHandlers.delete(h);
+      },
+    };
+  }
+
+  // --- events, roles -------------------------------------------------------------
+
+  private emit<K extends keyof OverlayEvents>(event: K, e: OverlayEvents[K]): void {
+    for (const h of this.listeners.get(event) ?? []) {
+      try {
+        (h as (x: OverlayEvents[K]) => void)(e);
+      } catch (err) {
+        this.log.debug({ err: String(err) }, 'event handler failed');
+      }
+    }
+  }
+
+  private setRole(role: OverlayRole, reason: string, score: number): void {
+    this.role = role;
+    this.roleReason = reason;
+    this.score = score;
+    this.log.info({ role, reason, score }, `role: ${role}`);
+    this.emit('role', { role, reason, score });
+  }
+
+  private async promote(reason: string): Promise<void> {
+    if (this.closed || this.role === 'supernode' && this.dht) return;
+    const { clock, random } = this.c;
+    if (!this.pow) {
+      this.pow = await mintProofOfWorkAsync(this.link.publicKey, this.o.powDifficulty, { signal: this.ac.signal, yieldFn: () => clock.sleep(0) });
+    }
+    if (this.closed) return;
+    // Leave our supernodes as a leaf; we meet them again as a peer.
+    const previous = this.attachedPeers().map((p) => p.contact ?? this.contactFromCache(p.link.peerId)).filter((c): c is Contact => c !== undefined);
+    for (const p of [...this.peers.values()]) p.link.close('role change');
+    this.peers.clear();
+    const self = this.contact!;
+    const send = dhtSendOverRpc(async (to, signal) => (await this.peerFor(to.address, toHex(to.id), signal)).rpc, { timeoutMs: this.o.dhtTimeoutMs });
+    const rpc = dhtRpc(send);
+    const verify = (c: Contact) => this.verifier.accepts(c);
+    this.table = new RoutingTable({ self: self.id, clock, verify, ping: (c, signal) => rpc.ping(c, signal), ...(this.o.maxPerPrefix ? { maxPerPrefix: this.o.maxPerPrefix, maxPerPrefixPerBucket: this.o.maxPerPrefix } : {}) });
+    this.store = new RecordStore({ clock, self: self.id, verify: this.verifyRecord, maxTtlMs: this.o.recordLifetimeMs * 2, replicateIntervalMs: Math.min(3600_000, this.o.recordLifetimeMs / 2) });
+    this.service = new DhtService({ self, table: this.table, store: this.store, clock });
+    this.dht = new Dht({ self, table: this.table, store: this.store, rpc, clock, verifyContact: verify, verifyRecord: this.verifyRecord, timeoutMs: this.o.dhtTimeoutMs });
+    this.search = new FloodSearch<string, SearchResult>({
+      clock, random,
+      peers: () => this.table!.closest(self.id, 32).map((c) => toHex(c.id)),
+      send: (peer, m) => void this.sendFlood(peer, m),
+      answer: (text, limit) => this.answerSearch(text, limit),
+      onResults: (qid, results) => (this.searchWaiters.get(qid) ?? this.syncResults)?.push(...results),
+      resultKey: (r) => `${r.key}/${r.name}`,
+    });
+    if (!this.probeSocket) {
+      try {
+        this.probeSocket = await this.c.net.bind({ host: this.socket!.address.host, port: 0 });
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'no second socket for dial-backs');
+      }
+    }
+    this.lastSentBytes = this.socket!.stats().sentBytes;
+    this.lastSentAt = clock.now();
+    this.counters.promotions++;
+    this.setRole('supernode', reason, this.score);
+    this.o.lan?.announce(this.socket!.address);
+    await this.joinDht(previous);
+  }
+
+  private async demote(reason: string): Promise<void> {
+    if (this.role !== 'supernode') return;
+    this.tellLeavesToMove(reason);
+    this.counters.demotions++;
+    this.o.lan?.announce(undefined);
+    // Give the move notices a moment, then drop supernode state and links.
+    await this.c.clock.sleep(500).catch(() => {});
+    const known = this.table?.closest(this.link.idBytes, 20) ?? [];
+    for (const c of known) this.hostCache.recordSuccess(toHex(c.id), c.address);
+    for (const p of [...this.peers.values()]) p.link.close('role change');
+    this.peers.clear();
+    this.table?.close();
+    this.table = this.store = this.service = this.dht = this.search = undefined;
+    this.leafRecords.clear();
+    this.leavesByUser.clear();
+    this.setRole('leaf', `demoted: ${reason}`, this.score);
+    if (!this.closed) {
+      await this.attach();
+      if (this.o.name) await this.publish();
+    }
+  }
+
+  private tellLeavesToMove(reason: string): void {
+    const peers = (this.table?.closest(this.link.idBytes, 10) ?? []).map(contactToWire);
+    for (const p of this.peers.values()) {
+      if (!p.attachedHere) continue;
+      try {
+        p.endpoint.send({ type: 'ov.move', reason: reason.slice(0, 64), peers });
+      } catch {
+        // closed
+      }
+    }
+  }
+
+  // --- links and peers -----------------------------------------------------------
+
+  private adopt(link: OverlayLink): PeerState {
+    const existing = this.peers.get(link.peerId);
+    if (existing && existing.link === link) return existing;
+    if (existing) existing.rpc.close('replaced');
+    const { clock, random } = this.c;
+    const endpoint = new MessageEndpoint(new FragmentedChannel(link, { clock }), this.registry);
+    const rpc = new RpcPeer(endpoint, { clock, random, defaults: { timeoutMs: 5000 } });
+    const p: PeerState = {
+      link, rpc, endpoint, hello: undefined, role: undefined, pow: undefined, contact: undefined, user: undefined, device: undefined,
+      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, lastPing: 0,
+    };
+    this.peers.set(link.peerId, p);
+    link.onClose((reason) => this.dropped(p, reason));
+    this.serve(p);
+    return p;
+  }
+
+  private dropped(p: PeerState, reason: string): void {
+    if (this.peers.get(p.link.peerId) !== p) return;
+    this.peers.delete(p.link.peerId);
+    p.rpc.close('link closed');
+    if (p.attachedHere) this.forgetLeaf(p);
+    if (p.attachedTo && !this.closed) {
+      p.attachedTo = false;
+      this.counters.reattaches++;
+      this.hostCache.recordFailure(p.link.peerId);
+      this.emit('detached', { supernode: p.link.peerId, reason, count: this.attachedCount() });
+      this.republishWanted = true;
+      void this.attach().then(() => this.publish());
+    }
+  }
+
+  /** Open (or reuse) the link to `peerId` and complete the hello. */
+  private async peerFor(address: Address, peerId: string, signal?: AbortSignal): Promise<PeerState> {
+    if (this.closed) throw new Error('overlay node closed');
+    let p = this.peers.get(peerId);
+    if (!p || p.link.isClosed) {
+      const link = await this.links!.connect(address, peerId, signal);
+      p = this.peers.get(peerId) ?? this.adopt(link);
+      if (p.link !== link) p = this.adopt(link);
+    }
+    if (!p.hello) p.hello = this.sayHello(p);
+    await p.hello;
+    return p;
+  }
+
+  private async sayHello(p: PeerState): Promise<void> {
+    const leaf = this.role === 'leaf';
+    const user = leaf ? {
+      key: this.c.identity.publicKeyHex,
+      device: this.device,
+      proof: toHex(this.c.identity.sign(deviceProofMessage(this.link.publicKey, this.device))),
+    } : undefined;
+    try {
+      const a = await p.rpc.request(OvHello, { v: 1, role: this.role, ...(this.pow && !leaf ? { pow: toHex(this.pow) } : {}), ...(user ? { user } : {}) }, { timeoutMs: 5000 });
+      this.learnPeer(p, a.role, a.pow);
+    } catch (err) {
+      p.hello = undefined;
+      throw err;
+    }
+  }
+
+  private learnPeer(p: PeerState, role: OverlayRole, pow: string | undefined): void {
+    p.role = role;
+    p.pow = pow;
+    if (role === 'supernode' && pow) {
+      const c: Contact = { id: nodeIdFromHex(p.link.peerId), publicKey: p.link.peerKey, pow: hexToBytes(pow), address: p.link.address };
+      if (this.verifier.accepts(c)) {
+        p.contact = c;
+        this.hostCache.recordSuccess(p.link.peerId, c.address);
+        if (this.table) this.table.add(c);
+        this.serveDht(p);
+      }
+    }
+  }
+
+  private serveDht(p: PeerState): void {
+    if (p.dhtServed || !this.service || !p.contact) return;
+    p.dhtServed = true;
+    registerDhtHandlers(p.rpc, this.service, p.contact);
+  }
+
+  private contactFromCache(id: string): Contact | undefined {
+    const p = this.peers.get(id);
+    return p?.contact;
+  }
+
+  private attachedPeers(): PeerState[] {
+    return [...this.peers.values()].filter((p) => p.attachedTo && !p.link.isClosed);
+  }
+
+  private attachedCount(): number {
+    return this.attachedPeers().length;
+  }
+
+  /** Handlers every link gets; they check our role at call time. */
+  private serve(p: PeerState): void {
+    const { rpc, endpoint, link } = p;
+    rpc.handle(OvHello, (h) => {
+      if (h.user) {
+        const ok = (() => {
+          try {
+            return ed25519.verify(hexToBytes(h.user!.proof), deviceProofMessage(link.peerKey, h.user!.device), hexToBytes(h.user!.key));
+          } catch {
+            return false;
+          }
+        })();
+        if (ok) {
+          p.user = h.user.key;
+          p.device = h.user.device;
+        }
+      }
+      this.learnPeer(p, h.role, h.pow);
+      p.hello ??= Promise.resolve();
+      return { v: 1 as const, role: this.role, ...(this.pow && this.role === 'supernode' ? { pow: toHex(this.pow) } : {}), observed: { host: link.address.host, port: link.address.port } };
+    });
+    rpc.handle(OvPing, () => ({ attached: p.attachedHere, load: Math.min(100, this.loadPct()) }));
+    rpc.handle(OvPeers, () => ({ peers: this.exchangePeers(p) }));
+    rpc.handle(OvAttach, () => {
+      if (this.role !== 'supernode' || this.closed) return { accepted: false, reason: 'not a supernode', peers: this.exchangePeers(p) };
+      if (!p.user) return { accepted: false, reason: 'no identity', peers: [] };
+      if (!p.attachedHere && this.leafCount() >= this.o.maxSessions) {
+        this.counters.leavesRefused++;
+        return { accepted: false, reason: 'full', peers: this.exchangePeers(p) };
+      }
+      if (!p.attachedHere) {
+        p.attachedHere = true;
+        this.counters.leavesAccepted++;
+        let set = this.leavesByUser.get(p.user);
+        if (!set) this.leavesByUser.set(p.user, (set = new Set()));
+        set.add(link.peerId);
+      }
+      return { accepted: true, peers: this.exchangePeers(p) };
+    });
+    rpc.handle(OvPublish, async ({ record }) => {
+      const r = record as PresenceRecord;
+      if (!this.dht || !p.attachedHere || r.publicKey !== p.user) return { accepted: 0, refused: 1, error: 'not attached' };
+      const v = this.verifyRecord(r);
+      if (!v.ok) return { accepted: 0, refused: 1, error: v.error.slice(0, 64) };
+      this.leafRecords.set(link.peerId, r);
+      const out = await this.dht.publish(r, this.ac.signal);
+      let accepted = 0, refused = 0;
+      for (const s of out.stored) {
+        accepted += s.accepted;
+        refused += s.refused;
+      }
+      return { accepted: Math.min(accepted, 1000), refused: Math.min(refused, 1000) };
+    });
+    rpc.handle(OvLookup, async ({ key }) => {
+      if (!this.dht || !p.attachedHere) return { records: [], hops: 0 };
+      const r = await this.dht.findRecords(nodeIdFromHex(key), this.ac.signal);
+      return { records: r.records.slice(0, 16), hops: Math.min(r.hops, 1000) };
+    });
+    rpc.handle(OvSearch, async ({ text }) => {
+      if (!this.search || !p.attachedHere) return { results: [] };
+      try {
+        return { results: (await this.runSearch(text)).slice(0, MAX_SEARCH_RESULTS) };
+      } catch {
+        return { results: [] };
+      }
+    });
+    rpc.handle(OvSignal, async ({ env, via }) => {
+      if (this.role !== 'supernode' || !p.attachedHere || env.from !== p.user) return { delivered: 0, error: 'not attached' };
+      if (!this.signalLimiter.take(link.peerId)) {
+        this.counters.signalsRefused++;
+        return { delivered: 0, error: 'rate-limited' };
+      }
+      return this.routeEnvelope(env, via);
+    });
+    rpc.handle(OvRelay, ({ env }) => {
+      if (this.role !== 'supernode' || p.role !== 'supernode') return { delivered: 0, error: 'not a supernode' };
+      if (!this.signalLimiter.take(link.peerId)) {
+        this.counters.signalsRefused++;
+        return { delivered: 0, error: 'rate-limited' };
+      }
+      return this.deliverToLeaves(env);
+    });
+    rpc.handle(OvDeliver, ({ env }) => {
+      if (!p.attachedTo) return null;
+      this.counters.signalsDelivered++;
+      const e: OverlayEnvelope = { from: env.from, to: env.to, callId: env.callId };
+      if (env.fromDevice !== undefined) e.fromDevice = env.fromDevice;
+      if (env.toDevice !== undefined) e.toDevice = env.toDevice;
+      if (env.notice !== undefined) e.notice = env.notice;
+      if (env.sealed !== undefined) e.sealed = unb64(env.sealed);
+      for (const h of this.envelopeHandlers) {
+        try {
+          h(e);
+        } catch (err) {
+          this.log.debug({ err: String(err) }, 'envelope handler failed');
+        }
+      }
+      return null;
+    });
+    rpc.handle(OvDialback, ({ nonce }) => {
+      if (this.role !== 'supernode' || !this.probeSocket || !this.signalLimiter.take(`db:${link.peerId}`)) return { sent: false };
+      this.counters.dialbacks++;
+      this.probeSocket.send(encodeDialback(hexToBytes(nonce)), link.address);
+      return { sent: true };
+    });
+    rpc.handle(OvBandwidth, ({ pad }) => ({ n: pad.length }));
+    rpc.handle(OvTurn, () => {
+      if (this.role !== 'supernode' || !p.attachedHere || !p.user || !this.o.issueTurnCredentials) return { ok: false };
+      const cred = this.o.issueTurnCredentials(p.user);
+      if (!cred) return { ok: false };
+      return { ok: true, username: cred.username, password: cred.password, ttlSec: cred.ttlSec, urls: cred.urls.slice(0, 4).map((a) => ({ host: a.host, port: a.port })) };
+    });
+    endpoint.on(OvFlood, (m) => {
+      if (this.search && p.role === 'supernode') this.search.handle(link.peerId, m.m);
+    });
+    endpoint.on(OvMove, (m) => {
+      if (!p.attachedTo) return;
+      this.mergePeers(m.peers);
+      this.log.info({ supernode: link.peerId.slice(0, 8), reason: m.reason }, 'supernode asked us to move');
+      p.attachedTo = false;
+      this.hostCache.remove(link.peerId);
+      link.close('moved');
+    });
+  }
+
+  private leafCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.attachedHere) n++;
+    return n;
+  }
+
+  private loadPct(): number {
+    return this.role === 'supernode' ? (100 * this.leafCount()) / this.o.maxSessions : 0;
+  }
+
+  private forgetLeaf(p: PeerState): void {
+    p.attachedHere = false;
+    this.leafRecords.delete(p.link.peerId);
+    if (p.user) {
+      const set = this.leavesByUser.get(p.user);
+      set?.delete(p.link.peerId);
+      if (set && set.size === 0) this.leavesByUser.delete(p.user);
+    }
+  }
+
+  private exchangePeers(p: PeerState): ReturnType<typeof contactToWire>[] {
+    const out: Contact[] = [];
+    if (this.table) out.push(...this.table.closest(p.contact?.id ?? nodeIdFromHex(p.link.peerId), 10));
+    if (this.contact) out.push(this.contact);
+    return out.slice(0, 20).map(contactToWire);
+  }
+
+  private mergePeers(wire: readonly unknown[]): void {
+    const entries = [];
+    for (const w of wire) {
+      const c = contactFromWire(w);
+      if (!c || !this.verifier.accepts(c) || toHex(c.id) === this.id) continue;
+      entries.push({ id: toHex(c.id), address: c.address, lastSeen: 0, rtt: null, failures: 0 });
+    }
+    this.hostCache.mergeExchange(entries);
+  }
+
+  // --- probes (hail, dial-back) --------------------------------------------------
+
+  private onProbe(d: Uint8Array, from: Address): void {
+    const p = parseProbe(d);
+    if (!p) return;
+    if (p.type === 'hail-request') {
+      if (this.role === 'supernode' && this.signalLimiter.take(`hail:${from.host}`)) this.socket!.send(encodeHailAnswer(p.nonce, this.link.publicKey), from);
+    } else if (p.type === 'hail-answer') {
+      this.hails.get(toHex(p.nonce))?.(p.key);
+    } else {
+      this.dialbacks.get(toHex(p.nonce))?.();
+    }
+  }
+
+  /** The link-key ID of the supernode at `address` (a hail), or undefined after `timeoutMs`. */
+  private hail(address: Address, timeoutMs = 2000): Promise<string | undefined> {
+    const nonce = this.c.random.bytes(8);
+    const key = toHex(nonce);
+    return new Promise((resolve) => {
+      let tries = 0;
+      let timer: Timer | undefined;
+      const finish = (id: string | undefined) => {
+        timer?.cancel();
+        this.hails.delete(key);
+        resolve(id);
+      };
+      this.hails.set(key, (pub) => finish(toHex(sha256(pub))));
+      const send = () => {
+        if (this.closed || tries++ >= 4) return finish(undefined);
+        this.socket!.send(encodeHailRequest(nonce), address);
+        timer = this.c.clock.setTimeout(send, timeoutMs / 4);
+      };
+      send();
+    });
+  }
+
+  private async onLanSupernode(address: Address): Promise<void> {
+    if (this.closed || (this.socket && sameAddress(address, this.socket.address))) return;
+    const id = await this.hail(address);
+    if (id && id !== this.id) this.hostCache.recordSuccess(id, address);
+  }
+
+  // --- bootstrap and attachment (leaf) -------------------------------------------
+
+  /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
+  private async candidates(): Promise<{ id: string; address: Address }[]> {
+    const out: { id: string; address: Address }[] = [];
+    const seen = new Set<string>([this.id]);
+    for (const p of this.attachedPeers()) seen.add(p.link.peerId);
+    for (const e of this.hostCache.best(30)) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      out.push({ id: e.id, address: e.address });
+    }
+    if (out.length < this.o.attachments + 2) {
+      const hailed = await Promise.all((this.o.seeds ?? []).map(async (s) => isSeedWithId(s) ? s : { id: await this.hail(s), address: s }));
+      for (const s of hailed) {
+        if (!s.id || seen.has(s.id)) continue;
+        seen.add(s.id);
+        out.push({ id: s.id, address: s.address });
+      }
+    }
+    return out;
+  }
+
+  /** Attach until we have `attachments` supernodes (or run out of candidates). */
+  private attach(): Promise<void> {
+    if (this.role !== 'leaf' || this.closed) return Promise.resolve();
+    this.attaching ??= this.attachRounds().finally(() => {
+      this.attaching = undefined;
+    });
+    return this.attaching;
+  }
+
+  private async attachRounds(): Promise<void> {
+    const want = this.o.attachments;
+    for (let round = 0; round < 3 && this.attachedCount() < want && !this.closed && this.role === 'leaf'; round++) {
+      const list = await this.candidates();
+      if (list.length === 0) break;
+      // Light shuffle spreads leaves over supernodes; then try a few at once: the first
+      // to answer are the nearest. Prefer prefixes we do not have yet.
+      for (let i = list.length - 1; i > 0; i--) {
+        const j = this.c.random.int(i + 1);
+        [list[i], list[j]] = [list[j]!, list[i]!];
+      }
+      const have = new Set(this.attachedPeers().map((p) => networkPrefix(p.link.address.host)));
+      list.sort((a, b) => Number(have.has(networkPrefix(a.address.host))) - Number(have.has(networkPrefix(b.address.host))));
+      const tries = list.slice(0, Math.min(list.length, want - this.attachedCount() + 2));
+      await Promise.all(tries.map((c) => this.tryAttach(c.id, c.address)));
+    }
+    this.missingAttachments = Math.max(0, want - this.attachedCount());
+  }
+
+  private async tryAttach(id: string, address: Address): Promise<void> {
+    const { clock } = this.c;
+    const t0 = clock.now();
+    let p: PeerState;
+    try {
+      p = await this.peerFor(address, id);
+      const a = await p.rpc.request(OvAttach, null, { timeoutMs: 3000, initialRtoMs: 500 });
+      if (this.closed) return;
+      const rtt = clock.now() - t0;
+      this.mergePeers(a.peers);
+      if (!a.accepted || this.role !== 'leaf') {
+        if (!p.attachedTo && !p.attachedHere && p.role !== 'supernode') p.link.close('not needed');
+        if (a.accepted) this.hostCache.recordSuccess(id, address, rtt);
+        return;
+      }
+      this.hostCache.recordSuccess(id, address, rtt);
+      if (this.attachedCount() >= this.o.attachments) {
+        // Late answer: keep the faster ones.
+        p.link.close('not needed');
+        return;
+      }
+      if (p.attachedTo) return;
+      p.attachedTo = true;
+      p.rttMs = rtt;
+      p.lastPing = clock.now();
+      this.counters.attaches++;
+      this.republishWanted = true;
+      this.emit('attached', { supernode: id, count: this.attachedCount() });
+    } catch (err) {
+      this.counters.attachFailures++;
+      this.hostCache.recordFailure(id);
+      this.log.debug({ supernode: id.slice(0, 8), err: String(err) }, 'attach failed');
+    }
+  }
+
+  private keepalivePeriod(): number {
+    const [lo, hi] = this.o.keepaliveMs;
+    return lo + this.c.random.float() * (hi - lo);
+  }
+
+  private scheduleKeepalive(): void {
+    if (this.closed) return;
+    this.keepTimer = this.c.clock.setTimeout(() => {
+      void this.keepalive();
+      this.scheduleKeepalive();
+    }, this.keepalivePeriod());
+  }
+
+  private async keepalive(): Promise<void> {
+    if (this.closed || this.role !== 'leaf') return;
+    const { clock } = this.c;
+    await Promise.all(this.attachedPeers().map(async (p) => {
+      const t0 = clock.now();
+      try {
+        const a = await p.rpc.request(OvPing, null, { timeoutMs: 3000, initialRtoMs: 700 });
+        p.rttMs = p.rttMs === undefined ? clock.now() - t0 : Math.round(0.8 * p.rttMs + 0.2 * (clock.now() - t0));
+        p.load = a.load;
+        p.lastPing = clock.now();
+        if (!a.attached) {
+          p.attachedTo = false;
+          p.link.close('supernode forgot us');
+        }
+      } catch {
+        if (!p.link.isClosed) p.link.close('supernode silent');
+      }
+    }));
+    if (this.attachedCount() < this.o.attachments) await this.attach();
+    if (this.o.name && (this.republishWanted || (this.record && clock.now() >= republishAt(this.record)))) await this.publish();
+  }
+
+  // --- directory (leaf side) -----------------------------------------------------
+
+  /** Sign and publish our presence record through our supernodes. */
+  publish(): Promise<void> {
+    if (!this.o.name || this.closed) return Promise.resolve();
+    if (this.role === 'supernode') return this.publishOwn();
+    this.publishing ??= this.publishViaSupernodes().finally(() => {
+      this.publishing = undefined;
+    });
+    return this.publishing;
+  }
+
+  private async draft(own: SupernodeRef[]): Promise<PresenceRecord> {
+    // Other devices of our identity: keep their supernodes in our record, so callers reach
+    // every device (bounded; they republish their own).
+    let refs = own;
+    let seq = Math.max(this.seq + 1, this.c.clock.now());
+    try {
+      const mine = await this.lookupKey(this.c.identity.publicKeyHex);
+      const other = mine.find((r) => r.seq > (this.record?.seq ?? -1) && r.publicKey === this.c.identity.publicKeyHex);
+      if (other && other.seq >= seq) seq = other.seq + 1;
+      if (other && this.record && other.seq !== this.record.seq) {
+        const ids = new Set(own.map((s) => s.id));
+        refs = [...own, ...other.supernodes.filter((s) => !ids.has(s.id))].slice(0, MAX_RECORD_SUPERNODES);
+      }
+    } catch {
+      // publish what we know
+    }
+    this.seq = seq;
+    return signPresence(this.c.identity, { name: this.o.name!, supernodes: refs, addresses: this.o.recordAddresses?.() ?? [], seq, lifetimeMs: this.o.recordLifetimeMs }, this.c.clock);
+  }
+
+  private async publishViaSupernodes(): Promise<void> {
+    const attached = this.attachedPeers();
+    if (attached.length === 0) return;
+    this.republishWanted = false;
+    const record = await this.draft(attached.map((p) => ({ id: p.link.peerId, address: p.link.address })));
+    let accepted = 0;
+    await Promise.all(attached.map(async (p) => {
+      try {
+        const a = await p.rpc.request(OvPublish, { record }, { timeoutMs: 20_000, initialRtoMs: 2000 });
+        accepted += a.accepted;
+      } catch {
+        // others may succeed
+      }
+    }));
+    if (accepted > 0) {
+      this.record = record;
+      this.counters.publishes++;
+      this.emit('published', { seq: record.seq, accepted });
+    } else {
+      this.republishWanted = true;
+    }
+  }
+
+  private async publishOwn(): Promise<void> {
+    if (!this.dht || !this.o.name) return;
+    const record = await this.draft([{ id: this.id, address: this.socket!.address }]);
+    const out = await this.dht.publish(record, this.ac.signal);
+    const accepted = out.stored.reduce((n, s) => n + s.accepted, 0);
+    if (accepted > 0) {
+      this.record = record;
+      this.counters.publishes++;
+      this.emit('published', { seq: record.seq, accepted });
+    }
+  }
+
+  private async findRecords(key: Uint8Array, signal?: AbortSignal): Promise<PresenceRecord[]> {
+    if (this.dht) return (await this.dht.findRecords(key, signal)).records;
+    const found: PresenceRecord[] = [];
+    for (const p of this.attachedPeers()) {
+      try {
+        const a = await p.rpc.request(OvLookup, { key: toHex(key) }, { timeoutMs: 10_000, initialRtoMs: 1500, signal });
+        for (const r of a.records as PresenceRecord[]) if (this.verifyRecord(r).ok) found.push(r);
+        if (found.length > 0) break;
+      } catch {
+        // next supernode
+      }
+    }
+    return newestPerPublisher(found);
+  }
+
+  // --- supernode: DHT, maintenance, search ---------------------------------------
+
+  private async joinDht(extra: readonly Contact[]): Promise<void> {
+    if (!this.dht) return;
+    const contacts: Contact[] = [...extra];
+    const targets: { id: string; address: Address }[] = [];
+    for (const e of this.hostCache.best(16)) targets.push({ id: e.id, address: e.address });
+    for (const s of this.o.seeds ?? []) {
+      if (isSeedWithId(s)) targets.push(s);
+      else {
+        const id = await this.hail(s);
+        if (id) targets.push({ id, address: s });
+      }
+    }
+    await Promise.all(targets.filter((t) => t.id !== this.id).map(async (t) => {
+      try {
+        const p = await this.peerFor(t.address, t.id);
+        if (p.contact) contacts.push(p.contact);
+      } catch {
+        this.hostCache.recordFailure(t.id);
+      }
+    }));
+    try {
+      await this.dht.bootstrap(contacts, this.ac.signal);
+    } catch (err) {
+      this.log.debug({ err: String(err) }, 'DHT bootstrap failed');
+    }
+    for (const c of this.table?.closest(this.link.idBytes, 50) ?? []) this.hostCache.recordSuccess(toHex(c.id), c.address);
+    this.log.info({ table: this.table?.size ?? 0 }, 'joined the DHT');
+    if (this.o.name) await this.publishOwn().catch(() => {});
+  }
+
+  private maintain(): void {
+    if (this.closed) return;
+    if (this.role === 'supernode' && this.dht) {
+      this.store!.sweep();
+      void this.dht.replicate(50, this.ac.signal).catch(() => {});
+      if (this.table!.size === 0) void this.joinDht([]);
+      // Leaves publish through us: keep their records fresh in the DHT for search too.
+      for (const [id, r] of this.leafRecords) if (r.expiresAt <= this.c.clock.now()) this.leafRecords.delete(id);
+      if (this.o.name && this.record && this.c.clock.now() >= republishAt(this.record)) void this.publishOwn().catch(() => {});
+      // Peer exchange keeps the host cache fresh.
+      for (const c of this.table!.closest(this.c.random.bytes(32), 5)) this.hostCache.recordSuccess(toHex(c.id), c.address);
+    } else if (this.role === 'leaf') {
+      const p = this.attachedPeers()[0];
+      if (p) void p.rpc.request(OvPeers, null, { timeoutMs: 5000 }).then((a) => this.mergePeers(a.peers), () => {});
+    }
+    if (this.o.hostCachePath) void saveHostCacheFile(this.o.hostCachePath, this.hostCache, this.c.random).catch(() => {});
+  }
+
+  private answerSearch(text: string, limit: number): SearchResult[] {
+    const out: SearchResult[] = [];
+    const seen = new Set<string>();
+    const now = this.c.clock.now();
+    for (const r of this.leafRecords.values()) {
+      if (out.length >= limit) break;
+      if (r.expiresAt <= now || !normalizeName(r.name).includes(text)) continue;
+      const k = `${r.publicKey}/${r.name}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ name: r.name, key: r.publicKey });
+    }
+    if (this.record && this.o.name && normalizeName(this.o.name).includes(text) && out.length < limit) {
+      out.push({ name: this.o.name, key: this.c.identity.publicKeyHex });
+    }
+    return out;
+  }
+
+  private async runSearch(text: string): Promise<SearchResult[]> {
+    if (!this.search) throw new Error('not a supernode');
+    const results: SearchResult[] = [];
+    this.syncResults = results;
+    let qid: string;
+    try {
+      qid = this.search.search(text);
+    } finally {
+      this.syncResults = undefined;
+    }
+    const orig = this.searchWaiters;
+    orig.set(qid, results);
+    await this.c.clock.sleep(this.o.searchWindowMs, this.ac.signal).catch(() => {});
+    orig.delete(qid);
+    const seen = new Set<string>();
+    return results.filter((r) => {
+      const k = `${r.key}/${r.name}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  }
+
+  private async sendFlood(peerId: string, m: SearchMessage<SearchResult>): Promise<void> {
+    try {
+      let p = this.peers.get(peerId);
+      if (!p) {
+        const c = this.table?.closest(nodeIdFromHex(peerId), 1)[0];
+        if (!c || toHex(c.id) !== peerId) return;
+        p = await this.peerFor(c.address, peerId);
+      }
+      p.endpoint.send({ type: 'ov.flood', m: m as never });
+    } catch {
+      // dropped: floods are best effort
+    }
+  }
+
+  // --- signal relay --------------------------------------------------------------
+
+  private async sendEnvelope(e: OverlayEnvelope): Promise<void> {
+    if (e.sealed && e.sealed.length > MAX_SEALED_BYTES) throw new Error(`sealed signal too large (${e.sealed.length} > ${MAX_SEALED_BYTES})`);
+    this.counters.signalsSent++;
+    const env = {
+      from: e.from, to: e.to, callId: e.callId,
+      ...(e.fromDevice !== undefined ? { fromDevice: e.fromDevice } : {}),
+      ...(e.toDevice !== undefined ? { toDevice: e.toDevice } : {}),
+      ...(e.sealed !== undefined ? { sealed: b64(e.sealed) } : {}),
+      ...(e.notice !== undefined ? { notice: e.notice } : {}),
+    };
+    const records = await this.lookupKey(e.to);
+    const via: SupernodeRef[] = [];
+    const ids = new Set<string>();
+    for (const r of records) {
+      for (const s of r.supernodes) {
+        if (ids.has(s.id) || via.length >= 8) continue;
+        ids.add(s.id);
+        via.push({ id: s.id, address: s.address });
+      }
+    }
+    if (via.length === 0) throw new Error('recipient not found in the directory');
+    if (this.role === 'supernode') {
+      const r = await this.routeEnvelope(env, via);
+      if (r.delivered === 0) throw new Error(`recipient unreachable${r.error ? `: ${r.error}` : ''}`);
+      return;
+    }
+    let lastError = 'no supernode';
+    for (const p of this.attachedPeers()) {
+      try {
+        const a = await p.rpc.request(OvSignal, { env, via: via.map((s) => ({ id: s.id, address: { host: s.address.host, port: s.address.port } })) }, { timeoutMs: 10_000, initialRtoMs: 1000 });
+        if (a.delivered > 0) return;
+        lastError = a.error ?? 'not delivered';
+      } catch (err) {
+        lastError = String(err);
+      }
+    }
+    throw new Error(`recipient unreachable: ${lastError}`);
+  }
+
+  private async routeEnvelope(env: WireEnvelope, via: readonly SupernodeRef[]): Promise<{ delivered: number; error?: string }> {
+    let delivered = 0;
+    let error: string | undefined;
+    await Promise.all(via.slice(0, 8).map(async (s) => {
+      try {
+        if (s.id === this.id) {
+          delivered += this.deliverToLeaves(env).delivered;
+          return;
+        }
+        const p = await this.peerFor(s.address, s.id);
+        const a = await p.rpc.request(OvRelay, { env }, { timeoutMs: 5000, initialRtoMs: 800 });
+        delivered += a.delivered;
+        if (a.error) error = a.error;
+      } catch (err) {
+        error = String(err).slice(0, 64);
+      }
+    }));
+    this.counters.signalsRelayed++;
+    return { delivered: Math.min(delivered, 1000), ...(delivered === 0 && error ? { error: error.slice(0, 64) } : {}) };
+  }
+
+  private deliverToLeaves(env: WireEnvelope): { delivered: number } {
+    const set = this.leavesByUser.get(env.to);
+    let delivered = 0;
+    for (const id of set ?? []) {
+      const p = this.peers.get(id);
+      if (!p || !p.attachedHere) continue;
+      if (env.toDevice !== undefined && p.device !== env.toDevice) continue;
+      delivered++;
+      void p.rpc.request(OvDeliver, { env }, { timeoutMs: 5000, initialRtoMs: 800 }).catch(() => {});
+    }
+    return { delivered };
+  }
+
+  // --- election ------------------------------------------------------------------
+
+  private async electionRound(): Promise<void> {
+    if (this.closed || this.mode !== 'auto') return;
+    try {
+      if (this.role === 'leaf') await this.considerPromotion();
+      else this.considerDemotion();
+    } catch (err) {
+      this.log.debug({ err: String(err) }, 'election round failed');
+    }
+  }
+
+  private async checkReachable(): Promise<boolean> {
+    const local = this.socket!.address;
+    const p = this.attachedPeers()[0];
+    if (!p) return false;
+    // We must also see our own address from outside: behind a NAT the observed one differs.
+    const hello = await p.rpc.request(OvHello, { v: 1, role: 'leaf', user: { key: this.c.identity.publicKeyHex, device: this.device, proof: toHex(this.c.identity.sign(deviceProofMessage(this.link.publicKey, this.device))) } }, { timeoutMs: 5000 });
+    const wildcard = local.host === '0.0.0.0' || local.host === '::';
+    if (hello.observed.port !== local.port || (!wildcard && hello.observed.host !== local.host)) return false;
+    const nonce = this.c.random.bytes(16);
+    const key = toHex(nonce);
+    const got = new Promise<boolean>((resolve) => {
+      const timer = this.c.clock.setTimeout(() => {
+        this.dialbacks.delete(key);
+        resolve(false);
+      }, 3000);
+      this.dialbacks.set(key, () => {
+        timer.cancel();
+        this.dialbacks.delete(key);
+        resolve(true);
+      });
+    });
+    const a = await p.rpc.request(OvDialback, { nonce: key }, { timeoutMs: 3000 }).catch(() => ({ sent: false }));
+    if (!a.sent) {
+      this.dialbacks.get(key)?.();
+      return false;
+    }
+    return got;
+  }
+
+  private async measureUpstream(): Promise<number> {
+    if (this.o.probes?.upstreamKbps) return this.o.probes.upstreamKbps();
+    const p = this.attachedPeers()[0];
+    if (!p) return 0;
+    const { clock } = this.c;
+    const t0 = clock.now();
+    await p.rpc.request(OvPing, null, { timeoutMs: 5000 });
+    const small = clock.now() - t0;
+    const t1 = clock.now();
+    await p.rpc.request(OvBandwidth, { pad: 'x'.repeat(BW_PROBE_BYTES) }, { timeoutMs: 15_000, initialRtoMs: 5000 });
+    const big = clock.now() - t1;
+    const ms = Math.max(1, big - small);
+    return Math.min(1_000_000, (BW_PROBE_BYTES * 8) / ms);
+  }
+
+  private async considerPromotion(): Promise<void> {
+    if (this.reachable === undefined || !this.reachable) this.reachable = await this.checkReachable().catch(() => false);
+    const upstreamKbps = this.reachable ? await this.measureUpstream().catch(() => 0) : 0;
+    const cpuHeadroom = this.o.probes?.cpuHeadroom?.() ?? 1;
+    const score = electionScore({ reachable: this.reachable, upstreamKbps, cpuHeadroom, uptimeMs: this.c.clock.now() - this.startedAt }, this.policy);
+    this.score = score;
+    const attached = this.attachedPeers();
+    const loads = attached.map((p) => p.load).filter((x): x is number => x !== undefined);
+    const known = new Set([...attached.map((p) => p.link.peerId), ...this.hostCache.list().filter((e) => e.lastSeen > 0 && e.failures === 0).map((e) => e.id)]);
+    const reason = promotionReason(score, {
+      knownSupernodes: known.size,
+      averageLoadPct: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : undefined,
+      missingAttachments: this.missingAttachments,
+    }, this.policy);
+    this.log.debug({ score, reachable: this.reachable, upstreamKbps, known: known.size }, 'election round');
+    if (reason) await this.promote(`promoted: ${reason}`);
+  }
+
+  private considerDemotion(): void {
+    const { clock } = this.c;
+    const now = clock.now();
+    const sent = this.socket!.stats().sentBytes;
+    const kbps = ((sent - this.lastSentBytes) * 8) / Math.max(1, now - this.lastSentAt);
+    this.lastSentBytes = sent;
+    this.lastSentAt = now;
+    const why = this.demotion.update({ sessions: this.leafCount(), maxSessions: this.o.maxSessions, sentKbps: kbps, budgetKbps: this.o.budgetKbps, cpuHeadroom: this.o.probes?.cpuHeadroom?.() ?? 1 });
+    if (why) void this.demote(why);
+  }
+}
+
+type WireEnvelope = {
+  from: string;
+  to: string;
+  callId: string;
+  fromDevice?: string;
+  toDevice?: string;
+  sealed?: string;
+  notice?: 'tampered' | 'undeliverable';
+};
