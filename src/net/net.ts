@@ -52,6 +52,13 @@ export interface BindOptions {
   host?: string;
   /** Local port; 0 or omitted picks a free one. */
   port?: number;
+  /**
+   * Kernel receive buffer to ask for, bytes (a busy relay needs more than the default
+   * ~208 KiB so bursts are not dropped while the event loop is busy). Best effort.
+   */
+  receiveBufferBytes?: number;
+  /** Kernel send buffer to ask for, bytes. Best effort. */
+  sendBufferBytes?: number;
 }
 
 /** A host's network stack: the only way components get sockets. */

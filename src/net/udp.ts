@@ -6,7 +6,8 @@
  * Sending never throws for network conditions: an invalid destination (not an IP
  * literal, wrong family, port outside 1-65535), an oversized datagram or an error
  * reported by the OS is counted in `sendErrors` and the datagram is dropped, as UDP
- * would. Counters are updated when the OS accepts (or refuses) the datagram. The payload
+ * would. Counters count datagrams handed to the OS; errors the OS reports later are counted in
+ * `sendErrors`. The payload
  * is copied on send, so the caller may reuse its buffer at once.
  *
  * @example
@@ -49,7 +50,13 @@ export class UdpNet implements Net {
     // Rebinding a port this net just closed must work, as it does on Node.
     if (port !== 0) await this.closing.get(port);
     const v6 = family === 6;
-    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 && host !== '::' });
+    const socket = dgram.createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      ipv6Only: v6 && host !== '::',
+      // Destinations are always IP literals (checked in send): answer the resolver at once
+      // instead of paying a dns.lookup and a tick per datagram.
+      lookup: literalLookup,
+    });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         try {
@@ -62,6 +69,7 @@ export class UdpNet implements Net {
       socket.once('error', onError);
       socket.bind({ address: host, port, exclusive: true }, () => {
         socket.off('error', onError);
+        setBufferSizes(socket, options);
         resolve();
       });
     });
@@ -71,6 +79,27 @@ export class UdpNet implements Net {
         if (this.closing.get(p) === done) this.closing.delete(p);
       });
     });
+  }
+}
+
+/** A dgram `lookup` for IP literals only (send() never passes anything else). */
+function literalLookup(hostname: string, _options: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  const family = isIP(hostname);
+  if (family === 0) callback(new Error(`not an IP address: ${hostname}`), '', 0);
+  else callback(null, hostname, family);
+}
+
+/** Apply requested kernel buffer sizes; the kernel may cap them (best effort). */
+function setBufferSizes(socket: dgram.Socket, options: BindOptions): void {
+  try {
+    if (options.receiveBufferBytes) socket.setRecvBufferSize(options.receiveBufferBytes);
+  } catch {
+    // not supported by this runtime or refused by the kernel: keep the default
+  }
+  try {
+    if (options.sendBufferBytes) socket.setSendBufferSize(options.sendBufferBytes);
+  } catch {
+    // as above
   }
 }
 
@@ -148,13 +177,11 @@ class UdpSocket implements DatagramSocket {
     if (family === 4 && this.v6) host = `::ffff:${host}`;
     try {
       // Copy: the runtime may send after we return, and callers may reuse their buffer.
-      this.socket.send(new Uint8Array(data), port, host, (err) => {
-        if (err) this.counters.sendErrors++;
-        else {
-          this.counters.sentPackets++;
-          this.counters.sentBytes += size;
-        }
-      });
+      // No completion callback (one closure and one tick per datagram on a busy relay):
+      // errors the OS reports later arrive as 'error' events and are counted there.
+      this.socket.send(new Uint8Array(data), port, host);
+      this.counters.sentPackets++;
+      this.counters.sentBytes += size;
     } catch {
       this.counters.sendErrors++;
     }

@@ -8,14 +8,16 @@
  * |      0-3   | `stun`          |
  * |     16-19  | `zrtp`          |
  * |     20-63  | `dtls`          |
- * |     64-79  | `turn-channel`  |
+ * |    64-127  | `turn-channel`  |
  * |    128-191 | `rtp` (RTP/RTCP)|
  * |    224-239 | `overlay` (tincan sessions, 0xE0-0xEF) |
  * | else/empty | `unknown` (dropped and counted) |
  *
- * RFC 9443 assigns 80-127 and 192-255 to QUIC; tincan runs no QUIC on this port and
- * claims 0xE0-0xEF inside the long-header range for its overlay, so those QUIC bytes
- * (and everything else unassigned) are `unknown` here.
+ * RFC 9443 assigns 80-127 and 192-255 to QUIC; tincan runs no QUIC on this port. It
+ * routes 80-127 to TURN as well, because TURN clients (libwebrtc, coturn's) pick channel
+ * numbers up to 0x7FFF, whose ChannelData starts with 0x50-0x7F; and it claims 0xE0-0xEF
+ * inside the QUIC long-header range for its overlay. Everything else unassigned is
+ * `unknown`.
  *
  * @example
  * ```ts
@@ -63,8 +65,7 @@ export function classifyFirstByte(b: number): DatagramClass {
   if (b < 16) return 'unknown';
   if (b <= 19) return 'zrtp';
   if (b <= 63) return 'dtls';
-  if (b <= 79) return 'turn-channel';
-  if (b < 128) return 'unknown';
+  if (b < 128) return 'turn-channel';
   if (b <= 191) return 'rtp';
   if (b >= OVERLAY_FIRST_BYTE_MIN && b <= OVERLAY_FIRST_BYTE_MAX) return 'overlay';
   return 'unknown';

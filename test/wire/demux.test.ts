@@ -11,8 +11,7 @@ const table: [number, number, DatagramClass][] = [
   [4, 15, 'unknown'],
   [16, 19, 'zrtp'],
   [20, 63, 'dtls'],
-  [64, 79, 'turn-channel'],
-  [80, 127, 'unknown'], // QUIC (RFC 9443): not on our port
+  [64, 127, 'turn-channel'], // 80-127 too: TURN channels up to 0x7FFF (no QUIC on our port)
   [128, 191, 'rtp'],
   [192, 223, 'unknown'], // QUIC long header
   [224, 239, 'overlay'],
