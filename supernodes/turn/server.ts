@@ -116,7 +116,7 @@ export interface TurnServerOptions {
   hairpin?: boolean;
   /**
    * Receive buffer asked for each relay socket, bytes; default 256 KiB. Passed to
-   * `Net.bind` as `recvBufferSize`, which a Net may honour (UdpNet: SO_RCVBUF) or ignore.
+   * `Net.bind` as `receiveBufferBytes`, which a Net may honour (UdpNet: SO_RCVBUF) or ignore.
    */
   relayRecvBufferSize?: number;
 }
@@ -615,7 +615,7 @@ export class TurnServer {
   ): Promise<{ socket: DatagramSocket; token: Uint8Array | undefined }> {
     const host = family === 4 ? this.o.relayHost : this.o.relayHostV6!;
     const net = this.o.env.net;
-    const options: BindOptions & { recvBufferSize?: number } = { host, recvBufferSize: this.o.relayRecvBufferSize };
+    const options: BindOptions = { host, receiveBufferBytes: this.o.relayRecvBufferSize };
     if (!even) return { socket: await net.bind(options), token: undefined };
     for (let attempt = 0; attempt < 32; attempt++) {
       const s = await net.bind(options);

@@ -19,7 +19,7 @@ export interface StandaloneTurnOptions extends Omit<TurnServerOptions, 'send'> {
   listen: { host: string; port?: number };
   /**
    * Receive buffer asked for the listening socket, bytes; default 4 MiB (it takes every
-   * client's traffic). Passed to `Net.bind` as `recvBufferSize`; a Net may ignore it.
+   * client's traffic). Passed to `Net.bind` as `receiveBufferBytes`; a Net may ignore it.
    */
   recvBufferSize?: number;
 }
@@ -37,10 +37,10 @@ export interface StandaloneTurn {
 
 /** Bind `listen` and serve TURN/STUN on it. */
 export async function startStandaloneTurn(options: StandaloneTurnOptions): Promise<StandaloneTurn> {
-  const bind: BindOptions & { recvBufferSize?: number } = {
+  const bind: BindOptions = {
     host: options.listen.host,
     port: options.listen.port ?? 0,
-    recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
+    receiveBufferBytes: options.recvBufferSize ?? 4 * 1024 * 1024,
   };
   const socket = await options.env.net.bind(bind);
   const server = new TurnServer({ ...options, send: (data, to) => socket.send(data, to) });
