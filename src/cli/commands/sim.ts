@@ -4,17 +4,35 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { COMING } from '../common.ts';
 import { required, withDefault } from '../options.ts';
-import { notAvailable } from '../outcome.ts';
+import { success } from '../outcome.ts';
 import { decimal, integer, positive } from '../values.ts';
+
+const SCENARIO_NAMES = ['baseline', 'sybil', 'seed-outage'] as const;
+type Scenario = (typeof SCENARIO_NAMES)[number];
+
+/** A comma-separated, non-empty list of scenario names. */
+function scenarioList(text: string): Scenario[] {
+  const names = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new Error(`expected a list of ${SCENARIO_NAMES.join(', ')}`);
+  for (const n of names) if (!(SCENARIO_NAMES as readonly string[]).includes(n)) throw new Error(`unknown scenario "${n}"; expected ${SCENARIO_NAMES.join(', ')}`);
+  return [...new Set(names)] as Scenario[];
+}
 
 /** `tincan sim --nodes N [--churn PER_HOUR] [--duration SIM_S] [--lookups N] [--rng SEED]`. */
 export const simCommand = defineCommand({
   name: 'sim',
   summary: 'simulate a network of N nodes on a virtual clock and report lookup figures',
-  description:
-    'With --json, prints at least {nodes, supernodes, lookups, lookupSuccess, hopsP50, hopsP95,\nleafBytesPerSec, wallSeconds}. The same --rng gives the same run.',
+  description: [
+    'Runs the overlay on SimNet: ~15% public nodes (supernode candidates), the rest behind',
+    'the four NAT kinds, lognormal uplinks, churn with exponential session lengths, and',
+    'lookups of random live names. Scenarios: baseline, sybil (20% attacker supernodes),',
+    'seed-outage (all seeds go down). Progress goes to stderr.',
+    'With --json, prints at least {nodes, supernodes, lookups, lookupSuccess, hopsP50, hopsP95,',
+    'leafBytesPerSec, wallSeconds} (the baseline scenario) and every scenario\'s figures under',
+    '"scenarios", including messages and bytes per node per second by role. The same --rng',
+    'gives the same figures (wall and CPU times aside).',
+  ].join('\n'),
   positionals: [],
   options: {
     nodes: required('N', 'number of simulated nodes', integer(2, 1_000_000)),
@@ -22,9 +40,28 @@ export const simCommand = defineCommand({
     duration: withDefault('SIM_S', 'simulated time to run, in seconds', positive(30 * 86_400), 3600),
     lookups: withDefault('N', 'name lookups to perform', integer(0, 10_000_000), 1000),
     rng: withDefault('SEED', 'random seed (same seed, same run)', integer(0, 2 ** 32 - 1), 1),
+    scenarios: withDefault('LIST', 'scenarios to run, comma-separated: baseline, sybil, seed-outage', scenarioList, [...SCENARIO_NAMES]),
   },
-  examples: ['sim --nodes 2000 --churn 1 --duration 3600 --json'],
-  async run() {
-    return notAvailable(COMING.sim);
+  examples: ['sim --nodes 2000 --churn 1 --duration 3600 --json', 'sim --nodes 500 --churn 0.69 --duration 600 --scenarios baseline'],
+  async run({ options }, ctx) {
+    const { runSim } = await import('../../overlay/sim/run-sim.ts');
+    const r = await runSim({
+      nodes: options.nodes,
+      churnPerHour: options.churn,
+      durationS: options.duration,
+      lookups: options.lookups,
+      seed: options.rng,
+      scenarios: options.scenarios,
+      onProgress: (p) => ctx.io.stderr(`sim ${p.scenario}: t=${p.simSeconds}s live=${p.live} supernodes=${p.supernodes} lookups=${p.lookupsFound}/${p.lookupsDone} wall=${p.wallSeconds}s\n`),
+    });
+    const lines = [
+      `${r.nodes} nodes, ${r.supernodes} supernodes; ${r.lookups} lookups, success ${(100 * r.lookupSuccess).toFixed(2)}%, hops p50 ${r.hopsP50} p95 ${r.hopsP95}`,
+      `idle leaf ${r.leafIdleBytesPerSec} B/s (all leaves ${r.leafBytesPerSec} B/s); ${r.wallSeconds} s wall, ${r.cpuSeconds} s CPU`,
+    ];
+    for (const [name, s] of Object.entries(r.scenarios)) {
+      if (!s) continue;
+      lines.push(`${name}: success ${(100 * s.lookupSuccess).toFixed(2)}% of ${s.lookups}, hops p95 ${s.hopsP95}, latency p95 ${s.latencyP95Ms} ms, supernodes ${s.supernodes} (ratio ${s.supernodeRatio.mean}), supernode ${s.traffic.supernode.bytesPerSec} B/s, ${s.wallSeconds} s wall`);
+    }
+    return success({ ...r }, lines.join('\n'));
   },
 });

@@ -138,6 +138,16 @@ export class SimPeer {
     return this.table?.size ?? 0;
   }
 
+  /** Records this supernode holds under `key` (diagnostics). */
+  held(key: Uint8Array): number {
+    return this.store?.get(key).length ?? 0;
+  }
+
+  /** DHT service counters (diagnostics). */
+  get serviceStats(): { handled: number; rateLimited: number; invalid: number } | undefined {
+    return this.service?.stats;
+  }
+
   /** Start: join the overlay from `seeds` and the host cache. */
   start(seeds: readonly Contact[]): void {
     if (this.isSupernode) void this.joinDht(seeds);
@@ -256,9 +266,10 @@ export class SimPeer {
       const r = record as PresenceRecord;
       if (!this.leaves.has(link.peer) || r.nodeId !== toHex(sender.id)) return { accepted: 0, refused: 1 };
       const out = await this.dht!.publish(r);
-      let accepted = 0, refused = 0;
+      // The weaker key decides: a record is findable by name only if stored under the name key.
+      let accepted = Infinity, refused = 0;
       for (const s of out.stored) {
-        accepted += s.accepted;
+        accepted = Math.min(accepted, s.accepted);
         refused += s.refused;
       }
       return { accepted: Math.min(accepted, 1000), refused: Math.min(refused, 1000) };
@@ -316,7 +327,7 @@ export class SimPeer {
     try {
       const record = this.sign([]);
       const out = await this.dht!.publish(record);
-      if (out.stored.some((s) => s.accepted > 0) && !this.closed) {
+      if (out.stored.every((s) => s.accepted > 0) && !this.closed) {
         this.record = record;
         this.publishedAt ??= this.world.clock.now();
         this.events.published(this);
@@ -413,7 +424,7 @@ export class SimPeer {
       }
       this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
       this.attached.push(peer);
-      this.republishWanted = true;
+      if (!this.record) this.republishWanted = true;
     } catch {
       this.hostCache.recordFailure(id);
       this.links.get(peer)?.close('attach failed');
@@ -424,7 +435,13 @@ export class SimPeer {
     this.pinged.delete(peer);
     this.attached = this.attached.filter((p) => p !== peer);
     this.hostCache.recordFailure(toHex(this.world.specs[peer]!.identity.idBytes));
-    this.republishWanted = true;
+    // Republish when fewer than half of the supernodes the record lists are still ours
+    // (callers reach us through any one of them).
+    if (this.record) {
+      const listed = this.record.supernodes.map((s) => this.world.indexOfId(nodeIdFromHex(s.id)));
+      const still = listed.filter((i) => i !== undefined && this.attached.includes(i)).length;
+      if (still * 2 < listed.length) this.republishWanted = true;
+    }
     void this.attach(this.world.seedContacts());
   }
 
@@ -445,6 +462,7 @@ export class SimPeer {
           // the next one
         }
       }
+      if (!ok) this.republishWanted = true; // again at the next keepalive tick
       if (ok && !this.closed) {
         this.record = record;
         this.publishedAt ??= this.world.clock.now();

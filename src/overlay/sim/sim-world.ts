@@ -29,13 +29,16 @@ export interface PeerConfig {
   recordLifetimeMs: number;
   /** Supernodes a leaf keeps (3). */
   attachments: number;
-  /** Supernodes a leaf publishes its record through (default 2). */
+  /** Supernodes a leaf publishes its record through (default 1; the Sybil scenario uses 2). */
   publishVia: number;
   /** Keepalive period of a leaf to its supernodes: uniform in [min, max] ms (15-25 s). */
   keepaliveMs: [number, number];
   /** Supernode maintenance period (link sweep, store sweep, replication; default 60 s). */
   maintenanceMs: number;
-  /** Records a supernode re-stores per maintenance round (default 20; 0 disables replication). */
+  /**
+   * Records a supernode re-stores per maintenance round (default 0: leaves republish at
+   * half-life, and hourly replication by every holder re-stores each record k times).
+   */
   replicatePerRound: number;
   /** Leaves a supernode serves at most (default 200). */
   maxLeaves: number;
@@ -51,10 +54,10 @@ export const DEFAULT_PEER_CONFIG: PeerConfig = {
   powDifficulty: 8,
   recordLifetimeMs: 2 * 3600_000,
   attachments: 3,
-  publishVia: 2,
+  publishVia: 1,
   keepaliveMs: [15_000, 25_000],
   maintenanceMs: 60_000,
-  replicatePerRound: 20,
+  replicatePerRound: 0,
   maxLeaves: 200,
   linkIdleMs: 180_000,
   dhtTimeoutMs: 2000,
