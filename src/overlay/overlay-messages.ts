@@ -49,6 +49,9 @@ export const OvAttach = defineMethod('ov.attach', Type.Null(),
     peers: Type.Array(WireContactSchema, { maxItems: MAX_EXCHANGE_PEERS }),
   }, { additionalProperties: false }));
 
+/** `ov.detach`: a leaf no longer uses this supernode (it may keep the link for a while). */
+export const OvDetach = defineMethod('ov.detach', Type.Null(), Type.Null());
+
 /** `ov.ping`: a leaf's keepalive to its supernode (also keeps NAT bindings open). */
 export const OvPing = defineMethod('ov.ping', Type.Null(), Type.Object({ attached: Type.Boolean(), load: Type.Number({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }));
 
@@ -136,7 +139,7 @@ export const OvMove = defineMessage('ov.move', {
 
 /** Every overlay method. */
 export const OVERLAY_METHODS: readonly RpcMethod[] = [
-  OvHello, OvAttach, OvPing, OvPeers, OvPublish, OvLookup, OvSearch, OvSignal, OvRelay, OvDeliver, OvDialback, OvBandwidth, OvTurn,
+  OvHello, OvAttach, OvDetach, OvPing, OvPeers, OvPublish, OvLookup, OvSearch, OvSignal, OvRelay, OvDeliver, OvDialback, OvBandwidth, OvTurn,
   ...DHT_METHODS,
 ] as unknown as readonly RpcMethod[];
 

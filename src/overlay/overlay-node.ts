@@ -11,8 +11,8 @@
  *
  * Keys: the user `identity` signs presence records and is who calls are addressed to.
  * The node's *link key* (its overlay node ID, the one that carries a proof of work when
- * it is a supernode) is derived from the identity and the device name, so several
- * devices of one identity are distinct nodes; a leaf proves to its supernode which
+ * it is a supernode) is derived from the identity, the device name and a per-run salt,
+ * so several devices of one identity are distinct nodes; a leaf proves to its supernode which
  * identity it speaks for by signing its link key with the identity key.
  *
  * @example
@@ -39,7 +39,7 @@ import { RpcPeer } from '../wire/rpc.ts';
 import { Identity } from '../identity/identity.ts';
 import { fingerprint } from '../identity/fingerprint.ts';
 import { type Contact, ContactVerifier, contactFromWire, contactToWire } from './contact.ts';
-import { DhtService } from './dht-service.ts';
+import { DhtService, type DhtServiceOptions } from './dht-service.ts';
 import { Dht, dhtRpc, newestPerPublisher } from './dht.ts';
 import { dhtSendOverRpc, registerDhtHandlers } from './dht-wire.ts';
 import { HostCache, loadHostCacheFile, saveHostCacheFile } from './host-cache.ts';
@@ -57,7 +57,7 @@ import { DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, election
 import { DIALBACK_BYTE, encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
   BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
-  OvLookup, OvMove, OvPeers, OvPing, OvPublish, OvRelay, OvSearch, OvSignal, OvTurn,
+  OvDetach, OvLookup, OvMove, OvPeers, OvPing, OvPublish, OvRelay, OvSearch, OvSignal, OvTurn,
 } from './overlay-messages.ts';
 
 /** Node role. */
@@ -115,6 +115,8 @@ export interface OverlayInit {
   device?: string;
   /** Host cache file; undefined = in memory only. */
   hostCachePath?: string;
+  /** A host cache to start from (e.g. the simulator's persisted one); the file wins if both are given. */
+  hostCache?: HostCache;
   /** Upstream to volunteer as supernode (kbit/s; default 1000). */
   budgetKbps?: number;
   /** Most leaves/sessions as supernode (default 100). */
@@ -145,6 +147,11 @@ export interface OverlayInit {
   issueTurnCredentials?: (leafUserKey: string) => TurnCredentials | undefined;
   /** Addresses to put in our presence record (e.g. host candidates); default none. */
   recordAddresses?: () => Address[];
+  /**
+   * Per-peer DHT rates (defaults: DhtService's, but STORE 20/s burst 200: a supernode
+   * stores on behalf of up to --max-sessions leaves).
+   */
+  dhtRates?: DhtServiceOptions['rates'];
   /** DHT request timeout (default 2 s). */
   dhtTimeoutMs?: number;
   /** How long a supernode collects search hits (default 1.5 s). */
@@ -284,9 +291,13 @@ function deviceProofMessage(linkKey: Uint8Array, device: string): Uint8Array {
   return concat(DEVICE_PREFIX, linkKey, new TextEncoder().encode(device));
 }
 
-/** The link key of (identity, device): deterministic, so restarts keep their overlay ID. */
-export function deriveLinkIdentity(identity: Identity, device: string): Identity {
-  return Identity.fromSecretKey(sha256(concat(LINK_KEY_PREFIX, identity.secretKey, new TextEncoder().encode(device))));
+/**
+ * The link key of one run of (identity, device). Fresh per run (`salt`): a restarted node
+ * with the same key would look like a rekey of its old session to peers, whose RPC and
+ * reassembly state would then misread the new run's messages.
+ */
+export function deriveLinkIdentity(identity: Identity, device: string, salt: Uint8Array): Identity {
+  return Identity.fromSecretKey(sha256(concat(LINK_KEY_PREFIX, identity.secretKey, salt, new TextEncoder().encode(device))));
 }
 
 function isSeedWithId(s: Seed): s is { address: Address; id: string } {
@@ -295,10 +306,10 @@ function isSeedWithId(s: Seed): s is { address: Address; id: string } {
 
 /** See module docs. */
 export class OverlayNode {
-  /** The link identity (its ID is the overlay node ID). */
-  readonly link: Identity;
-  /** Overlay node ID (hex). */
-  readonly id: string;
+  /** The link identity (its ID is the overlay node ID); a new one at every role change. */
+  link: Identity;
+  /** Overlay node ID (hex) of the current link identity. */
+  id: string;
   readonly mode: RoleMode;
   readonly device: string;
   private readonly c: OverlayComponents;
@@ -365,13 +376,13 @@ export class OverlayNode {
     };
     this.mode = init.role ?? 'auto';
     this.device = init.device ?? 'default';
-    this.link = deriveLinkIdentity(components.identity, this.device);
+    this.link = deriveLinkIdentity(components.identity, this.device, components.random.bytes(16));
     this.id = this.link.id;
     this.log = components.log.child({ component: 'overlay', node: this.id.slice(0, 8) });
     this.policy = { ...DEFAULT_ELECTION_POLICY, ...init.election };
     this.verifier = new ContactVerifier({ difficulty: this.o.powDifficulty });
     this.verifyRecord = presenceVerifier({ clock: components.clock, maxLifetimeMs: this.o.recordLifetimeMs * 2 });
-    this.hostCache = new HostCache({ clock: components.clock, maxPerPrefix: init.hostCachePerPrefix });
+    this.hostCache = init.hostCache ?? new HostCache({ clock: components.clock, maxPerPrefix: init.hostCachePerPrefix });
     this.signalLimiter = new RateLimiter<string>({ clock: components.clock, ratePerSec: 10, burst: 30, maxKeys: 10_000 });
     this.demotion = new DemotionTracker(this.policy);
   }
@@ -409,7 +420,7 @@ export class OverlayNode {
     signal?.addEventListener('abort', () => void this.close(), { once: true });
     const { clock, random, net, log } = this.c;
     this.startedAt = clock.now();
-    this.seq = clock.now();
+    this.seq = Math.floor(clock.now());
     if (this.o.hostCachePath) {
       const loaded = await loadHostCacheFile(this.o.hostCachePath, { clock, maxPerPrefix: this.o.hostCachePerPrefix });
       if (loaded.warning) this.log.warn({ warning: loaded.warning }, 'host cache ignored');
@@ -418,15 +429,7 @@ export class OverlayNode {
     const socket = await net.bind(this.o.listen);
     this.socket = socket;
     this.demux = new Demux(socket, (err) => this.log.debug({ err: String(err) }, 'overlay handler failed'));
-    const factory = this.o.links ?? sessionLinks();
-    this.links = factory({
-      identity: this.link, clock, random, log,
-      send: (d, to) => socket.send(d, to),
-      localAddress: socket.address,
-      authorize: () => this.peers.size < this.o.maxSessions + 64,
-      maxLinks: this.o.maxSessions + 64,
-    });
-    this.links.onLink((link) => this.adopt(link));
+    this.openLinks();
     this.demux.on('overlay', (d, from) => {
       if (isProbeByte(d[0])) this.onProbe(d, from);
       else this.links!.receive(d, from);
@@ -442,6 +445,43 @@ export class OverlayNode {
     this.scheduleKeepalive();
     this.timers.push(clock.setInterval(() => this.maintain(), this.o.maintenanceMs));
     if (this.mode === 'auto') this.timers.push(clock.setInterval(() => void this.electionRound(), this.o.electionMs));
+  }
+
+  /** (Re)build the link layer for the current link identity. */
+  private openLinks(): void {
+    const { clock, random, log } = this.c;
+    const socket = this.socket!;
+    const factory = this.o.links ?? sessionLinks();
+    const links = factory({
+      identity: this.link, clock, random, log,
+      send: (d, to) => socket.send(d, to),
+      localAddress: socket.address,
+      authorize: () => this.peers.size < this.o.maxSessions + 64,
+      maxLinks: this.o.maxSessions + 64,
+    });
+    links.onLink((link) => {
+      if (this.links === links) this.adopt(link);
+    });
+    this.links = links;
+  }
+
+  /**
+   * A role change makes us a new node on the network: a fresh link identity (and links),
+   * so peers never mistake the new role's sessions for the old ones.
+   */
+  private renewLinkIdentity(reason: string): void {
+    for (const p of [...this.peers.values()]) {
+      if (p.attachedTo) p.rpc.request(OvDetach, null, { timeoutMs: 2000, retries: 1 }).catch(() => {});
+      p.rpc.close(reason);
+    }
+    this.peers.clear();
+    const old = this.links;
+    // Let the detach notices leave before the sessions go.
+    if (old) this.c.clock.setTimeout(() => old.close(), 1000);
+    this.link = deriveLinkIdentity(this.c.identity, this.device, this.c.random.bytes(16));
+    this.id = this.link.id;
+    this.pow = undefined;
+    this.openLinks();
   }
 
   /** Leave: tell our leaves to move (supernode), save the host cache, close everything. */
@@ -591,21 +631,18 @@ export class OverlayNode {
   private async promote(reason: string): Promise<void> {
     if (this.closed || this.role === 'supernode' && this.dht) return;
     const { clock, random } = this.c;
-    if (!this.pow) {
-      this.pow = await mintProofOfWorkAsync(this.link.publicKey, this.o.powDifficulty, { signal: this.ac.signal, yieldFn: () => clock.sleep(0) });
-    }
+    // Leave our supernodes as a leaf; we meet them again as a peer, under a new link key.
+    const previous = this.attachedPeers().map((p) => p.contact).filter((c): c is Contact => c !== undefined);
+    if (this.peers.size > 0) this.renewLinkIdentity('role change');
+    this.pow = await mintProofOfWorkAsync(this.link.publicKey, this.o.powDifficulty, { signal: this.ac.signal, yieldFn: () => clock.sleep(0) });
     if (this.closed) return;
-    // Leave our supernodes as a leaf; we meet them again as a peer.
-    const previous = this.attachedPeers().map((p) => p.contact ?? this.contactFromCache(p.link.peerId)).filter((c): c is Contact => c !== undefined);
-    for (const p of [...this.peers.values()]) p.link.close('role change');
-    this.peers.clear();
     const self = this.contact!;
     const send = dhtSendOverRpc(async (to, signal) => (await this.peerFor(to.address, toHex(to.id), signal)).rpc, { timeoutMs: this.o.dhtTimeoutMs });
     const rpc = dhtRpc(send);
     const verify = (c: Contact) => this.verifier.accepts(c);
     this.table = new RoutingTable({ self: self.id, clock, verify, ping: (c, signal) => rpc.ping(c, signal), ...(this.o.maxPerPrefix ? { maxPerPrefix: this.o.maxPerPrefix, maxPerPrefixPerBucket: this.o.maxPerPrefix } : {}) });
     this.store = new RecordStore({ clock, self: self.id, verify: this.verifyRecord, maxTtlMs: this.o.recordLifetimeMs * 2, replicateIntervalMs: Math.min(3600_000, this.o.recordLifetimeMs / 2) });
-    this.service = new DhtService({ self, table: this.table, store: this.store, clock });
+    this.service = new DhtService({ self, table: this.table, store: this.store, clock, rates: { store: { ratePerSec: 20, burst: 200 }, ping: { ratePerSec: 5, burst: 20 }, ...this.o.dhtRates } });
     this.dht = new Dht({ self, table: this.table, store: this.store, rpc, clock, verifyContact: verify, verifyRecord: this.verifyRecord, timeoutMs: this.o.dhtTimeoutMs });
     this.search = new FloodSearch<string, SearchResult>({
       clock, random,
@@ -639,8 +676,8 @@ export class OverlayNode {
     await this.c.clock.sleep(500).catch(() => {});
     const known = this.table?.closest(this.link.idBytes, 20) ?? [];
     for (const c of known) this.hostCache.recordSuccess(toHex(c.id), c.address);
-    for (const p of [...this.peers.values()]) p.link.close('role change');
-    this.peers.clear();
+    this.hostCache.remove(this.id);
+    this.renewLinkIdentity('role change');
     this.table?.close();
     this.table = this.store = this.service = this.dht = this.search = undefined;
     this.leafRecords.clear();
@@ -688,14 +725,22 @@ export class OverlayNode {
     this.peers.delete(p.link.peerId);
     p.rpc.close('link closed');
     if (p.attachedHere) this.forgetLeaf(p);
-    if (p.attachedTo && !this.closed) {
-      p.attachedTo = false;
-      this.counters.reattaches++;
-      this.hostCache.recordFailure(p.link.peerId);
-      this.emit('detached', { supernode: p.link.peerId, reason, count: this.attachedCount() });
-      this.republishWanted = true;
-      void this.attach().then(() => this.publish());
-    }
+    this.detachFrom(p, reason);
+  }
+
+  /**
+   * Stop using supernode `p` and replace it. The link is left to idle out rather than
+   * closed: a session closed on one side only would be taken, on reconnection, for a
+   * rekey of the old one by the other side, whose RPC state would then refuse ours.
+   */
+  private detachFrom(p: PeerState, reason: string, failed = true): void {
+    if (!p.attachedTo || this.closed) return;
+    p.attachedTo = false;
+    this.counters.reattaches++;
+    if (failed) this.hostCache.recordFailure(p.link.peerId);
+    this.emit('detached', { supernode: p.link.peerId, reason, count: this.attachedCount() });
+    this.republishWanted = true;
+    void this.attach().then(() => this.publish());
   }
 
   /** Open (or reuse) the link to `peerId` and complete the hello. */
@@ -748,11 +793,6 @@ export class OverlayNode {
     registerDhtHandlers(p.rpc, this.service, p.contact);
   }
 
-  private contactFromCache(id: string): Contact | undefined {
-    const p = this.peers.get(id);
-    return p?.contact;
-  }
-
   private attachedPeers(): PeerState[] {
     return [...this.peers.values()].filter((p) => p.attachedTo && !p.link.isClosed);
   }
@@ -800,13 +840,17 @@ export class OverlayNode {
       }
       return { accepted: true, peers: this.exchangePeers(p) };
     });
-    rpc.handle(OvPublish, async ({ record }) => {
+    rpc.handle(OvDetach, () => {
+      if (p.attachedHere) this.forgetLeaf(p);
+      return null;
+    });
+    rpc.handle(OvPublish, async ({ record }, ctx) => {
       const r = record as PresenceRecord;
       if (!this.dht || !p.attachedHere || r.publicKey !== p.user) return { accepted: 0, refused: 1, error: 'not attached' };
       const v = this.verifyRecord(r);
       if (!v.ok) return { accepted: 0, refused: 1, error: v.error.slice(0, 64) };
       this.leafRecords.set(link.peerId, r);
-      const out = await this.dht.publish(r, this.ac.signal);
+      const out = await this.dht.publish(r, ctx.signal);
       let accepted = 0, refused = 0;
       for (const s of out.stored) {
         accepted += s.accepted;
@@ -814,9 +858,9 @@ export class OverlayNode {
       }
       return { accepted: Math.min(accepted, 1000), refused: Math.min(refused, 1000) };
     });
-    rpc.handle(OvLookup, async ({ key }) => {
+    rpc.handle(OvLookup, async ({ key }, ctx) => {
       if (!this.dht || !p.attachedHere) return { records: [], hops: 0 };
-      const r = await this.dht.findRecords(nodeIdFromHex(key), this.ac.signal);
+      const r = await this.dht.findRecords(nodeIdFromHex(key), ctx.signal);
       return { records: r.records.slice(0, 16), hops: Math.min(r.hops, 1000) };
     });
     rpc.handle(OvSearch, async ({ text }) => {
@@ -880,9 +924,8 @@ export class OverlayNode {
       if (!p.attachedTo) return;
       this.mergePeers(m.peers);
       this.log.info({ supernode: link.peerId.slice(0, 8), reason: m.reason }, 'supernode asked us to move');
-      p.attachedTo = false;
       this.hostCache.remove(link.peerId);
-      link.close('moved');
+      this.detachFrom(p, `moved: ${m.reason}`, false);
     });
   }
 
@@ -1027,14 +1070,16 @@ export class OverlayNode {
       const rtt = clock.now() - t0;
       this.mergePeers(a.peers);
       if (!a.accepted || this.role !== 'leaf') {
-        if (!p.attachedTo && !p.attachedHere && p.role !== 'supernode') p.link.close('not needed');
-        if (a.accepted) this.hostCache.recordSuccess(id, address, rtt);
+        if (a.accepted) {
+          this.hostCache.recordSuccess(id, address, rtt);
+          if (!p.attachedTo) p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
+        }
         return;
       }
       this.hostCache.recordSuccess(id, address, rtt);
       if (this.attachedCount() >= this.o.attachments) {
         // Late answer: keep the faster ones.
-        p.link.close('not needed');
+        p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
         return;
       }
       if (p.attachedTo) return;
@@ -1074,12 +1119,9 @@ export class OverlayNode {
         p.rttMs = p.rttMs === undefined ? clock.now() - t0 : Math.round(0.8 * p.rttMs + 0.2 * (clock.now() - t0));
         p.load = a.load;
         p.lastPing = clock.now();
-        if (!a.attached) {
-          p.attachedTo = false;
-          p.link.close('supernode forgot us');
-        }
+        if (!a.attached) this.detachFrom(p, 'supernode forgot us', false);
       } catch {
-        if (!p.link.isClosed) p.link.close('supernode silent');
+        this.detachFrom(p, 'supernode silent');
       }
     }));
     if (this.attachedCount() < this.o.attachments) await this.attach();
@@ -1102,14 +1144,15 @@ export class OverlayNode {
     // Other devices of our identity: keep their supernodes in our record, so callers reach
     // every device (bounded; they republish their own).
     let refs = own;
-    let seq = Math.max(this.seq + 1, this.c.clock.now());
+    let seq = Math.max(this.seq + 1, Math.floor(this.c.clock.now()));
     try {
-      const mine = await this.lookupKey(this.c.identity.publicKeyHex);
-      const other = mine.find((r) => r.seq > (this.record?.seq ?? -1) && r.publicKey === this.c.identity.publicKeyHex);
-      if (other && other.seq >= seq) seq = other.seq + 1;
-      if (other && this.record && other.seq !== this.record.seq) {
-        const ids = new Set(own.map((s) => s.id));
-        refs = [...own, ...other.supernodes.filter((s) => !ids.has(s.id))].slice(0, MAX_RECORD_SUPERNODES);
+      const newest = (await this.lookupKey(this.c.identity.publicKeyHex))[0];
+      if (newest) {
+        if (newest.seq >= seq) seq = newest.seq + 1;
+        if (newest.seq !== this.record?.seq) {
+          const ids = new Set(own.map((s) => s.id));
+          refs = [...own, ...newest.supernodes.filter((s) => !ids.has(s.id))].slice(0, MAX_RECORD_SUPERNODES);
+        }
       }
     } catch {
       // publish what we know
@@ -1204,7 +1247,7 @@ export class OverlayNode {
     if (this.closed) return;
     if (this.role === 'supernode' && this.dht) {
       this.store!.sweep();
-      void this.dht.replicate(50, this.ac.signal).catch(() => {});
+      void this.dht.replicate(50).catch(() => {});
       if (this.table!.size === 0) void this.joinDht([]);
       // Leaves publish through us: keep their records fresh in the DHT for search too.
       for (const [id, r] of this.leafRecords) if (r.expiresAt <= this.c.clock.now()) this.leafRecords.delete(id);

@@ -105,7 +105,8 @@ export class RecordStore {
   /** publisher -> number of entries */
   private readonly perPublisher = new Map<string, number>();
   /** publisher -> highest seq ever accepted (bounded, oldest forgotten first) */
-  private readonly highestSeq = new Map<string, number>();
+  /** Per publisher: highest seq accepted and the signature of that publication. */
+  private readonly highestSeq = new Map<string, { seq: number; signature: string }>();
   private count = 0;
   /** Refusal counters by reason, for metrics. */
   readonly refused: Partial<Record<PutError, number>> = {};
@@ -216,10 +217,10 @@ export class RecordStore {
       if (record.seq <= existing.record.seq) return { ok: false, error: 'old-seq' };
     }
     const highest = this.highestSeq.get(pub);
-    if (highest !== undefined && record.seq < highest) return { ok: false, error: 'old-seq' };
+    if (highest !== undefined && record.seq < highest.seq) return { ok: false, error: 'old-seq' };
     // Same seq as the highest seen but not the stored copy: allowed only for another key
     // of the same publication (a record is stored under two keys), checked by signature.
-    if (highest !== undefined && record.seq === highest && existing) return { ok: false, error: 'old-seq' };
+    if (highest !== undefined && record.seq === highest.seq && existing && record.signature !== highest.signature) return { ok: false, error: 'old-seq' };
 
     if (!existing) {
       if (slot && slot.size >= this.maxPerKey) return { ok: false, error: 'key-full' };
@@ -235,7 +236,7 @@ export class RecordStore {
     }
 
     const entry: Stored = { key: k, keyBytes: key, record, storedAt: now, replicateAt: now + this.replicateIntervalMs };
-    this.rememberSeq(pub, record.seq);
+    this.rememberSeq(pub, record.seq, record.signature);
     if (existing) {
       slot!.set(pub, entry);
       return { ok: true, status: 'replaced' };
@@ -259,9 +260,9 @@ export class RecordStore {
     }
   }
 
-  private rememberSeq(pub: string, seq: number): void {
+  private rememberSeq(pub: string, seq: number, signature: string): void {
     this.highestSeq.delete(pub); // re-insert to keep most recently used last
-    this.highestSeq.set(pub, seq);
+    this.highestSeq.set(pub, { seq, signature });
     const cap = this.maxRecords * 2;
     while (this.highestSeq.size > cap) this.highestSeq.delete(this.highestSeq.keys().next().value!);
   }

@@ -4,7 +4,7 @@
  */
 import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
-import { type NatBox, type NatKind, SimNet } from '../../src/net/sim.ts';
+import { type NatBox, type NatKind, type SimHost, SimNet } from '../../src/net/sim.ts';
 import type { Address } from '../../src/net/net.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Identity } from '../../src/identity/identity.ts';
@@ -17,6 +17,7 @@ export interface WorldNode {
   identity: Identity;
   ip: string;
   name: string | undefined;
+  host: SimHost;
 }
 
 export class OverlayWorld {
@@ -53,7 +54,7 @@ export class OverlayWorld {
       { clock: this.clock, random: this.random.fork(), net: host, log: silentLogger(), identity },
       { listen: { host: ip, port: PORT }, powDifficulty: 4, role: 'never', ...init },
     );
-    const w: WorldNode = { node, identity, ip, name: init.name };
+    const w: WorldNode = { node, identity, ip, name: init.name, host };
     this.nodes.push(w);
     return w;
   }
@@ -78,6 +79,12 @@ export class OverlayWorld {
 
   async advance(ms: number, stepMs = 250): Promise<void> {
     for (let t = 0; t < ms; t += stepMs) await this.clock.advance(Math.min(stepMs, ms - t));
+  }
+
+  /** Crash: the host vanishes from the network (nobody is told), then the node's timers stop. */
+  async crash(w: WorldNode): Promise<void> {
+    w.host.close();
+    await w.node.close();
   }
 
   seedOf(w: WorldNode): Seed {

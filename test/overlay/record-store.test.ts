@@ -52,6 +52,21 @@ s('newest seq wins; old and equal seqs are refused, even after the record is gon
   assert.equal(st.put(key, { ...replay, signature: fakeSign(replay) }).ok, false, 'old seq refused after expiry');
 });
 
+s('a newer publication replaces an older one under both keys (the second key sees the seq already recorded)', () => {
+  const clock = new VirtualClock();
+  const st = store(clock);
+  const pk = random.bytes(32);
+  const r1 = record(clock, { pk, seq: 5 });
+  const [nk, idk] = recordKeys(r1);
+  assert.ok(st.put(nk, r1).ok && st.put(idk, r1).ok);
+  const r2 = record(clock, { pk, seq: 9, addresses: [] });
+  assert.equal(st.put(nk, r2), { ok: true, status: 'replaced' });
+  assert.equal(st.put(idk, r2), { ok: true, status: 'replaced' });
+  assert.equal(st.get(idk), [r2]);
+  const r2b = record(clock, { pk, seq: 9, addresses: [{ host: '203.0.113.9', port: 1 }] });
+  assert.equal(st.put(idk, r2b), { ok: false, error: 'old-seq' }, 'equivocation with the same seq');
+});
+
 s('time checks: expired, issued in the future, too-far expiry', () => {
   const clock = new VirtualClock();
   const st = store(clock, { maxTtlMs: 2 * HOUR, maxSkewMs: 60_000 });
