@@ -26,6 +26,10 @@ import { silentLogger } from '../../src/log.ts';
 import { WavFileSource } from '../../src/audio/file.ts';
 import { MemorySink } from '../helpers/memory-sink.ts';
 import { warpedSimilarity } from '../helpers/warped-similarity.ts';
+import { compareAudio } from '../../codecs/similarity.ts';
+import { writeFileSync } from 'node:fs';
+import { writeWav } from '../../codecs/wav.ts';
+import { int16ToFloat } from '../../codecs/pcm.ts';
 
 interface LeafConfig {
   name: string;
@@ -98,7 +102,10 @@ async function onPathDead(m: MediaSession): Promise<void> {
   if (m !== media) return;
   deadAt = Date.now();
   const path = await m.stats().catch(() => undefined);
-  emit({ type: 'pathDead', atMs: deadAt, silentMs: deadAt - lastArrival, via: path?.path === 'relay' ? relayOf(path) : undefined });
+  const deadVia = path?.path === 'relay' ? relayOf(path) : undefined;
+  emit({ type: 'pathDead', atMs: deadAt, silentMs: deadAt - lastArrival, via: deadVia });
+  // Both ends remember the relay that died, so that fresh sessions leave it out.
+  if (deadVia && cfg.restart === 'fresh') deadRelays.add(deadVia);
   if (!caller) return;
   restarts++;
   try {
@@ -106,8 +113,6 @@ async function onPathDead(m: MediaSession): Promise<void> {
       // werift uses only the first TURN server of its configuration, so a restart on the
       // same peer connection would gather from the dead relay again: start a fresh
       // session without it, and move the audio over.
-      const via = path?.path === 'relay' ? relayOf(path) : undefined;
-      if (via) deadRelays.add(via);
       const old = media;
       media = createSession();
       pipeline?.replaceMedia(media);
@@ -129,6 +134,9 @@ function relayOf(p: { localType?: string; localAddress?: string; remoteAddress?:
 
 let media = createSession();
 let setupFrom = t0;
+// Decode and resample the WAV before the call: under load it takes a while.
+const preloaded = WavFileSource.open({ path: cfg.wav, clock, realtime: true, loop: true });
+await preloaded;
 emit({ type: 'ready' });
 
 let pipeline: AudioPipeline | undefined;
@@ -137,7 +145,7 @@ let playStartedAt = 0;
 const statsLog: CallStats[] = [];
 
 async function play(): Promise<void> {
-  const source = await WavFileSource.open({ path: cfg.wav, clock, realtime: true, loop: true });
+  const source = await preloaded;
   playStartedAt = Date.now();
   pipeline = new AudioPipeline({ clock, log }, {
     media,
@@ -171,6 +179,8 @@ async function finish(): Promise<void> {
   while (start < recorded.length && Math.abs(recorded[start]!) < 200) start++;
   const heard = recorded.subarray(Math.max(0, start - 960));
   const sim = heard.length > 24000 ? warpedSimilarity(reference, heard) : undefined;
+  const global = heard.length > 24000 ? compareAudio(reference, heard, { sampleRate: 48000, maxLagMs: 1500 }) : undefined;
+  if (process.env.TINCAN_LEAF_DUMP) writeFileSync(`${process.env.TINCAN_LEAF_DUMP}/${cfg.name}-${process.pid}.wav`, writeWav({ sampleRate: 48000, channels: [int16ToFloat(heard)] }));
   const maxStats = (k: 'lossPct' | 'jitterMs') => Math.max(0, ...statsLog.map((s) => s[k]));
   emit({
     type: 'result',
@@ -190,6 +200,7 @@ async function finish(): Promise<void> {
     recordedMs: Math.round(heard.length / 48),
     envelopeCorrelation: sim?.envelopeCorrelation,
     meanEnvelopeCorrelation: sim?.meanEnvelopeCorrelation,
+    globalEnvelopeCorrelation: global?.envelopeCorrelation,
     lsdDb: sim?.logSpectralDistanceDb,
     maxGapMs,
     restarts,

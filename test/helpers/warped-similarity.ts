@@ -4,7 +4,8 @@
  * (expand), so the recording drifts against the reference by tens of ms per second and
  * one global alignment (codecs/similarity.ts `compareAudio`) under-rates it. Here the
  * recording is cut into `chunkMs` (300 ms) pieces; each is aligned on its own within `searchMs`
- * of the previous piece's offset and compared with compareAudio. Pieces where the
+ * of the previous piece's offset (or, when it matches poorly, re-acquired within
+ * `initialSearchMs`) and compared with compareAudio. Pieces where the
  * reference is near silent are skipped. The result is the median envelope correlation
  * and the mean log-spectral distance over the pieces.
  */
@@ -29,6 +30,8 @@ export function warpedSimilarity(reference: Int16Array, recorded: Int16Array, op
   const rate = 48000;
   const L = Math.round(((options.chunkMs ?? 300) * rate) / 1000);
   const W = Math.round(((options.searchMs ?? 120) * rate) / 1000);
+  // Re-acquisition window when a piece matches poorly.
+  const R = Math.round(((options.initialSearchMs ?? 1500) * rate) / 1000);
   // Initial offset (recording index - reference index) from a coarse global alignment.
   const head = compareAudio(reference, recorded.subarray(0, Math.min(recorded.length, 3 * rate)), { sampleRate: rate, maxLagMs: options.initialSearchMs ?? 1500 });
   let offset = head.lagSamples;
@@ -47,8 +50,20 @@ export function warpedSimilarity(reference: Int16Array, recorded: Int16Array, op
     rms = Math.sqrt(rms / L);
     const d = recorded.subarray(i, i + L);
     // r[t] pairs with d[t + lag]: reference index s0 + t <-> recording index i + t + lag.
-    const sim = compareAudio(r, d, { sampleRate: rate, maxLagMs: (2 * W * 1000) / rate });
+    let sim = compareAudio(r, d, { sampleRate: rate, maxLagMs: (2 * W * 1000) / rate });
     offset = i + sim.lagSamples - s0;
+    if (sim.envelopeCorrelation < 0.6) {
+      // Lost track (the playout jumped, e.g. a jitter-buffer reset): search widely again.
+      const s1 = Math.max(0, i - offset - R);
+      const wide = reference.subarray(s1, Math.min(reference.length, s1 + L + 2 * R));
+      if (wide.length > L) {
+        const again = compareAudio(wide, d, { sampleRate: rate, maxLagMs: (2 * R * 1000) / rate });
+        if (again.envelopeCorrelation > sim.envelopeCorrelation) {
+          sim = again;
+          offset = i + again.lagSamples - s1;
+        }
+      }
+    }
     if (rms < peak * 0.05) continue;
     envs.push(sim.envelopeCorrelation);
     lsd += sim.logSpectralDistanceDb;
