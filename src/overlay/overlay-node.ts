@@ -489,6 +489,8 @@ export class OverlayNode {
     if (this.closed) return;
     this.closed = true;
     if (this.role === 'supernode') this.tellLeavesToMove('supernode leaving');
+    // Leaves say goodbye (one datagram, unacknowledged) so supernodes free the slot now.
+    for (const p of this.attachedPeers()) p.rpc.request(OvDetach, null, { timeoutMs: 1000, retries: 0 }).catch(() => {});
     this.ac.abort(new Error('overlay node closed'));
     for (const t of this.timers) t.cancel();
     this.keepTimer?.cancel();

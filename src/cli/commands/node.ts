@@ -4,10 +4,10 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { COMING, echoOption, listenOption, nameOption, seedOption } from '../common.ts';
+import { echoOption, listenOption, nameOption, seedOption } from '../common.ts';
 import { flag, optional, withDefault } from '../options.ts';
-import { notAvailable } from '../outcome.ts';
-import { hostPort, nonEmpty, oneOf } from '../values.ts';
+import { failure, success } from '../outcome.ts';
+import { hostPort, integer, nonEmpty, oneOf } from '../values.ts';
 
 /** Values of `--supernode`. */
 export const SUPERNODE_MODES = ['auto', 'always', 'never'] as const;
@@ -16,20 +16,84 @@ export const SUPERNODE_MODES = ['auto', 'always', 'never'] as const;
 export const nodeCommand = defineCommand({
   name: 'node',
   summary: 'run a node that joins the network, publishes its name and takes calls',
+  description: [
+    'Runs until SIGINT or SIGTERM. Prints "node ID (ROLE) on HOST:PORT, attached to N supernodes"',
+    'once joined, and every role change with its reason and score. With --json, one object at exit.',
+    'With --stdin-commands, reads lines "lookup NAME", "search TEXT" or "status" on stdin and',
+    'answers each with one JSON line on stdout (for scripts and tests).',
+  ].join('\n'),
   positionals: [],
   options: {
     name: nameOption,
     seed: seedOption,
     listen: listenOption,
     supernode: withDefault('MODE', 'supernode role: auto (when elected), always, never', oneOf(SUPERNODE_MODES), 'auto' as (typeof SUPERNODE_MODES)[number]),
+    budgetKbps: withDefault('N', 'upstream to volunteer if elected supernode, in kbit/s', integer(1, 10_000_000), 1000),
+    maxSessions: withDefault('N', 'most leaves if elected supernode', integer(1, 100_000), 100),
     headless: flag('run without the terminal UI'),
+    stdinCommands: flag('answer "lookup NAME" / "search TEXT" / "status" lines on stdin with JSON lines'),
     control: optional('SOCKET', 'serve the JSON-RPC control API on this Unix socket', nonEmpty),
     metrics: optional('HOST:PORT', 'serve Prometheus metrics over HTTP on this address', hostPort({ allowAnyPort: true })),
     autoAnswer: flag('answer incoming calls automatically'),
     echo: echoOption,
   },
   examples: ['node --name alice --seed 203.0.113.7:4000 --headless'],
-  async run() {
-    return notAvailable(COMING.overlay);
+  async run({ options, global }, ctx) {
+    const { cliOverlayNode, identityFor, untilSignal } = await import('./overlay-common.ts');
+    const { formatAddress } = await import('../../net/net.ts');
+    const { OverlayNode } = await import('../../overlay/overlay-node.ts');
+    const identity = await identityFor(global, ctx);
+    if (typeof identity === 'string') return failure(identity);
+    if (!options.headless) ctx.log.warn('the terminal UI is not composed with the overlay yet; running headless');
+    const node = cliOverlayNode(global, ctx, identity, {
+      listen: options.listen ?? { host: '0.0.0.0', port: 0 },
+      seeds: options.seed,
+      role: options.supernode,
+      name: options.name,
+      budgetKbps: options.budgetKbps,
+      maxSessions: options.maxSessions,
+    });
+    const say = (line: string) => {
+      if (!global.json) ctx.io.stdout(`${line}\n`);
+    };
+    node.on('role', (e) => say(`role ${e.role}: ${e.reason} (score ${e.score})`));
+    const stop = untilSignal(ctx.log);
+    try {
+      await node.start();
+    } catch (err) {
+      await node.close();
+      return failure(`could not start the node: ${(err as Error).message}`);
+    }
+    const snap = node.snapshot();
+    say(`node ${node.id} (${snap.role}) on ${formatAddress(snap.address!)}, attached to ${snap.supernodes.length} supernodes`);
+    let detachStdin: (() => void) | undefined;
+    if (options.stdinCommands) {
+      const { createInterface } = await import('node:readline');
+      const process = (await import('node:process')).default;
+      const rl = createInterface({ input: process.stdin });
+      const reply = (o: unknown) => ctx.io.stdout(`${JSON.stringify(o)}\n`);
+      rl.on('line', (line) => {
+        const [cmd, ...rest] = line.trim().split(/\s+/);
+        const arg = rest.join(' ');
+        if (cmd === 'lookup' && arg) {
+          node.lookup(arg).then((r) => reply({ lookup: arg, records: OverlayNode.describe(r) }), (e) => reply({ lookup: arg, error: String(e) }));
+        } else if (cmd === 'search' && arg) {
+          node.searchNames(arg).then((r) => reply({ search: arg, results: r }), (e) => reply({ search: arg, error: String(e) }));
+        } else if (cmd === 'status') {
+          reply({ status: node.snapshot() });
+        } else if (cmd) {
+          reply({ error: `unknown command "${cmd}" (lookup NAME, search TEXT, status)` });
+        }
+      });
+      detachStdin = () => rl.close();
+    }
+    await stop;
+    detachStdin?.();
+    const last = node.snapshot();
+    await node.close();
+    return success(
+      { id: last.id, address: last.address ? formatAddress(last.address) : null, role: last.role, roleReason: last.roleReason, score: last.score, supernodes: last.supernodes.map((s) => formatAddress(s.address)), counters: last.counters },
+      `node stopped (${last.role})`,
+    );
   },
 });

@@ -4,15 +4,20 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { COMING } from '../common.ts';
 import { flag, optional, repeated, required, withDefault } from '../options.ts';
-import { notAvailable } from '../outcome.ts';
+import { failure, success } from '../outcome.ts';
 import { hostPort, integer, nonEmpty } from '../values.ts';
 
 /** `tincan supernode --listen HOST:PORT [...]`. */
 export const supernodeCommand = defineCommand({
   name: 'supernode',
   summary: 'run a supernode: directory, signaling relay, STUN/TURN and stream fan-out',
+  description: [
+    'Runs until SIGINT or SIGTERM; on shutdown its leaves are told to move first.',
+    'Prints "supernode ID listening on HOST:PORT" once joined; with --json, one object at exit:',
+    '{"ok":true,"id":HEX,"address":"HOST:PORT","role":"supernode","leaves":N,...}.',
+    'TINCAN_POW_BITS overrides the proof-of-work difficulty (every node of a network must agree).',
+  ].join('\n'),
   positionals: [],
   options: {
     listen: required('HOST:PORT', 'UDP address for overlay, STUN and TURN traffic', hostPort({ allowAnyPort: true })),
@@ -24,7 +29,35 @@ export const supernodeCommand = defineCommand({
     allowPrivatePeers: flag('let TURN relay to loopback/private addresses (tests only)'),
   },
   examples: ['supernode --listen 0.0.0.0:4000', 'supernode --listen 0.0.0.0:4001 --seed 203.0.113.7:4000 --budget-kbps 5000'],
-  async run() {
-    return notAvailable(COMING.supernode);
+  async run({ options, global }, ctx) {
+    const { cliOverlayNode, identityFor, untilSignal } = await import('./overlay-common.ts');
+    const { formatAddress } = await import('../../net/net.ts');
+    const identity = await identityFor(global, ctx);
+    if (typeof identity === 'string') return failure(identity);
+    const node = cliOverlayNode(global, ctx, identity, {
+      listen: options.listen,
+      seeds: options.seed ?? [],
+      role: 'always',
+      budgetKbps: options.budgetKbps,
+      maxSessions: options.maxSessions,
+    });
+    const stop = untilSignal(ctx.log);
+    try {
+      await node.start();
+    } catch (err) {
+      await node.close();
+      return failure(`could not start the supernode: ${(err as Error).message}`);
+    }
+    const snap = node.snapshot();
+    const address = formatAddress(snap.address!);
+    if (!global.json) ctx.io.stdout(`supernode ${node.id} listening on ${address}\n`);
+    ctx.log.info({ id: node.id, address, table: snap.tableSize }, 'supernode running');
+    await stop;
+    const last = node.snapshot();
+    await node.close();
+    return success(
+      { id: last.id, address, role: last.role, leaves: last.leaves, tableSize: last.tableSize, storedRecords: last.storedRecords, counters: last.counters },
+      `supernode ${last.id.slice(0, 16)} stopped (${last.leaves} leaves, ${last.storedRecords} records)`,
+    );
   },
 });

@@ -1,0 +1,117 @@
+/**
+ * What the overlay commands (`supernode`, `node`, `lookup`, `search`) share: building an
+ * OverlayNode from the command line, waiting for SIGINT/SIGTERM, and the temporary leaf
+ * that `lookup` and `search` join as.
+ *
+ * Loaded only by those commands' `run` (it pulls in the overlay and wire code).
+ *
+ * @module
+ */
+import process from 'node:process';
+import { join } from 'node:path';
+import { loadavg, cpus } from 'node:os';
+import type { Address } from '../../net/net.ts';
+import { UdpNet } from '../../net/udp.ts';
+import type { Logger } from '../../log.ts';
+import { KeyStoreError, loadOrCreateIdentity } from '../../identity/keystore.ts';
+import type { Identity } from '../../identity/identity.ts';
+import { type OverlayInit, OverlayNode } from '../../overlay/overlay-node.ts';
+import { multicastDnsDiscovery } from '../../overlay/mdns.ts';
+import type { CommandContext } from '../command.ts';
+import type { GlobalSettings } from '../global.ts';
+
+/** True for 127.0.0.0/8 and ::1: a loopback overlay is a local test network. */
+export function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1';
+}
+
+/** Load (or create) the identity in `--home`; a KeyStoreError becomes a message. */
+export async function identityFor(global: GlobalSettings, ctx: CommandContext): Promise<Identity | string> {
+  try {
+    return (await loadOrCreateIdentity(global.home, { random: ctx.io.random, clock: ctx.io.clock })).identity;
+  } catch (err) {
+    if (err instanceof KeyStoreError) return err.message;
+    throw err;
+  }
+}
+
+/** CPU headroom from the load average: 1 idle, 0 saturated. */
+export function cpuHeadroom(): number {
+  const n = Math.max(1, cpus().length);
+  return Math.max(0, Math.min(1, 1 - loadavg()[0]! / n));
+}
+
+/** Options shared by the overlay commands. */
+export interface OverlayCliOptions {
+  listen: Address;
+  seeds: readonly Address[];
+  role: OverlayInit['role'];
+  name?: string;
+  budgetKbps?: number;
+  maxSessions?: number;
+  /** Use the host cache file in home (default true). */
+  hostCache?: boolean;
+  /** Use mDNS (default true unless the listen address is loopback). */
+  mdns?: boolean;
+}
+
+/** Build (not start) an OverlayNode for the command line. */
+export function cliOverlayNode(global: GlobalSettings, ctx: CommandContext, identity: Identity, o: OverlayCliOptions): OverlayNode {
+  const loopback = isLoopback(o.listen.host);
+  const pow = ctx.io.env.TINCAN_POW_BITS !== undefined ? Number(ctx.io.env.TINCAN_POW_BITS) : undefined;
+  const mdns = o.mdns ?? !loopback;
+  return new OverlayNode(
+    { clock: ctx.io.clock, random: ctx.io.random, net: new UdpNet(), log: ctx.log, identity },
+    {
+      listen: o.listen,
+      seeds: o.seeds,
+      role: o.role,
+      ...(o.name !== undefined ? { name: o.name } : {}),
+      ...(o.budgetKbps !== undefined ? { budgetKbps: o.budgetKbps } : {}),
+      ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
+      ...(pow !== undefined && Number.isInteger(pow) ? { powDifficulty: pow } : {}),
+      ...(o.hostCache === false ? {} : { hostCachePath: join(global.home, 'hosts.json') }),
+      ...(mdns ? { lan: multicastDnsDiscovery({ log: ctx.log, clock: ctx.io.clock }) } : {}),
+      // Many nodes on 127.0.0.1 share one /24: lift the per-prefix caps there.
+      ...(loopback ? { maxPerPrefix: 1000, hostCachePerPrefix: 200 } : {}),
+      probes: { cpuHeadroom },
+    },
+  );
+}
+
+/** Resolve on the first SIGINT or SIGTERM (then remove the handlers). */
+export function untilSignal(log: Logger): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      log.info({ signal: sig }, 'shutting down');
+      resolve(sig);
+    };
+    const onInt = () => on('SIGINT');
+    const onTerm = () => on('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
+/**
+ * Join as a temporary leaf (no name, no host-cache writes beyond the usual, no mDNS on
+ * loopback), run `fn`, close. Fails if no supernode accepted us.
+ */
+export async function withTemporaryLeaf<T>(global: GlobalSettings, ctx: CommandContext, identity: Identity, seeds: readonly Address[], fn: (node: OverlayNode) => Promise<T>): Promise<T> {
+  const loopbackSeeds = seeds.length > 0 && seeds.every((s) => isLoopback(s.host));
+  const node = cliOverlayNode(global, ctx, identity, {
+    listen: { host: loopbackSeeds ? '127.0.0.1' : '0.0.0.0', port: 0 },
+    seeds,
+    role: 'never',
+    mdns: false,
+  });
+  try {
+    await node.start();
+    if (node.snapshot().supernodes.length === 0) throw new Error('no supernode accepted us (are the seeds running?)');
+    return await fn(node);
+  } finally {
+    await node.close();
+  }
+}
