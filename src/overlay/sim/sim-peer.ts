@@ -178,19 +178,39 @@ export class SimPeer {
       const r = await this.dht.findRecords(key);
       return { records: r.records, hops: r.hops, latencyMs: this.world.clock.now() - t0 };
     }
+    const failed = new Set<number>();
     let last: SimLookupResult = { records: [], hops: 0, latencyMs: 0 };
-    for (const sn of [...this.attached]) {
-      const link = this.links.get(sn);
-      if (!link || this.closed) continue;
-      try {
-        const a = await this.rpcOf(link).request(SimLookup, { key: toHex(key) }, { timeoutMs: 15_000, initialRtoMs: 2000 });
-        last = { records: a.records as PresenceRecord[], hops: a.hops, latencyMs: this.world.clock.now() - t0 };
-        if (a.records.length > 0) return last;
-      } catch {
-        // try the next supernode
+    for (let round = 0; round < 2 && !this.closed; round++) {
+      let answered = false;
+      for (const sn of [...this.attached]) {
+        const link = this.links.get(sn);
+        if (!link || failed.has(sn) || this.closed) continue;
+        try {
+          const a = await this.rpcOf(link).request(SimLookup, { key: toHex(key) }, { timeoutMs: 5000, initialRtoMs: 1500 });
+          answered = true;
+          last = { records: a.records as PresenceRecord[], hops: a.hops, latencyMs: this.world.clock.now() - t0 };
+          if (a.records.length > 0) return last;
+        } catch {
+          failed.add(sn);
+          this.suspect(sn);
+        }
       }
+      if (answered) break;
+      // Every supernode we asked is silent: wait (up to 10 s) for a new one, then ask again.
+      for (let i = 0; i < 20 && !this.closed && !this.attached.some((sn) => !failed.has(sn)); i++) await this.world.clock.sleep(500);
     }
     return { ...last, latencyMs: this.world.clock.now() - t0 };
+  }
+
+  /** A supernode failed a request: probe it with a keepalive and drop it if it stays silent for 2 s. */
+  private suspect(sn: number): void {
+    const link = this.links.get(sn);
+    if (!link || this.closed) return;
+    const at = this.world.clock.now();
+    link.keepalive();
+    this.world.clock.setTimeout(() => {
+      if (!link.closed && link.lastReceived < at) link.close('supernode silent');
+    }, 2000);
   }
 
   // --- shared ------------------------------------------------------------------
@@ -241,7 +261,8 @@ export class SimPeer {
     const rpc = dhtRpc(send);
     this.table = new RoutingTable({ self: self.id, clock, k: config.k, verify, ping: (c, signal) => rpc.ping(c, signal) });
     this.store = new RecordStore({ clock, self: self.id, verify: records.verify, maxTtlMs: config.recordLifetimeMs });
-    this.service = new DhtService({ self, table: this.table, store: this.store, clock });
+    // As OverlayNode: STORE 20/s, burst 200 per peer (a supernode stores for all its leaves).
+    this.service = new DhtService({ self, table: this.table, store: this.store, clock, rates: { store: { ratePerSec: 20, burst: 200 } } });
     this.dht = new Dht({ self, table: this.table, store: this.store, rpc, clock, verifyContact: verify, verifyRecord: records.verify, k: config.k, timeoutMs: config.dhtTimeoutMs });
   }
 
