@@ -156,6 +156,11 @@ export interface OverlayInit {
   dhtTimeoutMs?: number;
   /** How long a supernode collects search hits (default 1.5 s). */
   searchWindowMs?: number;
+  /**
+   * Handlers for other datagram classes arriving on our port, e.g. a TURN server's
+   * `stun` and `turn-channel` (it replies with {@link OverlayNode.sendDatagram}).
+   */
+  datagramHandlers?: Partial<Record<'stun' | 'turn-channel', (data: Uint8Array, from: Address) => void>>;
 }
 
 /** Counters in the snapshot. */
@@ -430,6 +435,7 @@ export class OverlayNode {
     this.socket = socket;
     this.demux = new Demux(socket, (err) => this.log.debug({ err: String(err) }, 'overlay handler failed'));
     this.openLinks();
+    for (const [cls, h] of Object.entries(this.o.datagramHandlers ?? {})) if (h) this.demux.on(cls as 'stun' | 'turn-channel', h);
     this.demux.on('overlay', (d, from) => {
       if (isProbeByte(d[0])) this.onProbe(d, from);
       else this.links!.receive(d, from);
@@ -581,6 +587,11 @@ export class OverlayNode {
       seq: r.seq,
       expires: new Date(r.expiresAt).toISOString(),
     }));
+  }
+
+  /** Send a datagram from our UDP port (for the `datagramHandlers`, e.g. TURN replies). */
+  sendDatagram(data: Uint8Array, to: Address): void {
+    if (!this.closed) this.socket?.send(data, to);
   }
 
   /** TURN credentials from one of our supernodes (leaves); undefined if none offers them. */
@@ -750,9 +761,19 @@ export class OverlayNode {
     if (this.closed) throw new Error('overlay node closed');
     let p = this.peers.get(peerId);
     if (!p || p.link.isClosed) {
-      const link = await this.links!.connect(address, peerId, signal);
-      p = this.peers.get(peerId) ?? this.adopt(link);
-      if (p.link !== link) p = this.adopt(link);
+      let timer: Timer | undefined;
+      if (!signal) {
+        const ac = new AbortController();
+        timer = this.c.clock.setTimeout(() => ac.abort(new Error('handshake timed out')), 5000);
+        signal = ac.signal;
+      }
+      try {
+        const link = await this.links!.connect(address, peerId, signal);
+        p = this.peers.get(peerId) ?? this.adopt(link);
+        if (p.link !== link) p = this.adopt(link);
+      } finally {
+        timer?.cancel();
+      }
     }
     if (!p.hello) p.hello = this.sayHello(p);
     await p.hello;
@@ -1013,9 +1034,9 @@ export class OverlayNode {
   // --- bootstrap and attachment (leaf) -------------------------------------------
 
   /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
-  private async candidates(): Promise<{ id: string; address: Address }[]> {
+  private async candidates(tried: Set<string> = new Set()): Promise<{ id: string; address: Address }[]> {
     const out: { id: string; address: Address }[] = [];
-    const seen = new Set<string>([this.id]);
+    const seen = new Set<string>([this.id, ...tried]);
     for (const p of this.attachedPeers()) seen.add(p.link.peerId);
     for (const e of this.hostCache.best(30)) {
       if (seen.has(e.id)) continue;
@@ -1023,7 +1044,9 @@ export class OverlayNode {
       out.push({ id: e.id, address: e.address });
     }
     if (out.length < this.o.attachments + 2) {
-      const hailed = await Promise.all((this.o.seeds ?? []).map(async (s) => isSeedWithId(s) ? s : { id: await this.hail(s), address: s }));
+      const fresh = (this.o.seeds ?? []).filter((s) => !tried.has(formatAddress(isSeedWithId(s) ? s.address : s)));
+      for (const s of fresh) tried.add(formatAddress(isSeedWithId(s) ? s.address : s));
+      const hailed = await Promise.all(fresh.map(async (s) => isSeedWithId(s) ? s : { id: await this.hail(s), address: s }));
       for (const s of hailed) {
         if (!s.id || seen.has(s.id)) continue;
         seen.add(s.id);
@@ -1044,8 +1067,9 @@ export class OverlayNode {
 
   private async attachRounds(): Promise<void> {
     const want = this.o.attachments;
+    const tried = new Set<string>();
     for (let round = 0; round < 3 && this.attachedCount() < want && !this.closed && this.role === 'leaf'; round++) {
-      const list = await this.candidates();
+      const list = await this.candidates(tried);
       if (list.length === 0) break;
       // Light shuffle spreads leaves over supernodes; then try a few at once: the first
       // to answer are the nearest. Prefer prefixes we do not have yet.
@@ -1056,6 +1080,7 @@ export class OverlayNode {
       const have = new Set(this.attachedPeers().map((p) => networkPrefix(p.link.address.host)));
       list.sort((a, b) => Number(have.has(networkPrefix(a.address.host))) - Number(have.has(networkPrefix(b.address.host))));
       const tries = list.slice(0, Math.min(list.length, want - this.attachedCount() + 2));
+      for (const c of tries) tried.add(c.id);
       await Promise.all(tries.map((c) => this.tryAttach(c.id, c.address)));
     }
     this.missingAttachments = Math.max(0, want - this.attachedCount());
@@ -1065,8 +1090,12 @@ export class OverlayNode {
     const { clock } = this.c;
     const t0 = clock.now();
     let p: PeerState;
+    // A dead candidate must not hold up the round: bound the handshake too.
+    const ac = new AbortController();
+    const timer = clock.setTimeout(() => ac.abort(new Error('attach timed out')), 3000);
     try {
-      p = await this.peerFor(address, id);
+      p = await this.peerFor(address, id, ac.signal);
+      timer.cancel();
       const a = await p.rpc.request(OvAttach, null, { timeoutMs: 3000, initialRtoMs: 500 });
       if (this.closed) return;
       const rtt = clock.now() - t0;
@@ -1092,6 +1121,7 @@ export class OverlayNode {
       this.republishWanted = true;
       this.emit('attached', { supernode: id, count: this.attachedCount() });
     } catch (err) {
+      timer.cancel();
       this.counters.attachFailures++;
       this.hostCache.recordFailure(id);
       this.log.debug({ supernode: id.slice(0, 8), err: String(err) }, 'attach failed');

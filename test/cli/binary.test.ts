@@ -86,7 +86,7 @@ bin('a command not built yet says so and exits non-zero; --json gives {ok:false,
   assert.is(r.code, 1);
   assert.is(r.stdout, '');
   assert.match(r.stderr, /^tincan call: not available yet in this build \(calls land with issue #5\)\n$/);
-  const j = await runTincan(['lookup', 'alice', '--seed', '127.0.0.1:4000', '--json'], { env });
+  const j = await runTincan(['listen', 'alice', '--seed', '127.0.0.1:4000', '--json'], { env });
   assert.is(j.code, 1);
   const obj = JSON.parse(j.stdout);
   assert.is(obj.ok, false);
