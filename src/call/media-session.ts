@@ -10,7 +10,13 @@
  * - SRTP replay protection ({@link RtpReplayGuard}) on every received packet;
  * - a path watchdog: if no media arrives for `deadAfterMs`, `onPathDead` fires so the
  *   call can restart ICE (for example through another supernode);
- * - path stats (direct vs relay, which relay, RTT) from werift's candidate-pair stats.
+ * - path stats (direct vs relay, which relay, RTT) from werift's candidate-pair stats;
+ * - RED (RFC 2198) negotiated as `red/48000/2` ahead of Opus, distance set by the caller;
+ * - ICE restart that survives the death of the relaying supernode: `offer({iceRestart})`
+ *   moves to a new peer connection whose ICE servers put the other supernodes first
+ *   (werift uses only the first STUN/TURN server and keeps it across an in-place
+ *   restart), and `answer()` of an offer with new ICE credentials does the same on
+ *   the other end. Handlers, sequence numbers and RTP timestamps carry over.
  *
  * @example
  * ```ts
@@ -93,6 +99,8 @@ export interface PathStats {
   replaysDropped: number;
   /** Frames recovered from RED redundancy (the primary was lost). */
   redRecovered: number;
+  /** ICE restarts so far (each on a new peer connection). */
+  restarts: number;
   /** Loss of our outgoing stream as the peer reports it in RTCP (0..1), when known. */
   remoteLossFraction?: number;
   /** RTT from RTCP sender/receiver reports, ms, when known. */
@@ -101,8 +109,15 @@ export interface PathStats {
 
 /** One werift peer connection for one audio call. */
 export class MediaSession {
-  private readonly pc: RTCPeerConnection;
-  private readonly track = new MediaStreamTrack({ kind: 'audio' });
+  private pc!: RTCPeerConnection;
+  private track!: MediaStreamTrack;
+  private readonly init: MediaSessionInit;
+  private settleFirst: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** IP of the TURN server the last known path went through (left out on a restart). */
+  private lastRelayHost: string | undefined;
+  private restarts = 0;
+  /** Replaced peer connections still closing. */
+  private readonly closingOld = new Set<RTCPeerConnection>();
   private readonly guard = new RtpReplayGuard();
   private readonly ssrc: number;
   private seq: number;
@@ -116,7 +131,7 @@ export class MediaSession {
   private received = { packets: 0, bytes: 0 };
   private readonly deadAfterMs: number;
   private readonly gatherTimeoutMs: number;
-  private readonly transceiver: ReturnType<RTCPeerConnection['addTransceiver']>;
+  private transceiver!: ReturnType<RTCPeerConnection['addTransceiver']>;
   /** Sequence numbers of RED redundant copies werift handed up (marked `redundant`). */
   private readonly redSeqs = new Set<number>();
   private redRecovered = 0;
@@ -133,18 +148,30 @@ export class MediaSession {
     globalThis.crypto.getRandomValues(rand);
     this.ssrc = rand[0]! >>> 0 || 1;
     this.seq = rand[1]! & 0xffff;
-    // A fresh RTCPeerConnection generates a fresh DTLS certificate: one per call.
-    this.pc = new RTCPeerConnection({
-      iceServers: init.iceServers,
-      iceTransportPolicy: init.iceTransportPolicy ?? 'all',
-      iceAdditionalHostAddresses: init.additionalHostAddresses,
+    this.init = init;
+    this.connected = new Promise<void>((resolve, reject) => {
+      this.settleFirst = { resolve, reject };
+    });
+    this.connected.catch(() => {});
+    this.attach(init.iceServers);
+  }
+
+  /**
+   * Build a peer connection (a fresh RTCPeerConnection generates a fresh DTLS
+   * certificate: one per call, and one per relay failover) and make it the current one.
+   */
+  private attach(iceServers: IceServer[]): void {
+    const pc = new RTCPeerConnection({
+      iceServers,
+      iceTransportPolicy: this.init.iceTransportPolicy ?? 'all',
+      iceAdditionalHostAddresses: this.init.additionalHostAddresses,
       iceUseIpv6: false,
       codecs: {
         // werift sends with the first negotiated codec and, when RED is negotiated, wraps
         // every packet in RED itself (sender.redDistance) and unwraps it on receive; so RED
         // goes first, and a peer without RED falls back to plain Opus.
         audio: [
-          ...(init.red === false
+          ...(this.init.red === false
             ? []
             : [new RTCRtpCodecParameters({ mimeType: 'audio/red', clockRate: 48000, channels: 2, payloadType: RED_PAYLOAD_TYPE, parameters: `${OPUS_PAYLOAD_TYPE}/${OPUS_PAYLOAD_TYPE}` })]),
           new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: OPUS_PAYLOAD_TYPE }),
@@ -152,29 +179,61 @@ export class MediaSession {
         video: [],
       },
     });
-    this.transceiver = this.pc.addTransceiver(this.track, { direction: 'sendrecv' });
-    this.transceiver.sender.redDistance = 0;
+    const track = new MediaStreamTrack({ kind: 'audio' });
+    const transceiver = pc.addTransceiver(track, { direction: 'sendrecv' });
+    transceiver.sender.redDistance = this.transceiver?.sender.redDistance ?? 0;
+    this.pc = pc;
+    this.track = track;
+    this.transceiver = transceiver;
     this.hookRedHandler();
-    this.pc.onTrack.subscribe((remote) => {
-      remote.onReceiveRtp.subscribe((rtp) => this.onRtp(rtp));
-    });
-    this.connected = new Promise<void>((resolve, reject) => {
-      this.pc.connectionStateChange.subscribe((state) => {
-        if (state === 'connected') {
-          this.lastReceivedAt = this.components.clock.now();
-          this.startWatchdog();
-          resolve();
-        } else if (state === 'failed' || state === 'closed') {
-          reject(new Error(`media connection ${state}`));
-        }
+    pc.onTrack.subscribe((remote) => {
+      remote.onReceiveRtp.subscribe((rtp) => {
+        if (pc === this.pc) this.onRtp(rtp);
       });
     });
-    this.connected.catch(() => {});
+    pc.connectionStateChange.subscribe((state) => {
+      if (pc !== this.pc) return;
+      if (state === 'connected') {
+        this.lastReceivedAt = this.components.clock.now();
+        this.pathDead = false;
+        this.startWatchdog();
+        this.settleFirst?.resolve();
+        this.settleFirst = undefined;
+      } else if (state === 'failed' || state === 'closed') {
+        this.settleFirst?.reject(new Error(`media connection ${state}`));
+        this.settleFirst = undefined;
+      }
+    });
+  }
+
+  /**
+   * Replace the peer connection for a restart. werift 0.24 uses only the first STUN and
+   * the first TURN server of its configuration and keeps them across an in-place ICE
+   * restart, so a restart after the relay died would gather from the dead relay again:
+   * instead the new connection leaves the dead relay's supernode out (or, when the
+   * path was not relayed, rotates the list by one supernode).
+   */
+  private async swap(): Promise<void> {
+    await this.stats().catch(() => {}); // refreshes lastRelayHost if the pair is still known
+    const old = this.pc;
+    const dead = this.lastRelayHost;
+    const servers = this.init.iceServers;
+    const host = (url: string) => /^(?:stun|turn)s?:([^:?]+)/.exec(url)?.[1];
+    const alive = servers.filter((s) => host(s.urls) !== dead);
+    const ordered = dead && alive.length > 0 ? alive : [...servers.slice(2), ...servers.slice(0, 2)];
+    this.components.log.info({ deadRelay: dead }, 'media: new peer connection for the restart');
+    this.restarts++;
+    this.attach(ordered);
+    // Not awaited: closing deallocates on the (maybe dead) TURN server, with retries.
+    this.closingOld.add(old);
+    void old.close().catch(() => {}).finally(() => this.closingOld.delete(old));
   }
 
   /** Create the offer SDP (after ICE gathering, so it carries every candidate). */
   async offer(options: { iceRestart?: boolean } = {}): Promise<string> {
-    const offer = await this.pc.createOffer({ iceRestart: options.iceRestart });
+    // An ICE restart uses a new peer connection (see swap); the peer answers with one too.
+    if (options.iceRestart) await this.swap();
+    const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
     await this.gathered();
     return this.pc.localDescription!.sdp;
@@ -182,6 +241,10 @@ export class MediaSession {
 
   /** Accept a remote offer and return the answer SDP. */
   async answer(offerSdp: string): Promise<string> {
+    // A restart offer (new ICE credentials) gets a new peer connection here too (see swap).
+    // Not keyed on the DTLS fingerprint: werift reuses one certificate per process.
+    const current = this.pc.remoteDescription?.sdp;
+    if (current && iceUfrag(current) !== iceUfrag(offerSdp)) await this.swap();
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
@@ -254,6 +317,7 @@ export class MediaSession {
       bytesReceived: this.received.bytes,
       replaysDropped: this.guard.stats.duplicates + this.guard.stats.tooOld,
       redRecovered: this.redRecovered,
+      restarts: this.restarts,
     };
     if (this.closed) return base;
     const sender = this.transceiver.sender as unknown as { remoteFractionLost?: number; rtt?: number };
@@ -267,6 +331,7 @@ export class MediaSession {
     const local = all.find((s) => s.id === pair.localCandidateId);
     const remote = all.find((s) => s.id === pair.remoteCandidateId);
     const relayed = local?.candidateType === 'relay' || remote?.candidateType === 'relay';
+    if (relayed) this.lastRelayHost = String((local?.candidateType === 'relay' ? local : remote)!.address);
     return {
       ...base,
       path: relayed ? 'relay' : 'direct',
@@ -285,7 +350,7 @@ export class MediaSession {
     this.watchdog?.cancel();
     this.handlers = [];
     this.deadHandlers = [];
-    await this.pc.close();
+    await Promise.all([this.pc.close(), ...[...this.closingOld].map((pc) => pc.close().catch(() => {}))]);
   }
 
   private onRtp(rtp: RtpPacket): void {
@@ -366,4 +431,9 @@ export class MediaSession {
       });
     });
   }
+}
+
+/** The session-level or first media-level `a=ice-ufrag` of an SDP. */
+function iceUfrag(sdp: string): string | undefined {
+  return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
 }

@@ -38,7 +38,10 @@ interface LeafConfig {
   additionalHostAddresses?: string[];
   deadAfterMs?: number;
   gatherTimeoutMs?: number;
-  /** On a dead path the caller re-offers: `ice` (default) restarts ICE on the same peer connection; `fresh` uses a new session. */
+  /**
+   * On a dead path the caller re-offers: `ice` (default) with MediaSession.offer({iceRestart})
+   * as CallManager does; `fresh` with a new MediaSession moved under the pipeline.
+   */
   restart?: 'ice' | 'fresh';
   wav: string;
   red?: 'auto' | 'off' | number;

@@ -5,12 +5,13 @@
  * signaling relay (as CallManager's 'restart-offer' does), and media resumes through
  * the other supernode within 5 s.
  *
- * How the caller re-offers: werift 0.24 takes only the *first* STUN and the first TURN
- * URL of its configuration (parseIceServers in werift's utils.js), and an ICE restart on
- * the same RTCPeerConnection re-gathers from that same, dead, relay. So the caller
- * starts a fresh MediaSession (new peer connection and DTLS certificate) without the
- * dead supernode, the callee answers with a fresh one too, and the audio pipeline moves
- * over (AudioPipeline.replaceMedia; RTP timestamps continue).
+ * How the caller re-offers: exactly as CallManager does, `MediaSession.offer({iceRestart:
+ * true})`, answered by the callee's `MediaSession.answer()`. werift 0.24 takes only the
+ * *first* STUN and TURN URL of its configuration (parseIceServers in werift's utils.js)
+ * and an in-place ICE restart re-gathers from that same, dead, relay, so MediaSession
+ * restarts on a new peer connection with the other supernodes first (and the callee,
+ * seeing a new DTLS fingerprint, does the same); the audio pipeline does not notice.
+ * `TINCAN_FAILOVER_RESTART=fresh` instead moves the pipeline to a new MediaSession.
  *
  * Reproduce (as root): `npm test -- relay-failover` or `deno task test relay-failover`.
  */
@@ -52,7 +53,7 @@ failover('killing the relaying supernode mid-call: watchdog <= 5 s, media back t
   writeFileSync(wav, espeakWav(`${SENTENCES[0]} ${SENTENCES[2]}`));
   const ha = lab.addSite('fa', 'symmetric');
   const hb = lab.addSite('fb', 'symmetric');
-  const restart = (process.env.TINCAN_FAILOVER_RESTART as 'ice' | 'fresh' | undefined) ?? 'fresh';
+  const restart = (process.env.TINCAN_FAILOVER_RESTART as 'ice' | 'fresh' | undefined) ?? 'ice';
   const common = { wav, deadAfterMs: DEAD_AFTER_MS, gatherTimeoutMs: 1500, restart };
   const a = spawnLeaf(lab, ha, 'caller', { ...common, iceServers: labIceServers(turns, 'fa') });
   const b = spawnLeaf(lab, hb, 'callee', { ...common, iceServers: labIceServers(turns, 'fb') });
