@@ -72,6 +72,8 @@ console.log(JSON.stringify({
   finalB,
   sourcesB,
   maxRecvKbpsB: Math.max(0, ...statsB.map((s) => s.recvKbps)),
+  bestMosB: Math.max(0, ...statsB.map((s) => s.mos)),
+  minJitterBufferMsB: Math.min(1e9, ...statsB.map((s) => s.jitterBufferMs)),
   samplesA: statsA.length,
   samplesB: statsB.length,
 }));
