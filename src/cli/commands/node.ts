@@ -39,9 +39,8 @@ export const nodeCommand = defineCommand({
   },
   examples: ['node --name alice --seed 203.0.113.7:4000 --headless'],
   async run({ options, global }, ctx) {
-    const { cliOverlayNode, identityFor, untilSignal } = await import('./overlay-common.ts');
+    const { cliOverlayNode, identityFor, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
     const { formatAddress } = await import('../../net/net.ts');
-    const { OverlayNode } = await import('../../overlay/overlay-node.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
     if (!options.headless) ctx.log.warn('the terminal UI is not composed with the overlay yet; running headless');
@@ -66,27 +65,7 @@ export const nodeCommand = defineCommand({
     }
     const snap = node.snapshot();
     say(`node ${node.id} (${snap.role}) on ${formatAddress(snap.address!)}, attached to ${snap.supernodes.length} supernodes`);
-    let detachStdin: (() => void) | undefined;
-    if (options.stdinCommands) {
-      const { createInterface } = await import('node:readline');
-      const process = (await import('node:process')).default;
-      const rl = createInterface({ input: process.stdin });
-      const reply = (o: unknown) => ctx.io.stdout(`${JSON.stringify(o)}\n`);
-      rl.on('line', (line) => {
-        const [cmd, ...rest] = line.trim().split(/\s+/);
-        const arg = rest.join(' ');
-        if (cmd === 'lookup' && arg) {
-          node.lookup(arg).then((r) => reply({ lookup: arg, records: OverlayNode.describe(r) }), (e) => reply({ lookup: arg, error: String(e) }));
-        } else if (cmd === 'search' && arg) {
-          node.searchNames(arg).then((r) => reply({ search: arg, results: r }), (e) => reply({ search: arg, error: String(e) }));
-        } else if (cmd === 'status') {
-          reply({ status: node.snapshot() });
-        } else if (cmd) {
-          reply({ error: `unknown command "${cmd}" (lookup NAME, search TEXT, status)` });
-        }
-      });
-      detachStdin = () => rl.close();
-    }
+    const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx) : undefined;
     await stop;
     detachStdin?.();
     const last = node.snapshot();

@@ -115,3 +115,31 @@ export async function withTemporaryLeaf<T>(global: GlobalSettings, ctx: CommandC
     await node.close();
   }
 }
+
+/**
+ * The `--stdin-commands` line protocol (scripts and tests): each line is one of
+ * `lookup NAME`, `search TEXT`, `status`, `stored NAME` (supernodes: publishers of NAME
+ * held here); each gets one JSON line on stdout. Returns a function that stops reading.
+ */
+export async function serveStdinCommands(node: OverlayNode, ctx: CommandContext): Promise<() => void> {
+  const { createInterface } = await import('node:readline');
+  const { nameKey } = await import('../../overlay/presence-record.ts');
+  const rl = createInterface({ input: process.stdin });
+  const reply = (o: unknown) => ctx.io.stdout(`${JSON.stringify(o)}\n`);
+  rl.on('line', (line) => {
+    const [cmd, ...rest] = line.trim().split(/\s+/);
+    const arg = rest.join(' ');
+    if (cmd === 'lookup' && arg) {
+      node.lookup(arg).then((r) => reply({ lookup: arg, records: OverlayNode.describe(r) }), (e) => reply({ lookup: arg, error: String(e) }));
+    } else if (cmd === 'search' && arg) {
+      node.searchNames(arg).then((r) => reply({ search: arg, results: r }), (e) => reply({ search: arg, error: String(e) }));
+    } else if (cmd === 'stored' && arg) {
+      reply({ stored: arg, publishers: node.storedRecords(nameKey(arg)).map((r) => r.publicKey) });
+    } else if (cmd === 'status') {
+      reply({ status: node.snapshot() });
+    } else if (cmd) {
+      reply({ error: `unknown command "${cmd.slice(0, 32)}" (lookup NAME, search TEXT, stored NAME, status)` });
+    }
+  });
+  return () => rl.close();
+}

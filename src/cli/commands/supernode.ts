@@ -27,10 +27,11 @@ export const supernodeCommand = defineCommand({
     maxSessions: withDefault('N', 'most relayed sessions at once', integer(1, 100_000), 100),
     seed: repeated('HOST:PORT', 'another supernode to join', hostPort()),
     allowPrivatePeers: flag('let TURN relay to loopback/private addresses (tests only)'),
+    stdinCommands: flag('answer "stored NAME" / "lookup NAME" / "search TEXT" / "status" lines on stdin with JSON lines'),
   },
   examples: ['supernode --listen 0.0.0.0:4000', 'supernode --listen 0.0.0.0:4001 --seed 203.0.113.7:4000 --budget-kbps 5000'],
   async run({ options, global }, ctx) {
-    const { cliOverlayNode, identityFor, untilSignal } = await import('./overlay-common.ts');
+    const { cliOverlayNode, identityFor, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
     const { formatAddress } = await import('../../net/net.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
@@ -52,7 +53,9 @@ export const supernodeCommand = defineCommand({
     const address = formatAddress(snap.address!);
     if (!global.json) ctx.io.stdout(`supernode ${node.id} listening on ${address}\n`);
     ctx.log.info({ id: node.id, address, table: snap.tableSize }, 'supernode running');
+    const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx) : undefined;
     await stop;
+    detachStdin?.();
     const last = node.snapshot();
     await node.close();
     return success(
