@@ -31,4 +31,30 @@ s('3 supernodes + 4 leaves: attach, publish, lookup, search', async () => {
   await w.closeAll();
 });
 
+s('TURN hook: an attached leaf gets credentials and the TURN address from its supernode; snapshot shows role and reason', async () => {
+  const w = new OverlayWorld(5);
+  const asked: string[] = [];
+  const sn = w.add({
+    role: 'always',
+    issueTurnCredentials: (leaf) => {
+      asked.push(leaf);
+      return { username: `1800000000:${leaf.slice(0, 8)}`, password: 'secret-hmac', ttlSec: 3600, urls: [{ host: sn.ip, port: PORT }] };
+    },
+  });
+  const plain = w.add({ role: 'always', seeds: [{ host: sn.ip, port: PORT }] });
+  await w.run(sn.node.start());
+  await w.run(plain.node.start());
+  const leaf = w.add({ name: 'turner', seeds: [{ host: sn.ip, port: PORT }], nat: w.nat('symmetric'), attachments: 1 });
+  await w.run(leaf.node.start());
+  const cred = await w.run(leaf.node.turnCredentials());
+  assert.equal(asked, [leaf.identity.publicKeyHex]);
+  assert.equal(cred, { username: `1800000000:${leaf.identity.publicKeyHex.slice(0, 8)}`, password: 'secret-hmac', ttlSec: 3600, urls: [{ host: sn.ip, port: PORT }] });
+  const snap = sn.node.snapshot();
+  assert.is(snap.role, 'supernode');
+  assert.match(snap.roleReason, /always/);
+  assert.is(snap.leaves, 1);
+  assert.is(leaf.node.snapshot().role, 'leaf');
+  await w.closeAll();
+});
+
 s.run();

@@ -1,0 +1,61 @@
+/** Election decisions (pure) and the raw probe parser (fuzzed). */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { DEFAULT_ELECTION_POLICY, DemotionTracker, electionScore, promotionReason } from '../../src/overlay/election.ts';
+import { encodeDialback, encodeHailAnswer, encodeHailRequest, HAIL_ANSWER_LEN, HAIL_REQUEST_LEN, parseProbe } from '../../src/overlay/probes.ts';
+
+const s = suite('overlay/election and probes');
+
+s('score: unreachable is 0; bandwidth, CPU and uptime weigh 40/30/30', () => {
+  assert.is(electionScore({ reachable: false, upstreamKbps: 1e6, cpuHeadroom: 1, uptimeMs: 1e9 }), 0);
+  assert.is(electionScore({ reachable: true, upstreamKbps: 2000, cpuHeadroom: 1, uptimeMs: 600_000 }), 100);
+  assert.is(electionScore({ reachable: true, upstreamKbps: 1000, cpuHeadroom: 0.5, uptimeMs: 0 }), 35);
+  fc.assert(fc.property(fc.boolean(), fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.double({ min: -5, max: 5, noNaN: true }), fc.double({ min: -1e9, max: 1e12, noNaN: true }), (reachable, up, cpu, t) => {
+    const v = electionScore({ reachable, upstreamKbps: up, cpuHeadroom: cpu, uptimeMs: t });
+    return v >= 0 && v <= 100;
+  }));
+});
+
+s('promotion: only above the threshold, and only when supernodes are too few or overloaded', () => {
+  const area = { knownSupernodes: 10, averageLoadPct: 20, missingAttachments: 0 };
+  assert.is(promotionReason(74, { ...area, knownSupernodes: 1 }), undefined);
+  assert.match(promotionReason(80, { ...area, knownSupernodes: 2 })!, /too few supernodes/);
+  assert.match(promotionReason(80, { ...area, averageLoadPct: 95 })!, /overloaded/);
+  assert.is(promotionReason(99, area), undefined);
+});
+
+s('demotion needs 3 rounds in a row over budget; a calm round resets (hysteresis)', () => {
+  const t = new DemotionTracker(DEFAULT_ELECTION_POLICY);
+  const over = { sessions: 120, maxSessions: 100, sentKbps: 10, budgetKbps: 1000, cpuHeadroom: 1 };
+  const mid = { ...over, sessions: 90 };
+  const calm = { ...over, sessions: 50 };
+  assert.is(t.update(over), undefined);
+  assert.is(t.update(over), undefined);
+  assert.is(t.update(mid), undefined, 'between 80 % and 100 %: neither counts nor resets');
+  assert.is(t.rounds, 2);
+  assert.is(t.update(calm), undefined);
+  assert.is(t.rounds, 0);
+  t.update(over);
+  t.update(over);
+  assert.match(t.update(over)!, /sessions 120 > max 100 for 3 rounds/);
+  const bw = new DemotionTracker();
+  for (let i = 0; i < 2; i++) bw.update({ ...calm, sentKbps: 2000 });
+  assert.match(bw.update({ ...calm, sentKbps: 2000 })!, /upstream 2000 kbit\/s > budget 1000/);
+});
+
+s('probes: round trips, answers never longer than requests, the parser never throws', () => {
+  const n8 = new Uint8Array(8).fill(7);
+  const key = new Uint8Array(32).fill(9);
+  assert.equal(parseProbe(encodeHailRequest(n8)), { type: 'hail-request', nonce: n8 });
+  assert.equal(parseProbe(encodeHailAnswer(n8, key)), { type: 'hail-answer', nonce: n8, key });
+  const n16 = new Uint8Array(16).fill(3);
+  assert.equal(parseProbe(encodeDialback(n16)), { type: 'dialback', nonce: n16 });
+  assert.ok(HAIL_ANSWER_LEN <= HAIL_REQUEST_LEN);
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (d) => {
+    const p = parseProbe(d);
+    return p === undefined || ['hail-request', 'hail-answer', 'dialback'].includes(p.type);
+  }));
+});
+
+s.run();
