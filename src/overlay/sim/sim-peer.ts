@@ -239,8 +239,10 @@ export class SimPeer {
     const u = link.user as LinkUser | undefined;
     if (u) return u.rpc;
     const { clock, registry } = this.world;
-    const endpoint = new MessageEndpoint(new FragmentedChannel(link, { clock }), registry);
-    const rpc = new RpcPeer(endpoint, { clock, random: this.random, defaults: { timeoutMs: this.world.config.dhtTimeoutMs } });
+    // Smaller duplicate-suppression windows than the defaults: a simulated supernode holds
+    // hundreds of links, and 10,000 nodes share one heap.
+    const endpoint = new MessageEndpoint(new FragmentedChannel(link, { clock, windowSize: 128, maxPartialMessages: 8 }), registry);
+    const rpc = new RpcPeer(endpoint, { clock, random: this.random, executedWindow: 512, responseCacheEntries: 64, defaults: { timeoutMs: this.world.config.dhtTimeoutMs } });
     link.user = { rpc } satisfies LinkUser;
     link.onClose(() => {
       rpc.close('link closed');

@@ -42,7 +42,10 @@ export interface PeerConfig {
   replicatePerRound: number;
   /** Leaves a supernode serves at most (default 200). */
   maxLeaves: number;
-  /** Link idle timeout (default 180 s like sessions). */
+  /**
+   * Link idle timeout (default 60 s; sessions use 180 s). Shorter than real sessions so that
+   * the supernode-to-supernode links of one lookup do not pile up in the one shared heap.
+   */
   linkIdleMs: number;
   /** Per-request timeout of DHT RPCs (default 2 s). */
   dhtTimeoutMs: number;
@@ -59,7 +62,7 @@ export const DEFAULT_PEER_CONFIG: PeerConfig = {
   maintenanceMs: 60_000,
   replicatePerRound: 0,
   maxLeaves: 200,
-  linkIdleMs: 180_000,
+  linkIdleMs: 60_000,
   dhtTimeoutMs: 2000,
 };
 
