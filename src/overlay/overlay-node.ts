@@ -152,6 +152,10 @@ export interface OverlayInit {
    * stores on behalf of up to --max-sessions leaves).
    */
   dhtRates?: DhtServiceOptions['rates'];
+  /** Contact checks (ID, proof of work), e.g. one shared by every simulated node; default one per node at `powDifficulty`. */
+  contactVerifier?: ContactVerifier;
+  /** Presence-record check (e.g. the simulator's memoised verifier); default `presenceVerifier`. */
+  verifyRecord?: (r: PresenceRecord) => { ok: true } | { ok: false; error: string };
   /** DHT request timeout (default 2 s). */
   dhtTimeoutMs?: number;
   /** How long a supernode collects search hits (default 1.5 s). */
@@ -305,6 +309,12 @@ export function deriveLinkIdentity(identity: Identity, device: string, salt: Uin
   return Identity.fromSecretKey(sha256(concat(LINK_KEY_PREFIX, identity.secretKey, salt, new TextEncoder().encode(device))));
 }
 
+let registry: MessageRegistry | undefined;
+/** One registry for every node of the process (it is immutable once built). */
+function sharedRegistry(): MessageRegistry {
+  return (registry ??= new MessageRegistry(OVERLAY_MESSAGES));
+}
+
 function isSeedWithId(s: Seed): s is { address: Address; id: string } {
   return typeof (s as { id?: unknown }).id === 'string';
 }
@@ -321,7 +331,7 @@ export class OverlayNode {
   private readonly o: Required<Pick<OverlayInit, 'budgetKbps' | 'maxSessions' | 'powDifficulty' | 'attachments' | 'keepaliveMs' | 'recordLifetimeMs' | 'maintenanceMs' | 'electionMs' | 'dhtTimeoutMs' | 'searchWindowMs'>> & OverlayInit;
   private readonly log: Logger;
   private readonly policy: ElectionPolicy;
-  private readonly registry = new MessageRegistry(OVERLAY_MESSAGES);
+  private readonly registry = sharedRegistry();
   private readonly verifier: ContactVerifier;
   private readonly verifyRecord: (r: PresenceRecord) => { ok: true } | { ok: false; error: string };
   private socket: DatagramSocket | undefined;
@@ -365,6 +375,7 @@ export class OverlayNode {
   private publishing: Promise<void> | undefined;
   private republishWanted = false;
   private missingAttachments = 0;
+  private electionRounds = 0;
   private readonly envelopeHandlers = new Set<(e: OverlayEnvelope) => void>();
   private readonly listeners = new Map<keyof OverlayEvents, Set<(e: never) => void>>();
   readonly counters: OverlayCounters = {
@@ -385,8 +396,8 @@ export class OverlayNode {
     this.id = this.link.id;
     this.log = components.log.child({ component: 'overlay', node: this.id.slice(0, 8) });
     this.policy = { ...DEFAULT_ELECTION_POLICY, ...init.election };
-    this.verifier = new ContactVerifier({ difficulty: this.o.powDifficulty });
-    this.verifyRecord = presenceVerifier({ clock: components.clock, maxLifetimeMs: this.o.recordLifetimeMs * 2 });
+    this.verifier = init.contactVerifier ?? new ContactVerifier({ difficulty: this.o.powDifficulty });
+    this.verifyRecord = init.verifyRecord ?? presenceVerifier({ clock: components.clock, maxLifetimeMs: this.o.recordLifetimeMs * 2 });
     this.hostCache = init.hostCache ?? new HostCache({ clock: components.clock, maxPerPrefix: init.hostCachePerPrefix });
     this.signalLimiter = new RateLimiter<string>({ clock: components.clock, ratePerSec: 10, burst: 30, maxKeys: 10_000 });
     this.demotion = new DemotionTracker(this.policy);
@@ -1480,7 +1491,11 @@ export class OverlayNode {
   }
 
   private async considerPromotion(): Promise<void> {
-    if (this.reachable === undefined || !this.reachable) this.reachable = await this.checkReachable().catch(() => false);
+    // An unreachable node re-checks every 10th round only (NATs rarely go away).
+    if (this.reachable !== true && (this.reachable === undefined || this.electionRounds % 10 === 0)) {
+      this.reachable = await this.checkReachable().catch(() => false);
+    }
+    this.electionRounds++;
     const upstreamKbps = this.reachable ? await this.measureUpstream().catch(() => 0) : 0;
     const cpuHeadroom = this.o.probes?.cpuHeadroom?.() ?? 1;
     const score = electionScore({ reachable: this.reachable, upstreamKbps, cpuHeadroom, uptimeMs: this.c.clock.now() - this.startedAt }, this.policy);

@@ -160,9 +160,12 @@ async function main(): Promise<void> {
     const alive = procs.filter((p) => p !== sn[1]);
     for (const p of alive) p.child.kill('SIGTERM');
     const codes = await Promise.all(alive.map((p) => Promise.race([p.exited, sleep(15_000).then(() => 'hung' as const)])));
+    // Clean = it ran its shutdown (printed "... stopped ...") and exited. (Deno's
+    // child_process reports a SIGTERMed child as killed even when it exited 0 itself.)
+    const clean = alive.map((p, i) => codes[i] !== 'hung' && (codes[i] === 0 || p.lines.some((l) => / stopped /.test(l))));
     process.stdout.write(JSON.stringify({
-      ok: found === pairs && lost === 0 && reattachMs >= 0 && foundAfter === leaves.length - 1 && codes.every((c) => c === 0),
-      leaves: leaves.length, pairs, found, searchHits, reattachMs, lost, foundAfter, exitCodes: codes,
+      ok: found === pairs && lost === 0 && reattachMs >= 0 && foundAfter === leaves.length - 1 && clean.every(Boolean),
+      leaves: leaves.length, pairs, found, searchHits, reattachMs, lost, foundAfter, exitCodes: codes, cleanShutdowns: clean.filter(Boolean).length,
       joinMs: tJoined - t0, lookupMs: tLooked - tJoined,
     }) + '\n');
   } catch (err) {
