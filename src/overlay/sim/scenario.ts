@@ -39,8 +39,30 @@ import { idEquals } from '../node-id.ts';
 import { nameKey } from '../presence-record.ts';
 import { DEFAULT_PEER_CONFIG, type NodeSpec, type PeerConfig, SIM_PORT, SimWorld } from './sim-world.ts';
 import { Population } from './population.ts';
-import { SimPeer } from './sim-peer.ts';
+import { type SimLookupResult, SimPeer, type SimRole } from './sim-peer.ts';
+import { OverlayPeer } from './overlay-peer.ts';
+import { SimKeyDirectory } from './overlay-links.ts';
+import type { Contact } from '../contact.ts';
+import type { SimHost } from '../../net/sim.ts';
 import { percentile, round, snapshot, TrafficAccount, type TrafficSnapshot } from './metrics.ts';
+
+/** What the scenario needs of a node: the stand-in {@link SimPeer} or an {@link OverlayPeer}. */
+export interface ScenarioPeer {
+  readonly spec: NodeSpec;
+  readonly role: SimRole;
+  readonly host: SimHost;
+  readonly hostCache: HostCache;
+  readonly isSupernode: boolean;
+  readonly ready: boolean;
+  readonly lookups: number;
+  readonly publishedAt: number | undefined;
+  readonly supernodes: readonly unknown[];
+  readonly serviceStats: { rateLimited: number } | undefined;
+  start(seeds: readonly Contact[]): void;
+  close(): void;
+  lookup(name: string): Promise<SimLookupResult>;
+  held(key: Uint8Array): number;
+}
 
 /** Scenario names. */
 export type ScenarioName = 'baseline' | 'sybil' | 'seed-outage';
@@ -69,6 +91,11 @@ export interface ScenarioOptions {
   sybil?: number;
   /** All seeds go down when the measurement starts. */
   seedOutage?: boolean;
+  /**
+   * Which node runs: `stand-in` (sim-peer.ts, default) or `overlay` (the real OverlayNode
+   * on simulated links; not with `sybil`, whose attackers speak the stand-in's protocol).
+   */
+  node?: 'stand-in' | 'overlay';
   /** Overrides of the stand-in node's tunables. */
   peer?: Partial<PeerConfig>;
   /** Called about every simulated minute with progress figures. */
@@ -123,7 +150,7 @@ export interface ScenarioReport {
 }
 
 interface Live {
-  peer: SimPeer;
+  peer: ScenarioPeer;
   spec: NodeSpec;
   start: TrafficSnapshot | undefined;
   settleAt: number;
@@ -147,6 +174,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const clock = new VirtualClock();
   const net = new SimNet({ clock, random: netRandom, latencyMs: 20, jitterMs: 2, loss: 0.001, timeResolutionMs: 1 });
   const world = new SimWorld(clock, net, config, new MessageRegistry());
+  const keys = new SimKeyDirectory();
+  const useOverlay = options.node === 'overlay';
+  if (useOverlay && options.sybil) throw new Error('the Sybil scenario runs on the stand-in node only');
   const pop = new Population({ net, random: popRandom, powDifficulty: config.powDifficulty });
 
   const N = options.nodes;
@@ -180,7 +210,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   let heapMax = 0;
 
   const events = {
-    published(peer: SimPeer) {
+    published(peer: { readonly spec: NodeSpec }) {
       const l = liveByIndex.get(peer.spec.index);
       if (l && l.peer === peer && !published.includes(l)) published.push(l);
     },
@@ -195,7 +225,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     const host = pop.place(spec);
     if (spec.isPublic) spec.contact = { id: spec.identity.idBytes, publicKey: spec.identity.publicKey, pow: spec.pow, address: { host: host.ip, port: SIM_PORT } };
     else spec.contact = undefined;
-    const peer = new SimPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index));
+    const peer: ScenarioPeer = useOverlay
+      ? new OverlayPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index), keys, world.seedList)
+      : new SimPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index));
     caches.set(spec.index, peer.hostCache);
     const l: Live = { peer, spec, start: undefined, settleAt: clock.now() + 120_000, fresh, ended: false, departure: undefined };
     live.push(l);
@@ -412,7 +444,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         }
         if (ok) {
           lookupsFound++;
-          hops.push(r.hops);
+          if (r.hops >= 0) hops.push(r.hops); // -1: the node does not report hops
           latencies.push(r.latencyMs);
         }
       }, () => {
@@ -480,9 +512,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       attackers,
       lookups: lookupsDone,
       lookupSuccess: lookupsDone ? round(lookupsFound / lookupsDone, 4) : 0,
-      hopsP50: percentile(hops, 50),
-      hopsP95: percentile(hops, 95),
-      hopsMax: percentile(hops, 100),
+      hopsP50: hops.length ? percentile(hops, 50) : -1,
+      hopsP95: hops.length ? percentile(hops, 95) : -1,
+      hopsMax: hops.length ? percentile(hops, 100) : -1,
       latencyP50Ms: Math.round(percentile(latencies, 50)),
       latencyP95Ms: Math.round(percentile(latencies, 95)),
       leafBytesPerSec: leafAll.bytesPerSec,

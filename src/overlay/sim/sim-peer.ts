@@ -65,7 +65,7 @@ interface LinkUser {
 /** Handlers and timers the owner (the scenario) wants to hear about. */
 export interface PeerEvents {
   /** The leaf's record was accepted by at least one supernode (or the supernode stored its own). */
-  published(peer: SimPeer): void;
+  published(peer: { readonly spec: NodeSpec }): void;
 }
 
 /** See module docs. */

@@ -97,6 +97,8 @@ export class SimWorld implements LinkDirectory {
   /** Indices of the seed supernodes (their configured addresses stay known when they are down). */
   seeds: number[] = [];
   private readonly seedAddresses = new Map<number, Contact>();
+  /** The seeds' addresses (a live array: nodes created before the last seed see it too). */
+  readonly seedList: Address[] = [];
   private attackers: Contact[] | undefined;
   private readonly byKey = new Map<string, number>();
 
@@ -121,6 +123,7 @@ export class SimWorld implements LinkDirectory {
   addSeed(index: number): void {
     this.seeds.push(index);
     this.seedAddresses.set(index, this.contactOf(index));
+    this.seedList.push(this.contactOf(index).address);
   }
 
   /** The seeds as every node is configured with them (`--seed`). */
