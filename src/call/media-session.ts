@@ -30,6 +30,7 @@
  * @module
  */
 import {
+  createSelfSignedCertificate,
   MediaStreamTrack,
   RTCPeerConnection,
   RTCRtpCodecParameters,
@@ -110,7 +111,9 @@ export interface PathStats {
 /** One werift peer connection for one audio call. */
 export class MediaSession {
   private pc!: RTCPeerConnection;
-  private track!: MediaStreamTrack;
+  /** Settles when the first peer connection exists (it waits for a fresh certificate). */
+  private readonly ready: Promise<void>;
+  private track: MediaStreamTrack | undefined;
   private readonly init: MediaSessionInit;
   private settleFirst: { resolve: () => void; reject: (err: Error) => void } | undefined;
   /** IP of the TURN server the last known path went through (left out on a restart). */
@@ -131,7 +134,7 @@ export class MediaSession {
   private received = { packets: 0, bytes: 0 };
   private readonly deadAfterMs: number;
   private readonly gatherTimeoutMs: number;
-  private transceiver!: ReturnType<RTCPeerConnection['addTransceiver']>;
+  private transceiver: ReturnType<RTCPeerConnection['addTransceiver']> | undefined;
   /** Sequence numbers of RED redundant copies werift handed up (marked `redundant`). */
   private readonly redSeqs = new Set<number>();
   private redRecovered = 0;
@@ -153,15 +156,18 @@ export class MediaSession {
       this.settleFirst = { resolve, reject };
     });
     this.connected.catch(() => {});
-    this.attach(init.iceServers);
+    this.ready = freshDtlsKeys().then((keys) => this.attach(init.iceServers, keys));
+    this.ready.catch(() => {});
   }
 
   /**
-   * Build a peer connection (a fresh RTCPeerConnection generates a fresh DTLS
-   * certificate: one per call, and one per relay failover) and make it the current one.
+   * Build a peer connection with its own DTLS certificate (one per call, and one per
+   * relay failover: werift would otherwise share one certificate per process) and make
+   * it the current one.
    */
-  private attach(iceServers: IceServer[]): void {
+  private attach(iceServers: IceServer[], keys: DtlsKeys): void {
     const pc = new RTCPeerConnection({
+      dtls: { keys },
       iceServers,
       iceTransportPolicy: this.init.iceTransportPolicy ?? 'all',
       iceAdditionalHostAddresses: this.init.additionalHostAddresses,
@@ -223,7 +229,7 @@ export class MediaSession {
     const ordered = dead && alive.length > 0 ? alive : [...servers.slice(2), ...servers.slice(0, 2)];
     this.components.log.info({ deadRelay: dead }, 'media: new peer connection for the restart');
     this.restarts++;
-    this.attach(ordered);
+    this.attach(ordered, await freshDtlsKeys());
     // Not awaited: closing deallocates on the (maybe dead) TURN server, with retries.
     this.closingOld.add(old);
     void old.close().catch(() => {}).finally(() => this.closingOld.delete(old));
@@ -232,6 +238,7 @@ export class MediaSession {
   /** Create the offer SDP (after ICE gathering, so it carries every candidate). */
   async offer(options: { iceRestart?: boolean } = {}): Promise<string> {
     // An ICE restart uses a new peer connection (see swap); the peer answers with one too.
+    await this.ready;
     if (options.iceRestart) await this.swap();
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
@@ -242,7 +249,7 @@ export class MediaSession {
   /** Accept a remote offer and return the answer SDP. */
   async answer(offerSdp: string): Promise<string> {
     // A restart offer (new ICE credentials) gets a new peer connection here too (see swap).
-    // Not keyed on the DTLS fingerprint: werift reuses one certificate per process.
+    await this.ready;
     const current = this.pc.remoteDescription?.sdp;
     if (current && iceUfrag(current) !== iceUfrag(offerSdp)) await this.swap();
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
@@ -254,6 +261,7 @@ export class MediaSession {
 
   /** Apply the remote answer to our offer. */
   async complete(answerSdp: string): Promise<void> {
+    await this.ready;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
   }
 
@@ -264,7 +272,7 @@ export class MediaSession {
 
   /** Send one encoded audio frame. */
   sendAudio(payload: Uint8Array, timestamp: number, marker = false): void {
-    if (this.closed) return;
+    if (this.closed || !this.track) return; // no peer connection yet: nothing to send on
     const header = new RtpHeader({
       payloadType: OPUS_PAYLOAD_TYPE,
       sequenceNumber: this.seq,
@@ -280,18 +288,20 @@ export class MediaSession {
 
   /** True when both ends negotiated RED (packets go out as RED payloads). */
   get redNegotiated(): boolean {
+    if (!this.transceiver) return false;
     const codec = (this.transceiver.sender as unknown as { codec?: { name?: string } }).codec;
     return codec?.name?.toLowerCase() === 'red';
   }
 
   /** How many earlier frames each RED packet repeats (0..2); no effect without RED. */
   setRedDistance(n: number): void {
+    if (!this.transceiver) return;
     this.transceiver.sender.redDistance = Math.max(0, Math.min(2, Math.floor(n)));
   }
 
   /** Current RED distance. */
   get redDistance(): number {
-    return this.transceiver.sender.redDistance;
+    return this.transceiver?.sender.redDistance ?? 0;
   }
 
   /** Receive audio packets (already replay-checked). Returns an unsubscribe function. */
@@ -319,7 +329,7 @@ export class MediaSession {
       redRecovered: this.redRecovered,
       restarts: this.restarts,
     };
-    if (this.closed) return base;
+    if (this.closed || !this.pc || !this.transceiver) return base;
     const sender = this.transceiver.sender as unknown as { remoteFractionLost?: number; rtt?: number };
     if (typeof sender.remoteFractionLost === 'number') base.remoteLossFraction = sender.remoteFractionLost;
     if (typeof sender.rtt === 'number') base.rtcpRttMs = sender.rtt * 1000;
@@ -350,7 +360,8 @@ export class MediaSession {
     this.watchdog?.cancel();
     this.handlers = [];
     this.deadHandlers = [];
-    await Promise.all([this.pc.close(), ...[...this.closingOld].map((pc) => pc.close().catch(() => {}))]);
+    await this.ready.catch(() => {});
+    await Promise.all([this.pc?.close(), ...[...this.closingOld].map((pc) => pc.close().catch(() => {}))]);
   }
 
   private onRtp(rtp: RtpPacket): void {
@@ -383,7 +394,7 @@ export class MediaSession {
    */
   private hookRedHandler(): void {
     type Pkt = { header: { sequenceNumber: number; marker: boolean } };
-    const handler = (this.transceiver.receiver as unknown as { audioRedHandler?: { push(red: unknown, base: Pkt): Pkt[] } }).audioRedHandler;
+    const handler = (this.transceiver?.receiver as unknown as { audioRedHandler?: { push(red: unknown, base: Pkt): Pkt[] } }).audioRedHandler;
     if (!handler || typeof handler.push !== 'function') return;
     const push = handler.push.bind(handler);
     handler.push = (red, base) => {
@@ -437,3 +448,12 @@ export class MediaSession {
 function iceUfrag(sdp: string): string | undefined {
   return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
 }
+
+/** A fresh self-signed ECDSA P-256 certificate and key for one peer connection (~10 ms). */
+function freshDtlsKeys(): Promise<DtlsKeys> {
+  // werift's enums: SignatureAlgorithm.ecdsa = 3, HashAlgorithm.sha256 = 4, secp256r1 = 23.
+  return createSelfSignedCertificate({ signature: 3, hash: 4 } as never, 23 as never) as Promise<DtlsKeys>;
+}
+
+/** What werift's `dtls.keys` option takes. */
+type DtlsKeys = NonNullable<NonNullable<ConstructorParameters<typeof RTCPeerConnection>[0]>['dtls']>['keys'] & object;

@@ -53,5 +53,6 @@ console.log(JSON.stringify({
   localType: stats.localType,
   rttMs: stats.rttMs,
   fingerprint: MediaSession.fingerprint(offer),
+  answerFingerprint: MediaSession.fingerprint(answer),
   deadAfter,
 }));
