@@ -186,9 +186,10 @@ export class RedEncoder {
 
 /**
  * Suggested RED distance for a measured packet loss (percent): none below 2%, one
- * previous frame up to 15%, two above. Our decoder cannot use Opus in-band FEC (see
- * codecs/opus.ts), so RED is how a tincan receiver recovers lost frames; the cost is
- * one extra Opus payload (~60 bytes at 24 kbit/s) per redundant frame.
+ * previous frame up to 15%, two above. Opus in-band FEC (decoded by OpusFecDecoder)
+ * recovers a single lost frame at low quality; RED repeats whole frames, so it also
+ * covers bursts, at the cost of one extra Opus payload (~60 bytes at 24 kbit/s) per
+ * redundant frame.
  */
 export function redDistanceForLoss(lossPercent: number): number {
   if (!(lossPercent >= 2)) return 0;
