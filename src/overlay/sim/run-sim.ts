@@ -29,6 +29,8 @@ export interface SimOptions {
   seed: number;
   scenarios?: readonly ScenarioName[];
   warmupS?: number;
+  /** Run the real OverlayNode instead of the stand-in (the Sybil scenario stays on the stand-in). */
+  overlayNode?: boolean;
   onProgress?: (p: ScenarioProgress) => void;
 }
 
@@ -65,6 +67,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       seeds: Math.min(8, Math.max(2, Math.ceil(options.nodes / 50))),
       sybil: name === 'sybil' ? SYBIL_SHARE : 0,
       seedOutage: name === 'seed-outage',
+      node: options.overlayNode && name !== 'sybil' ? 'overlay' : 'stand-in',
       onProgress: options.onProgress,
     });
   }

@@ -36,7 +36,6 @@ import type { Timer } from '../../clock.ts';
 import { MessageRegistry } from '../../wire/messages.ts';
 import type { HostCache } from '../host-cache.ts';
 import { idEquals } from '../node-id.ts';
-import { nameKey } from '../presence-record.ts';
 import { DEFAULT_PEER_CONFIG, type NodeSpec, type PeerConfig, SIM_PORT, SimWorld } from './sim-world.ts';
 import { Population } from './population.ts';
 import { type SimLookupResult, SimPeer, type SimRole } from './sim-peer.ts';
@@ -438,10 +437,6 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         lookupsOutstanding--;
         lookupsDone++;
         const ok = r.records.some((rec) => idEquals(hexBytes(rec.publicKey), pk));
-        if (!ok && process.env.TINCAN_SIM_DEBUG) {
-          console.error('miss', JSON.stringify({ t: (clock.now() - t0) / 1000, src: source.spec.index, srcRole: source.peer.role, srcSNs: source.peer.supernodes, srcEnded: source.ended,
-            tgt: target.spec.index, tgtRole: target.peer.role, tgtEnded: target.ended, holders: live.filter((x) => x.peer.held(nameKey(target.spec.name)) > 0).length, rl: live.reduce((a, x) => a + (x.peer.serviceStats?.rateLimited ?? 0), 0), tgtPub: target.peer.publishedAt !== undefined ? (clock.now() - target.peer.publishedAt) / 1000 : null, n: r.records.length, lat: r.latencyMs, hops: r.hops }));
-        }
         if (ok) {
           lookupsFound++;
           if (r.hops >= 0) hops.push(r.hops); // -1: the node does not report hops
