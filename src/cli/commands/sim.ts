@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { required, withDefault } from '../options.ts';
+import { flag, required, withDefault } from '../options.ts';
 import { success } from '../outcome.ts';
 import { decimal, integer, positive } from '../values.ts';
 
@@ -40,6 +40,7 @@ export const simCommand = defineCommand({
     duration: withDefault('SIM_S', 'simulated time to run, in seconds', positive(30 * 86_400), 3600),
     lookups: withDefault('N', 'name lookups to perform', integer(0, 10_000_000), 1000),
     rng: withDefault('SEED', 'random seed (same seed, same run)', integer(0, 2 ** 32 - 1), 1),
+    overlayNode: flag('run the real OverlayNode on simulated links instead of the stand-in node (not for sybil)'),
     scenarios: withDefault('LIST', 'scenarios to run, comma-separated: baseline, sybil, seed-outage', scenarioList, [...SCENARIO_NAMES]),
   },
   examples: ['sim --nodes 2000 --churn 1 --duration 3600 --json', 'sim --nodes 500 --churn 0.69 --duration 600 --scenarios baseline'],
@@ -52,6 +53,7 @@ export const simCommand = defineCommand({
       lookups: options.lookups,
       seed: options.rng,
       scenarios: options.scenarios,
+      overlayNode: options.overlayNode,
       onProgress: (p) => ctx.io.stderr(`sim ${p.scenario}: t=${p.simSeconds}s live=${p.live} supernodes=${p.supernodes} lookups=${p.lookupsFound}/${p.lookupsDone} wall=${p.wallSeconds}s\n`),
     });
     const lines = [
