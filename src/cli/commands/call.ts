@@ -4,8 +4,10 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { audioOption, COMING, durationOption, nameArgument, playOption, recordOption, seedOption, toneOption, micDeviceOption, speakerDeviceOption } from '../common.ts';
-import { notAvailable } from '../outcome.ts';
+import { audioOption, durationOption, nameArgument, playOption, recordOption, seedOption, toneOption, micDeviceOption, speakerDeviceOption } from '../common.ts';
+import { failure, success } from '../outcome.ts';
+import { withDefault } from '../options.ts';
+import { text } from '../values.ts';
 
 /** `tincan call NAME --seed HOST:PORT [--play F.wav | --tone HZ] [--record F.wav] [--duration S]`. */
 export const callCommand = defineCommand({
@@ -23,10 +25,34 @@ export const callCommand = defineCommand({
     mic: micDeviceOption,
     speaker: speakerDeviceOption,
     duration: durationOption,
+    name: withDefault('N', 'the name you publish while calling (so the callee can answer)', text(64), 'caller'),
   },
   groups: [{ options: ['play', 'tone'], required: false }],
   examples: ['call bob --seed 203.0.113.7:4000', 'call echo --seed 127.0.0.1:4000 --tone 440 --duration 5 --json'],
-  async run() {
-    return notAvailable(COMING.calls);
+  async run({ options, positionals, global }, ctx) {
+    const { identityFor, untilSignal } = await import('./overlay-common.ts');
+    const { callAudio, callResult, cliTincanNode, placeCall } = await import('./call-common.ts');
+    const identity = await identityFor(global, ctx);
+    if (typeof identity === 'string') return failure(identity);
+    const target = positionals.NAME;
+    const node = cliTincanNode(global, ctx, {
+      identity,
+      seeds: options.seed,
+      role: 'never',
+      name: options.name,
+      audio: callAudio(options, true),
+    });
+    const stop = untilSignal(ctx.log);
+    try {
+      await node.start();
+      if (node.overlay.snapshot().supernodes.length === 0) return failure('no supernode accepted us (are the seeds running?)', { json: callResult(undefined, undefined) });
+      const r = await placeCall(node, target, ctx.io.clock, { durationS: options.duration, stop });
+      const json: Record<string, unknown> = { ...callResult(r.setupMs, r.stats), ...(r.durationS !== undefined ? { durationS: r.durationS } : {}), ...(r.reason ? { reason: r.reason } : {}) };
+      if (!r.ok) return failure(r.error ?? `call ${r.reason}`, { json });
+      const s = r.stats;
+      return success(json, `call with ${target} ended after ${r.durationS} s: setup ${r.setupMs} ms, ${s?.path ?? 'none'}${s?.via ? ` via ${s.via}` : ''}, rtt ${json.rttMs} ms, jitter ${json.jitterMs} ms, loss ${json.lossPct}%, MOS ${json.mos}, packets ${json.packetsSent} sent / ${json.packetsReceived} received`);
+    } finally {
+      await node.close();
+    }
   },
 });
