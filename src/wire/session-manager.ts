@@ -303,6 +303,7 @@ export class SessionManager {
       deadline: now + this.options.handshakeTimeoutMs,
       keypair: undefined,
       peer: undefined,
+      peerStatic: undefined,
       cookieApplied: false,
       waiters: [],
       done: false,
@@ -382,6 +383,7 @@ export class SessionManager {
     const kp = new Keypair(o.localIndex, p.sender, send, recv, true, this.clock.now());
     o.keypair = kp;
     o.peer = peer;
+    o.peerStatic = o.noise.remoteStatic!;
     o.phase = 'finish';
     o.address = from;
     o.packet = encodeFinish(p.sender, msg3);
@@ -401,9 +403,11 @@ export class SessionManager {
     if (this.connecting.get(o.expectedId) === o) this.connecting.delete(o.expectedId);
     const peer = o.peer!;
     let session = o.session && !o.session.isClosed ? o.session : this.byNode.get(peer.nodeId);
+    const stale = session && this.restarted(session, o.peerStatic!) ? session : undefined;
+    if (stale) session = undefined;
     const isNew = !session;
     if (!session) {
-      session = new Session(peer, o.address, this.host);
+      session = new Session(peer, o.address, this.host, o.peerStatic);
       this.byNode.set(peer.nodeId, session);
       this.ensureTick();
     }
@@ -413,9 +417,26 @@ export class SessionManager {
     this.counters.handshakesCompleted++;
     if (!isNew) this.counters.rekeys++;
     this.log?.debug({ peer: peer.nodeId, at: formatAddress(o.address), rekey: !isNew }, 'session keys confirmed (initiator)');
+    stale?.close('peer restarted');
     for (const w of o.waiters) w.resolve(session);
     o.waiters = [];
     if (isNew) this.emitSession(session);
+  }
+
+  /**
+   * A handshake with `session`'s peer proved static key `peerStatic`. The same key: a rekey
+   * (or two handshakes that crossed), keep the session. Another key: the peer is a new run
+   * of the same identity (each run draws its own static key), so the caller makes a fresh
+   * session and then closes the old one with the reason 'peer restarted': its keys, and the
+   * state of the layers above it (pending requests, reassembly), belong to a process that
+   * is gone. The old one closes after the new one is in place, so a close handler that
+   * reconnects at once gets the new session.
+   */
+  private restarted(session: Session, peerStatic: Uint8Array): boolean {
+    if (equalBytes(session.peerStatic, peerStatic)) return false;
+    this.counters.restarts++;
+    this.log?.debug({ peer: session.nodeId }, 'peer restarted: new session');
+    return true;
   }
 
   private startRekey(session: Session): void {
@@ -526,8 +547,12 @@ export class SessionManager {
       d.refused++;
       return this.dropIncoming(inc);
     }
+    const peerStatic = inc.noise.remoteStatic!;
     let session = this.byNode.get(peer.nodeId);
-    if (!session && this.byNode.size >= this.options.maxSessions) {
+    // Not a rekey when the peer restarted: a fresh session replaces the old one.
+    const stale = session && this.restarted(session, peerStatic) ? session : undefined;
+    if (stale) session = undefined;
+    if (!session && !stale && this.byNode.size >= this.options.maxSessions) {
       d.busy++;
       return this.dropIncoming(inc);
     }
@@ -538,7 +563,7 @@ export class SessionManager {
     this.incomingByInit.delete(inc.initKey);
     const isNew = !session;
     if (!session) {
-      session = new Session(peer, from, this.host);
+      session = new Session(peer, from, this.host, peerStatic);
       this.byNode.set(peer.nodeId, session);
       this.ensureTick();
     }
@@ -548,6 +573,7 @@ export class SessionManager {
     this.counters.handshakesCompleted++;
     if (!isNew) this.counters.rekeys++;
     this.log?.debug({ peer: peer.nodeId, from: formatAddress(from), rekey: !isNew }, 'session established (responder)');
+    stale?.close('peer restarted');
     this.transmit(kp.seal(EMPTY), from);
     if (isNew) this.emitSession(session);
   }

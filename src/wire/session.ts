@@ -57,6 +57,12 @@ export class Session {
   readonly publicKey: Uint8Array;
   /** @internal set by the manager while a rekey handshake runs. */
   rekeying = false;
+  /**
+   * @internal The peer's Noise static key (X25519) as its handshake proved it. A node draws
+   * a fresh one per run, so a handshake with another static key under the same identity
+   * comes from a restarted peer, not a rekey of this session.
+   */
+  readonly peerStatic: Uint8Array;
   private addr: Address;
   private current: Keypair | undefined;
   private retired: Keypair[] = [];
@@ -77,7 +83,9 @@ export class Session {
     peer: VerifiedIdentity,
     address: Address,
     private readonly host: SessionHost,
+    peerStatic: Uint8Array = new Uint8Array(0),
   ) {
+    this.peerStatic = peerStatic.slice();
     this.nodeId = peer.nodeId;
     this.publicKey = peer.publicKey.slice();
     this.addr = { host: address.host, port: address.port };
@@ -95,7 +103,7 @@ export class Session {
     return this.closedReason !== undefined;
   }
 
-  /** Why the session closed ('closed', 'idle', 'keys expired', 'manager closed'), if it did. */
+  /** Why the session closed ('closed', 'idle', 'keys expired', 'manager closed', 'peer restarted'), if it did. */
   get closeReason(): string | undefined {
     return this.closedReason;
   }

@@ -214,14 +214,18 @@ tr('simultaneous open: both connect at once; the crossed keypairs keep working a
   close();
 });
 
-tr('a peer that restarts (new handshake, same identity) takes over its session', async () => {
+tr('a peer that restarts (new handshake, same identity, new static key) gets a fresh session; the old one closes', async () => {
   const { clock, pipe, a, b, sb, close } = await connected(17);
   a.manager.close();
   const a2 = makeNode(pipe, 3, { host: '10.0.0.3', port: 3000 }, {}, a.identity);
   const r = await settle(clock, a2.manager.connect(b.address, b.nodeId));
   assert.ok(r.ok);
-  assert.is(b.manager.get(a.nodeId), sb, 'same session object');
-  sb.send(utf8('welcome back'));
+  const fresh = b.manager.get(a.nodeId)!;
+  assert.ok(fresh !== sb && !fresh.isClosed, 'a new session object');
+  assert.ok(sb.isClosed);
+  assert.is(sb.closeReason, 'peer restarted');
+  assert.is(b.manager.stats().restarts, 1);
+  fresh.send(utf8('welcome back'));
   await clock.advance(50);
   assert.equal(a2.inbox.map((m) => m.text), ['welcome back']);
   a2.manager.close();

@@ -27,6 +27,8 @@ export interface Outgoing {
   readonly deadline: number;
   keypair: Keypair | undefined;
   peer: VerifiedIdentity | undefined;
+  /** The responder's Noise static key, once its RESP proved it. */
+  peerStatic: Uint8Array | undefined;
   /** True once a COOKIE reply made us resend INIT (at most once per handshake). */
   cookieApplied: boolean;
   waiters: { resolve: (s: Session) => void; reject: (e: unknown) => void }[];

@@ -46,6 +46,8 @@ export interface SessionManagerStats {
   messagesDelivered: number;
   rekeys: number;
   roams: number;
+  /** Sessions replaced because the peer came back as a new run (new Noise static key). */
+  restarts: number;
   dropped: SessionDrops;
 }
 
@@ -65,6 +67,7 @@ export function emptyStats(): SessionManagerStats {
     messagesDelivered: 0,
     rekeys: 0,
     roams: 0,
+    restarts: 0,
     dropped: {
       malformed: 0,
       oversized: 0,
