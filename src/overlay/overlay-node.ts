@@ -1,7 +1,8 @@
 /**
  * A running overlay node: bootstrap (seeds, host cache, mDNS, peer exchange), election
  * (always / never / auto with dial-back, score and hysteresis), leaf attachment to 3
- * supernodes with keepalives, the DHT directory among supernodes, presence publishing
+ * supernodes kept alive by liveness probes (a dead one is replaced and the presence record
+ * republished within about 5 s; liveness.ts), the DHT directory among supernodes, presence publishing
  * through supernodes, flooded search, and the signal relay for calls.
  *
  * Everything comes in through components (clock, random, net, log, identity) and the
@@ -44,9 +45,9 @@ import { Dht, dhtRpc, newestPerPublisher } from './dht.ts';
 import { dhtSendOverRpc, registerDhtHandlers } from './dht-wire.ts';
 import { HostCache, loadHostCacheFile, saveHostCacheFile } from './host-cache.ts';
 import { networkPrefix } from './ip-prefix.ts';
-import { nodeIdFromHex, toHex } from './node-id.ts';
+import { compareDistance, nodeIdFromHex, toHex } from './node-id.ts';
 import { mintProofOfWorkAsync } from './proof-of-work.ts';
-import { MAX_RECORD_SUPERNODES, nameKey, normalizeName, type PresenceRecord, republishAt, type SupernodeRef } from './presence-record.ts';
+import { MAX_RECORD_SUPERNODES, nameKey, normalizeName, type PresenceRecord, recordKeys, republishAt, type SupernodeRef } from './presence-record.ts';
 import { presenceVerifier, signPresence } from './presence-signing.ts';
 import { RecordStore } from './record-store.ts';
 import { RoutingTable } from './routing-table.ts';
@@ -54,6 +55,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type LinksFactory, type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
 import { DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, promotionReason } from './election.ts';
+import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, encodeEcho, probeChannel } from './liveness.ts';
 import { DIALBACK_BYTE, encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
   BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
@@ -131,8 +133,18 @@ export interface OverlayInit {
   election?: Partial<ElectionPolicy>;
   /** Supernodes a leaf keeps (default 3). */
   attachments?: number;
-  /** Keepalive period range (default [15 s, 25 s]). */
+  /**
+   * Period range of the leaf's attachment round (default [15 s, 25 s]): re-attach when
+   * short of supernodes, republish when due. Liveness is the probes' job.
+   */
   keepaliveMs?: [number, number];
+  /**
+   * Leaves: liveness probe period per attached supernode (default 2.75 s). A dead
+   * supernode is noticed within about `probeMs` + `probeMisses` × 0.4-1 s (liveness.ts).
+   */
+  probeMs?: number;
+  /** Leaves: unanswered probes in a row that make a supernode dead (default 3). */
+  probeMisses?: number;
   /** Presence record lifetime (default 1 h; republished at half). */
   recordLifetimeMs?: number;
   /** Supernode maintenance period (default 30 s). */
@@ -204,7 +216,8 @@ export interface OverlaySnapshot {
   storedRecords: number;
   sessions: number;
   hostCache: number;
-  published: { seq: number; expiresAt: number } | undefined;
+  /** Our presence record as last accepted: when (clock ms), and the supernode IDs it names. */
+  published: { seq: number; expiresAt: number; at: number; supernodes: string[] } | undefined;
   counters: OverlayCounters;
 }
 
@@ -224,7 +237,7 @@ export interface OverlayEvents {
   role: { role: OverlayRole; reason: string; score: number };
   attached: { supernode: string; count: number };
   detached: { supernode: string; reason: string; count: number };
-  published: { seq: number; accepted: number };
+  published: { seq: number; accepted: number; supernodes: string[] };
 }
 
 /** A signal envelope (structurally the call layer's SignalEnvelope). */
@@ -257,6 +270,10 @@ interface PeerState {
   rttMs: number | undefined;
   load: number | undefined;
   lastPing: number;
+  /** Leaves: liveness probes to this supernode while attached. */
+  probe: LivenessProbe | undefined;
+  /** Supernodes: when we last echoed a probe of this peer. */
+  lastEcho: number;
 }
 
 interface SearchResult {
@@ -301,9 +318,10 @@ function deviceProofMessage(linkKey: Uint8Array, device: string): Uint8Array {
 }
 
 /**
- * The link key of one run of (identity, device). Fresh per run (`salt`): a restarted node
- * with the same key would look like a rekey of its old session to peers, whose RPC and
- * reassembly state would then misread the new run's messages.
+ * The link key of one run of (identity, device). Fresh per run (`salt`): two runs of one
+ * identity and device may be up at once (a running node and the temporary leaf of
+ * `tincan lookup` with the same home), and each must be its own node to its supernodes.
+ * (A restart alone would not need it: the wire layer gives a restarted peer a fresh session.)
  */
 export function deriveLinkIdentity(identity: Identity, device: string, salt: Uint8Array): Identity {
   return Identity.fromSecretKey(sha256(concat(LINK_KEY_PREFIX, identity.secretKey, salt, new TextEncoder().encode(device))));
@@ -373,7 +391,16 @@ export class OverlayNode {
   private record: PresenceRecord | undefined;
   private seq = 0;
   private publishing: Promise<void> | undefined;
+  private publishAgain = false;
+  private publishedAt = 0;
   private republishWanted = false;
+  /** Supernodes we found dead lately (ID -> clock ms): not re-attached to for a minute. */
+  private readonly recentlyDead = new Map<string, number>();
+  private maintainRounds = 0;
+  private readonly backgroundWork = new Set<AbortController>();
+  /** When our identity's records were last looked up before a publish, and whether another device's showed. */
+  private devicesCheckedAt = -Infinity;
+  private otherDevices = true;
   private missingAttachments = 0;
   private electionRounds = 0;
   private readonly envelopeHandlers = new Set<(e: OverlayEnvelope) => void>();
@@ -489,6 +516,7 @@ export class OverlayNode {
   private renewLinkIdentity(reason: string): void {
     for (const p of [...this.peers.values()]) {
       if (p.attachedTo) p.rpc.request(OvDetach, null, { timeoutMs: 2000, retries: 1 }).catch(() => {});
+      this.stopProbe(p);
       p.rpc.close(reason);
     }
     this.peers.clear();
@@ -509,6 +537,8 @@ export class OverlayNode {
     // Leaves say goodbye (one datagram, unacknowledged) so supernodes free the slot now.
     for (const p of this.attachedPeers()) p.rpc.request(OvDetach, null, { timeoutMs: 1000, retries: 0 }).catch(() => {});
     this.ac.abort(new Error('overlay node closed'));
+    for (const ac of this.backgroundWork) ac.abort(new Error('overlay node closed'));
+    this.backgroundWork.clear();
     for (const t of this.timers) t.cancel();
     this.keepTimer?.cancel();
     this.o.lan?.close();
@@ -519,7 +549,10 @@ export class OverlayNode {
         this.log.warn({ err: String(err) }, 'could not save the host cache');
       }
     }
-    for (const p of this.peers.values()) p.rpc.close('node closed');
+    for (const p of this.peers.values()) {
+      this.stopProbe(p);
+      p.rpc.close('node closed');
+    }
     this.peers.clear();
     this.links?.close();
     this.table?.close();
@@ -551,7 +584,7 @@ export class OverlayNode {
       storedRecords: this.store?.size ?? 0,
       sessions: this.links?.size ?? 0,
       hostCache: this.hostCache.size,
-      published: this.record ? { seq: this.record.seq, expiresAt: this.record.expiresAt } : undefined,
+      published: this.record ? { seq: this.record.seq, expiresAt: this.record.expiresAt, at: this.publishedAt, supernodes: this.record.supernodes.map((s) => s.id) } : undefined,
       counters: { ...this.counters },
     };
   }
@@ -563,8 +596,17 @@ export class OverlayNode {
 
   /** The records for display name `name`, newest first (one per publisher). */
   async lookup(name: string, signal?: AbortSignal): Promise<PresenceRecord[]> {
+    return (await this.lookupDetailed(name, signal)).records;
+  }
+
+  /**
+   * {@link lookup} with the overlay hops it took: the DHT lookup's hops (0 when the
+   * supernode that looked held the records itself), plus one for a leaf's request to its
+   * supernode. -1 when no supernode answered.
+   */
+  async lookupDetailed(name: string, signal?: AbortSignal): Promise<{ records: PresenceRecord[]; hops: number }> {
     this.counters.lookups++;
-    return this.findRecords(nameKey(name), signal);
+    return this.findRecordsDetailed(nameKey(name), signal);
   }
 
   /** The records of the identity with public key `userKey` (hex). */
@@ -732,11 +774,13 @@ export class OverlayNode {
     if (existing && existing.link === link) return existing;
     if (existing) existing.rpc.close('replaced');
     const { clock, random } = this.c;
-    const endpoint = new MessageEndpoint(new FragmentedChannel(link, { clock }), this.registry);
+    // Probes and echoes (liveness.ts) bypass the message stack.
+    const channel = probeChannel(link, (m) => this.onLinkProbe(p, m));
+    const endpoint = new MessageEndpoint(new FragmentedChannel(channel, { clock }), this.registry);
     const rpc = new RpcPeer(endpoint, { clock, random, defaults: { timeoutMs: 5000 } });
     const p: PeerState = {
       link, rpc, endpoint, hello: undefined, role: undefined, pow: undefined, contact: undefined, user: undefined, device: undefined,
-      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, lastPing: 0,
+      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity,
     };
     this.peers.set(link.peerId, p);
     link.onClose((reason) => this.dropped(p, reason));
@@ -753,18 +797,80 @@ export class OverlayNode {
   }
 
   /**
-   * Stop using supernode `p` and replace it. The link is left to idle out rather than
-   * closed: a session closed on one side only would be taken, on reconnection, for a
-   * rekey of the old one by the other side, whose RPC state would then refuse ours.
+   * A signal for background work that close() aborts (one controller each, rather than
+   * many listeners on one signal).
+   */
+  private background(): { signal: AbortSignal; done: () => void } {
+    const ac = new AbortController();
+    if (this.closed) ac.abort(new Error('overlay node closed'));
+    this.backgroundWork.add(ac);
+    return { signal: ac.signal, done: () => void this.backgroundWork.delete(ac) };
+  }
+
+  /** A probe or echo arrived on `p`'s link. */
+  private onLinkProbe(p: PeerState, m: LinkProbe): void {
+    if (this.closed) return;
+    if (m.type === 'echo') {
+      p.probe?.onEcho(m.attached, m.load);
+      return;
+    }
+    // Echo at most 10 per second per peer: an echo is no bigger than the probe.
+    const now = this.c.clock.now();
+    if (now - p.lastEcho < 100) return;
+    p.lastEcho = now;
+    p.link.send(encodeEcho(p.attachedHere, this.loadPct()));
+  }
+
+  private startProbe(p: PeerState): void {
+    this.stopProbe(p);
+    const probe = new LivenessProbe(this.c.clock, this.c.random, p.link, {
+      ...DEFAULT_LIVENESS,
+      ...(this.o.probeMs !== undefined ? { periodMs: this.o.probeMs } : {}),
+      ...(this.o.probeMisses !== undefined ? { misses: this.o.probeMisses } : {}),
+    }, {
+      echo: (rttMs, attached, load) => {
+        p.rttMs = rttMs;
+        p.load = load;
+        p.lastPing = this.c.clock.now();
+        if (!attached) this.detachFrom(p, 'supernode forgot us', false);
+      },
+      dead: (reason) => {
+        this.log.info({ supernode: p.link.peerId.slice(0, 8), reason }, 'supernode silent');
+        this.detachFrom(p, `supernode silent: ${reason}`);
+      },
+    }, p.rttMs);
+    p.probe = probe;
+    probe.start();
+  }
+
+  private stopProbe(p: PeerState): void {
+    p.probe?.stop();
+    p.probe = undefined;
+  }
+
+  /**
+   * Stop using supernode `p` and replace it: attach to another (host cache first), and
+   * republish naming the new set once it is attached (or after a second with the ones we
+   * still have, if none is found by then). The link is left to idle out rather than closed:
+   * a session closed on one side only would be taken, on reconnection from the same run,
+   * for a rekey of the old one by the other side (a restarted peer gets a fresh session).
    */
   private detachFrom(p: PeerState, reason: string, failed = true): void {
     if (!p.attachedTo || this.closed) return;
     p.attachedTo = false;
+    this.stopProbe(p);
     this.counters.reattaches++;
-    if (failed) this.hostCache.recordFailure(p.link.peerId);
+    if (failed) {
+      this.hostCache.recordFailure(p.link.peerId);
+      this.recentlyDead.set(p.link.peerId, this.c.clock.now());
+    }
     this.emit('detached', { supernode: p.link.peerId, reason, count: this.attachedCount() });
     this.republishWanted = true;
-    void this.attach().then(() => this.publish());
+    const attached = this.attach();
+    const bg = this.background();
+    const soon = Promise.race([attached, this.c.clock.sleep(1000, bg.signal).catch(() => {})]).finally(bg.done);
+    void soon.then(() => (this.republishWanted ? this.publish() : undefined));
+    void attached.then(() => (this.republishWanted ? this.publish() : undefined));
   }
 
   /** Open (or reuse) the link to `peerId` and complete the hello. */
@@ -884,13 +990,25 @@ export class OverlayNode {
       const v = this.verifyRecord(r);
       if (!v.ok) return { accepted: 0, refused: 1, error: v.error.slice(0, 64) };
       this.leafRecords.set(link.peerId, r);
-      const out = await this.dht.publish(r, ctx.signal);
+      // The DHT stores may wait on a dead node's timeout (right after a supernode crash, when
+      // its leaves republish): answer after at most 600 ms and let them finish. The record is
+      // then taken on (counted as accepted once) and held here at once if our table says we
+      // are among its k closest nodes, so lookups through us find it meanwhile.
+      let local = 0;
+      for (const key of recordKeys(r)) {
+        const kth = this.table!.closest(key, 20)[19];
+        if ((!kth || compareDistance(key, this.link.idBytes, kth.id) < 0) && this.store!.put(key, r).ok) local++;
+      }
+      const bg = this.background();
+      const publishing = this.dht.publish(r, bg.signal).catch(() => undefined).finally(bg.done);
+      const out = await Promise.race([publishing, this.c.clock.sleep(600, ctx.signal).then(() => undefined, () => undefined)]);
+      if (!out) return { accepted: Math.max(local, 1), refused: 0 };
       let accepted = 0, refused = 0;
       for (const s of out.stored) {
         accepted += s.accepted;
         refused += s.refused;
       }
-      return { accepted: Math.min(accepted, 1000), refused: Math.min(refused, 1000) };
+      return { accepted: Math.min(Math.max(accepted, local), 1000), refused: Math.min(refused, 1000) };
     });
     rpc.handle(OvLookup, async ({ key }, ctx) => {
       if (!this.dht || !p.attachedHere) return { records: [], hops: 0 };
@@ -1049,12 +1167,20 @@ export class OverlayNode {
     const out: { id: string; address: Address }[] = [];
     const seen = new Set<string>([this.id, ...tried]);
     for (const p of this.attachedPeers()) seen.add(p.link.peerId);
+    const now = this.c.clock.now();
+    for (const [id, at] of this.recentlyDead) {
+      if (now - at > 60_000) this.recentlyDead.delete(id);
+      else seen.add(id);
+    }
     for (const e of this.hostCache.best(30)) {
       if (seen.has(e.id)) continue;
       seen.add(e.id);
       out.push({ id: e.id, address: e.address });
     }
-    if (out.length < this.o.attachments + 2) {
+    // Re-attaching (we still have some): the host cache is enough if it has a spare; a dead
+    // seed's hail would only hold up the round.
+    const have = this.attachedCount();
+    if (out.length < (have > 0 ? this.o.attachments - have + 1 : this.o.attachments + 2)) {
       const fresh = (this.o.seeds ?? []).filter((s) => !tried.has(formatAddress(isSeedWithId(s) ? s.address : s)));
       for (const s of fresh) tried.add(formatAddress(isSeedWithId(s) ? s.address : s));
       const hailed = await Promise.all(fresh.map(async (s) => isSeedWithId(s) ? s : { id: await this.hail(s), address: s }));
@@ -1092,7 +1218,16 @@ export class OverlayNode {
       list.sort((a, b) => Number(have.has(networkPrefix(a.address.host))) - Number(have.has(networkPrefix(b.address.host))));
       const tries = list.slice(0, Math.min(list.length, want - this.attachedCount() + 2));
       for (const c of tries) tried.add(c.id);
-      await Promise.all(tries.map((c) => this.tryAttach(c.id, c.address)));
+      // The round ends when every try finished or we have enough: a dead candidate's
+      // handshake timeout must not hold up a re-attachment the others already made.
+      await new Promise<void>((resolve) => {
+        let left = tries.length;
+        for (const c of tries) {
+          void this.tryAttach(c.id, c.address).finally(() => {
+            if (--left === 0 || this.attachedCount() >= want) resolve();
+          });
+        }
+      });
     }
     this.missingAttachments = Math.max(0, want - this.attachedCount());
   }
@@ -1128,6 +1263,7 @@ export class OverlayNode {
       p.attachedTo = true;
       p.rttMs = rtt;
       p.lastPing = clock.now();
+      this.startProbe(p);
       this.counters.attaches++;
       this.republishWanted = true;
       this.emit('attached', { supernode: id, count: this.attachedCount() });
@@ -1152,21 +1288,10 @@ export class OverlayNode {
     }, this.keepalivePeriod());
   }
 
+  /** The leaf's attachment round: liveness is the probes' job (they also keep NAT bindings open). */
   private async keepalive(): Promise<void> {
     if (this.closed || this.role !== 'leaf') return;
     const { clock } = this.c;
-    await Promise.all(this.attachedPeers().map(async (p) => {
-      const t0 = clock.now();
-      try {
-        const a = await p.rpc.request(OvPing, null, { timeoutMs: 3000, initialRtoMs: 700 });
-        p.rttMs = p.rttMs === undefined ? clock.now() - t0 : Math.round(0.8 * p.rttMs + 0.2 * (clock.now() - t0));
-        p.load = a.load;
-        p.lastPing = clock.now();
-        if (!a.attached) this.detachFrom(p, 'supernode forgot us', false);
-      } catch {
-        this.detachFrom(p, 'supernode silent');
-      }
-    }));
     if (this.attachedCount() < this.o.attachments) await this.attach();
     if (this.o.name && (this.republishWanted || (this.record && clock.now() >= republishAt(this.record)))) await this.publish();
   }
@@ -1177,7 +1302,18 @@ export class OverlayNode {
   publish(): Promise<void> {
     if (!this.o.name || this.closed) return Promise.resolve();
     if (this.role === 'supernode') return this.publishOwn();
-    this.publishing ??= this.publishViaSupernodes().finally(() => {
+    if (this.publishing) {
+      // The set changed while a publish was under way: publish again when it is done.
+      this.publishAgain = true;
+      return this.publishing;
+    }
+    this.publishing = (async () => {
+      for (let i = 0; i < 3; i++) {
+        this.publishAgain = false;
+        await this.publishViaSupernodes();
+        if (!this.publishAgain || this.closed || this.role !== 'leaf') break;
+      }
+    })().finally(() => {
       this.publishing = undefined;
     });
     return this.publishing;
@@ -1188,13 +1324,23 @@ export class OverlayNode {
     // every device (bounded; they republish their own).
     let refs = own;
     let seq = Math.max(this.seq + 1, Math.floor(this.c.clock.now()));
+    // A republish within 10 minutes of a look that found no other device skips the lookup
+    // (a re-attachment republishes at once).
+    const now = this.c.clock.now();
+    if (this.record && !this.otherDevices && now - this.devicesCheckedAt < 600_000) {
+      this.seq = seq;
+      return signPresence(this.c.identity, { name: this.o.name!, supernodes: refs, addresses: this.o.recordAddresses?.() ?? [], seq, lifetimeMs: this.o.recordLifetimeMs }, this.c.clock);
+    }
     try {
       const newest = (await this.lookupKey(this.c.identity.publicKeyHex))[0];
+      this.devicesCheckedAt = now;
+      this.otherDevices = false;
       if (newest) {
         if (newest.seq >= seq) seq = newest.seq + 1;
         if (newest.seq !== this.record?.seq) {
           const ids = new Set(own.map((s) => s.id));
           refs = [...own, ...newest.supernodes.filter((s) => !ids.has(s.id))].slice(0, MAX_RECORD_SUPERNODES);
+          this.otherDevices = this.record !== undefined;
         }
       }
     } catch {
@@ -1220,8 +1366,9 @@ export class OverlayNode {
     }));
     if (accepted > 0) {
       this.record = record;
+      this.publishedAt = this.c.clock.now();
       this.counters.publishes++;
-      this.emit('published', { seq: record.seq, accepted });
+      this.emit('published', { seq: record.seq, accepted, supernodes: record.supernodes.map((s) => s.id) });
     } else {
       this.republishWanted = true;
     }
@@ -1234,24 +1381,34 @@ export class OverlayNode {
     const accepted = out.stored.reduce((n, s) => n + s.accepted, 0);
     if (accepted > 0) {
       this.record = record;
+      this.publishedAt = this.c.clock.now();
       this.counters.publishes++;
-      this.emit('published', { seq: record.seq, accepted });
+      this.emit('published', { seq: record.seq, accepted, supernodes: record.supernodes.map((s) => s.id) });
     }
   }
 
   private async findRecords(key: Uint8Array, signal?: AbortSignal): Promise<PresenceRecord[]> {
-    if (this.dht) return (await this.dht.findRecords(key, signal)).records;
+    return (await this.findRecordsDetailed(key, signal)).records;
+  }
+
+  private async findRecordsDetailed(key: Uint8Array, signal?: AbortSignal): Promise<{ records: PresenceRecord[]; hops: number }> {
+    if (this.dht) {
+      const r = await this.dht.findRecords(key, signal);
+      return { records: r.records, hops: r.hops };
+    }
     const found: PresenceRecord[] = [];
+    let hops = -1;
     for (const p of this.attachedPeers()) {
       try {
         const a = await p.rpc.request(OvLookup, { key: toHex(key) }, { timeoutMs: 10_000, initialRtoMs: 1500, signal });
+        hops = a.hops + 1;
         for (const r of a.records as PresenceRecord[]) if (this.verifyRecord(r).ok) found.push(r);
         if (found.length > 0) break;
       } catch {
         // next supernode
       }
     }
-    return newestPerPublisher(found);
+    return { records: newestPerPublisher(found), hops };
   }
 
   // --- supernode: DHT, maintenance, search ---------------------------------------
@@ -1298,8 +1455,12 @@ export class OverlayNode {
       // Peer exchange keeps the host cache fresh.
       for (const c of this.table!.closest(this.c.random.bytes(32), 5)) this.hostCache.recordSuccess(toHex(c.id), c.address);
     } else if (this.role === 'leaf') {
+      // Peer exchange (about 2 KB): every 10th round, or each round while the cache is thin.
       const p = this.attachedPeers()[0];
-      if (p) void p.rpc.request(OvPeers, null, { timeoutMs: 5000 }).then((a) => this.mergePeers(a.peers), () => {});
+      if (p && (this.maintainRounds % 10 === 0 || this.hostCache.size <= this.o.attachments)) {
+        void p.rpc.request(OvPeers, null, { timeoutMs: 5000 }).then((a) => this.mergePeers(a.peers), () => {});
+      }
+      this.maintainRounds++;
     }
     if (this.o.hostCachePath) void saveHostCacheFile(this.o.hostCachePath, this.hostCache, this.c.random).catch(() => {});
   }

@@ -1,10 +1,12 @@
 /**
  * OverlayNode on SimNet: supernodes form the DHT, leaves attach, publish, look up and
- * search, signal envelopes cross supernodes.
+ * search, signal envelopes cross supernodes; a crashed supernode is replaced within 5 s;
+ * an idle leaf's traffic.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OverlayWorld, PORT } from './overlay-world.ts';
+import { nameKey } from '../../src/overlay/presence-record.ts';
+import { OverlayWorld, PORT, type WorldNode } from './overlay-world.ts';
 
 const s = suite('overlay node: small world on SimNet');
 
@@ -26,6 +28,16 @@ s('3 supernodes + 4 leaves: attach, publish, lookup, search', async () => {
   const recs = await w.run(leaves[0]!.node.lookup('user3'));
   assert.is(recs.length, 1);
   assert.is(recs[0]!.publicKey, leaves[3]!.identity.publicKeyHex);
+  // Hop counts: every supernode holds every record here (k = 20 > 3), so a supernode's
+  // lookup takes 0 hops and a leaf's takes 1 (its request to its supernode).
+  const detailed = await w.run(leaves[0]!.node.lookupDetailed('user3'));
+  assert.equal(detailed, { records: recs, hops: 1 });
+  const bySupernode = await w.run(sn[1]!.node.lookupDetailed('user2'));
+  assert.is(bySupernode.records[0]!.publicKey, leaves[2]!.identity.publicKeyHex);
+  assert.is(bySupernode.hops, 0);
+  const nobody = await w.run(leaves[3]!.node.lookupDetailed('nobody'));
+  assert.is(nobody.records.length, 0);
+  assert.ok(nobody.hops >= 1, `a leaf's miss still reports its hop: ${nobody.hops}`);
   const found = await w.run(leaves[1]!.node.searchNames('user'));
   assert.is(new Set(found.map((r) => r.name)).size, 4, JSON.stringify(found));
   await w.closeAll();
@@ -56,5 +68,86 @@ s('TURN hook: an attached leaf gets credentials and the TURN address from its su
   assert.is(leaf.node.snapshot().role, 'leaf');
   await w.closeAll();
 });
+
+s('a crashed supernode is noticed by probes and replaced: 3 supernodes again and the record republished naming them within 5 s', async () => {
+  const w = new OverlayWorld(9);
+  const first = w.add({ role: 'always' });
+  const seeds = [{ host: first.ip, port: PORT }];
+  const sn = [first, ...[1, 2, 3, 4, 5].map(() => w.add({ role: 'always', seeds }))];
+  await w.run(first.node.start());
+  await w.run(Promise.all(sn.slice(1).map((x) => x.node.start())).then(() => undefined), 60_000);
+  const leaves = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => w.add({ name: `probe${i}`, seeds, nat: i % 2 ? w.nat('port-restricted') : undefined }));
+  await w.run(Promise.all(leaves.map((l) => l.node.start())).then(() => undefined));
+  await w.advance(40_000);
+  // The supernode most leaves use dies without a word.
+  const uses = (x: WorldNode) => leaves.filter((l) => l.node.snapshot().supernodes.some((s) => s.id === x.node.id));
+  const dead = [...sn].sort((a, b) => uses(b).length - uses(a).length)[0]!;
+  const affected = uses(dead);
+  assert.ok(affected.length >= 2, `${affected.length} leaves use the victim`);
+  for (const l of leaves) assert.is(l.node.snapshot().supernodes.length, 3);
+  const crashAt = w.clock.now();
+  const doneMs = new Map<WorldNode, number>();
+  for (const l of affected) {
+    l.node.on('published', (e) => {
+      const now = l.node.snapshot().supernodes.map((s) => s.id).sort();
+      if (!doneMs.has(l) && now.length === 3 && !now.includes(dead.node.id) && JSON.stringify([...e.supernodes].sort()) === JSON.stringify(now)) {
+        doneMs.set(l, w.clock.now() - crashAt);
+      }
+    });
+  }
+  await w.run(w.crash(dead));
+  await w.advance(10_000, 50);
+  const figures = affected.map((l) => doneMs.get(l) ?? -1);
+  console.log(`  re-attach after a supernode crash (SimNet, 20 ms links): ${figures.join(', ')} ms`);
+  assert.ok(figures.every((ms) => ms >= 0), `not all re-attached and republished: ${figures}`);
+  assert.ok(Math.max(...figures) <= 5000, `slowest ${Math.max(...figures)} ms`);
+  // The live supernodes hold the new records: they name the new set, never the dead one.
+  for (const l of affected) {
+    const snap = l.node.snapshot();
+    assert.ok(snap.published && !snap.published.supernodes.includes(dead.node.id));
+    for (const s of snap.supernodes) {
+      const holder = sn.find((x) => x.node.id === s.id)!;
+      const recs = holder.node.storedRecords(nameKey(l.name!)).filter((r) => r.publicKey === l.identity.publicKeyHex);
+      assert.ok(recs.length > 0 && !recs[0]!.supernodes.some((x) => x.id === dead.node.id), `${l.name} at ${s.id.slice(0, 8)}`);
+    }
+  }
+  // Others find them, and the record routes through live supernodes only.
+  for (const l of affected) {
+    const other = leaves.find((x) => x !== l)!;
+    const recs = await w.run(other.node.lookup(l.name!));
+    assert.ok(recs[0] && recs[0].publicKey === l.identity.publicKeyHex && !recs[0].supernodes.some((x) => x.id === dead.node.id));
+  }
+  // No live supernode was dropped by mistake meanwhile.
+  for (const l of leaves.filter((x) => !affected.includes(x))) assert.is(l.node.snapshot().counters.reattaches, 0, `${l.name} detached a live supernode`);
+  await w.closeAll();
+});
+
+s('an idle leaf costs well under 200 B/s (IP/UDP headers included), probes and all', async () => {
+  const w = new OverlayWorld(13);
+  const first = w.add({ role: 'always' });
+  const seeds = [{ host: first.ip, port: PORT }];
+  const sn = [first, w.add({ role: 'always', seeds }), w.add({ role: 'always', seeds }), w.add({ role: 'always', seeds })];
+  await w.run(first.node.start());
+  await w.run(Promise.all(sn.slice(1).map((x) => x.node.start())).then(() => undefined), 60_000);
+  const leaf = w.add({ name: 'idle', seeds });
+  await w.run(leaf.node.start());
+  await w.advance(120_000, 1000);
+  const before = { ...counters(leaf) };
+  const seconds = 600;
+  await w.advance(seconds * 1000, 1000);
+  const after = counters(leaf);
+  const packets = after.packets - before.packets;
+  const bytesPerSec = (after.bytes - before.bytes + 28 * packets) / seconds;
+  console.log(`  idle leaf (3 supernodes): ${bytesPerSec.toFixed(1)} B/s, ${(packets / seconds).toFixed(2)} datagrams/s`);
+  assert.is(leaf.node.snapshot().supernodes.length, 3);
+  assert.ok(bytesPerSec <= 160, `${bytesPerSec.toFixed(1)} B/s`);
+  assert.ok(packets / seconds >= 1, 'probes flow');
+  assert.is(leaf.node.snapshot().counters.reattaches, 0);
+  await w.closeAll();
+});
+
+function counters(x: WorldNode): { bytes: number; packets: number } {
+  return { bytes: x.host.sentBytes + x.host.receivedBytes, packets: x.host.sentPackets + x.host.receivedPackets };
+}
 
 s.run();
