@@ -44,3 +44,76 @@ export function isRestrictedPeer(host: string): boolean {
     (v6[0] === 0x20 && v6[1] === 0x01 && v6[2] === 0x0d && v6[3] === 0xb8) // documentation
   );
 }
+
+/** A parsed CIDR block: address bytes (4 or 16) and prefix length. */
+export interface Cidr {
+  readonly bytes: Uint8Array;
+  readonly prefix: number;
+}
+
+/**
+ * Parse `a.b.c.d/n` or `v6addr/n` (a bare address means a single host: /32 or /128).
+ * Throws `Error` with the offending text if it is not a CIDR block.
+ */
+export function parseCidr(text: string): Cidr {
+  const slash = text.indexOf('/');
+  const host = slash >= 0 ? text.slice(0, slash) : text;
+  const bytes = parseIPv4(host) ?? parseIPv6(host);
+  if (!bytes) throw new Error(`not a CIDR block: "${text}"`);
+  const max = bytes.length * 8;
+  let prefix = max;
+  if (slash >= 0) {
+    const p = text.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(p) || Number(p) > max) throw new Error(`not a CIDR block: "${text}"`);
+    prefix = Number(p);
+  }
+  return { bytes, prefix };
+}
+
+function inCidr(addr: Uint8Array, c: Cidr): boolean {
+  if (addr.length !== c.bytes.length) return false;
+  const full = c.prefix >> 3;
+  for (let i = 0; i < full; i++) if (addr[i] !== c.bytes[i]) return false;
+  const rest = c.prefix & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (addr[full]! & mask) === (c.bytes[full]! & mask);
+}
+
+/** Bytes of `host` for CIDR matching: 4 for IPv4 and IPv4-mapped IPv6, 16 for IPv6. */
+function peerBytes(host: string): Uint8Array | undefined {
+  const v4 = parseIPv4(host);
+  if (v4) return v4;
+  const v6 = parseIPv6(host);
+  if (!v6) return undefined;
+  for (let i = 0; i < 10; i++) if (v6[i] !== 0) return v6;
+  return v6[10] === 0xff && v6[11] === 0xff ? v6.subarray(12) : v6;
+}
+
+/**
+ * Which peers a relay may reach. The default refuses every restricted address
+ * ({@link isRestrictedPeer}); `allowPrivatePeers` lifts that entirely (tests, labs);
+ * `allowedPeerCidrs` opens only the listed blocks (say a LAN segment that hosts media
+ * servers) and keeps the rest of the restricted space closed, like coturn's
+ * `--allowed-peer-ip`. An IPv4-mapped IPv6 peer matches IPv4 blocks.
+ */
+export class PeerPolicy {
+  private readonly cidrs: readonly Cidr[];
+  private readonly allowAll: boolean;
+
+  constructor(options: { allowPrivatePeers?: boolean; allowedPeerCidrs?: readonly string[] } = {}) {
+    this.allowAll = options.allowPrivatePeers ?? false;
+    this.cidrs = (options.allowedPeerCidrs ?? []).map(parseCidr);
+  }
+
+  /** True if a relay may send to / accept from `host`. */
+  allows(host: string): boolean {
+    if (this.allowAll) return true;
+    if (!isRestrictedPeer(host)) return true;
+    if (this.cidrs.length === 0) return false;
+    const b = peerBytes(host);
+    if (!b) return false;
+    for (const c of this.cidrs) if (inCidr(b, c)) return true;
+    return false;
+  }
+}

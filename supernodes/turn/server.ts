@@ -54,7 +54,9 @@ import { parseIPv4 } from '../stun/ip.ts';
 import { CHANNEL_MAX, CHANNEL_MIN } from './channel-data.ts';
 import { longTermKey, parseRestUsername, restPassword } from './credentials.ts';
 import { Nonces } from './nonce.ts';
-import { isRestrictedPeer } from './peer-policy.ts';
+import { PeerPolicy } from './peer-policy.ts';
+import { AddrTable } from './addr-table.ts';
+import { ChallengeLimiter, type ChallengeLimits } from './challenge-limiter.ts';
 
 /** Options for {@link TurnServer}. */
 export interface TurnServerOptions {
@@ -79,6 +81,19 @@ export interface TurnServerOptions {
   externalRelayHostV6?: string;
   /** Allow peers on loopback/private/link-local addresses. Tests only. */
   allowPrivatePeers?: boolean;
+  /**
+   * CIDR blocks (`10.1.0.0/16`, `fd00::/8`, a bare address for one host) where peers are
+   * allowed although they are restricted (private, loopback...) addresses; the rest of
+   * the restricted space stays refused. Ignored when `allowPrivatePeers` is set (that
+   * allows everything). Invalid blocks throw from the constructor. Default none.
+   */
+  allowedPeerCidrs?: readonly string[];
+  /**
+   * Limits on unauthenticated error responses (401/438 challenges, 400/420 before
+   * authentication) per source IP and in total, against reflection floods; see
+   * challenge-limiter.ts for the defaults.
+   */
+  challengeLimits?: ChallengeLimits;
   /** Concurrent allocations per user (the part after ':' in the username); default 10. */
   userQuota?: number;
   /** Concurrent allocations in total; default 1000. */
@@ -151,10 +166,19 @@ export interface TurnStats {
   drops: Record<string, number>;
 }
 
+/** A permission; channels keep a reference so the ChannelData path needs no lookup. */
+interface Permission {
+  expires: number;
+}
+
 interface Channel {
   readonly number: number;
   readonly peer: Address;
   expires: number;
+  /** Counted in the `channels` stat (not yet expired at the last sweep). */
+  live: boolean;
+  /** The peer's permission when last checked; re-fetched once it has expired. */
+  perm: Permission;
 }
 
 interface Allocation {
@@ -168,11 +192,18 @@ interface Allocation {
   readonly tid: string;
   readonly response: Uint8Array;
   expires: number;
-  /** Peer IP -> permission expiry (ms). */
-  readonly permissions: Map<string, number>;
+  /** Peer IP -> permission. */
+  readonly permissions: Map<string, Permission>;
+  /**
+   * Channel number -> channel, including expired ones in their hold-down (RFC 8656 12:
+   * for 5 minutes after a binding expires, neither its number nor its peer may be bound
+   * to anything else).
+   */
   readonly channels: Map<number, Channel>;
-  /** Peer IP -> port -> channel. */
-  readonly channelsByPeer: Map<string, Map<number, Channel>>;
+  /** Peer address -> channel (same entries as `channels`). */
+  readonly channelsByPeer: AddrTable<Channel>;
+  /** Channels not expired (the ones that count against the quota). */
+  liveChannels: number;
   stopListening: () => void;
   /** Sent with every Data indication; bumped per message. */
   dataTid: Uint8Array;
@@ -221,6 +252,8 @@ const KNOWN = new Set<number>([
 ]);
 
 const RESERVATION_MS = 30_000;
+/** RFC 8656 12: an expired channel's number and peer stay reserved this long. */
+export const CHANNEL_HOLD_DOWN_MS = 5 * 60_000;
 const KEY_CACHE_MAX = 1024;
 
 class Reject extends Error {
@@ -234,21 +267,25 @@ class Reject extends Error {
 
 /** A TURN + STUN server; see module docs. */
 export class TurnServer {
-  private readonly o: Required<Omit<TurnServerOptions, 'relayHostV6' | 'externalRelayHostV6' | 'secret'>> & {
+  private readonly o: Required<
+    Omit<TurnServerOptions, 'relayHostV6' | 'externalRelayHostV6' | 'secret' | 'allowedPeerCidrs' | 'challengeLimits'>
+  > & {
     relayHostV6?: string;
     externalRelayHostV6?: string;
   };
   private readonly secrets: readonly string[];
   private readonly nonces: Nonces;
-  /** Client host -> port -> allocation. */
-  private readonly allocations = new Map<string, Map<number, Allocation>>();
+  /** Client address -> allocation. */
+  private readonly allocations = new AddrTable<Allocation>();
+  private readonly peers: PeerPolicy;
+  private readonly limiter: ChallengeLimiter;
   /** Clients whose Allocate is waiting for a relay socket: key -> transaction ID. */
   private readonly pending = new Map<string, string>();
   private readonly perUser = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly keyCache = new Map<string, Uint8Array>();
-  /** Advertised relayed host -> port -> allocation, for hairpinning. */
-  private readonly byRelay = new Map<string, Map<number, Allocation>>();
+  /** Advertised relayed address -> allocation, for hairpinning. */
+  private readonly byRelay = new AddrTable<Allocation>();
   private count = 0;
   private readonly sweepTimer: Timer;
   private closed = false;
@@ -307,6 +344,8 @@ export class TurnServer {
       hairpin: options.hairpin ?? true,
       relayRecvBufferSize: options.relayRecvBufferSize ?? 256 * 1024,
     };
+    this.peers = new PeerPolicy({ allowPrivatePeers: this.o.allowPrivatePeers, allowedPeerCidrs: options.allowedPeerCidrs });
+    this.limiter = new ChallengeLimiter(options.challengeLimits, options.env.clock.now());
     this.nonces = new Nonces(options.env.random.bytes(32), this.o.nonceLifetimeS * 1000);
     this.sweepTimer = options.env.clock.setInterval(() => this.sweep(), this.o.sweepIntervalMs);
   }
@@ -368,28 +407,34 @@ export class TurnServer {
   allocationFor(client: Address): { relayAddress: Address; expiresAt: number; permissions: number; channels: number } | undefined {
     const a = this.getAllocation(client);
     if (!a) return undefined;
-    return { relayAddress: a.relayAddress, expiresAt: a.expires, permissions: a.permissions.size, channels: a.channels.size };
+    return { relayAddress: a.relayAddress, expiresAt: a.expires, permissions: a.permissions.size, channels: a.liveChannels };
   }
 
   /** Run the expiry sweep now (it also runs on a timer). */
   sweep(): void {
     const now = this.o.env.clock.now();
-    for (const byPort of [...this.allocations.values()]) {
-      for (const a of [...byPort.values()]) {
-        if (a.expires <= now) {
-          this.counters.allocationsExpired++;
-          this.removeAllocation(a);
-          continue;
+    for (const a of this.allocations.values()) {
+      if (a.expires <= now) {
+        this.counters.allocationsExpired++;
+        this.removeAllocation(a);
+        continue;
+      }
+      for (const [ip, p] of a.permissions) {
+        if (p.expires <= now) {
+          a.permissions.delete(ip);
+          this.counters.permissions--;
         }
-        for (const [ip, exp] of a.permissions) {
-          if (exp <= now) {
-            a.permissions.delete(ip);
-            this.counters.permissions--;
-          }
+      }
+      for (const ch of a.channels.values()) {
+        if (ch.live && ch.expires <= now) {
+          ch.live = false;
+          a.liveChannels--;
+          this.counters.channels--;
         }
-        for (const ch of a.channels.values()) if (ch.expires <= now) this.removeChannel(a, ch);
+        if (!ch.live && ch.expires + CHANNEL_HOLD_DOWN_MS <= now) this.removeChannel(a, ch);
       }
     }
+    this.limiter.sweep(now);
     for (const [token, r] of this.reservations) {
       if (r.expires <= now) {
         r.socket.close();
@@ -403,7 +448,7 @@ export class TurnServer {
     if (this.closed) return;
     this.closed = true;
     this.sweepTimer.cancel();
-    for (const byPort of [...this.allocations.values()]) for (const a of [...byPort.values()]) this.removeAllocation(a);
+    for (const a of this.allocations.values()) this.removeAllocation(a);
     for (const r of this.reservations.values()) r.socket.close();
     this.reservations.clear();
   }
@@ -583,17 +628,14 @@ export class TurnServer {
           expires: now + lifetimeS * 1000,
           permissions: new Map(),
           channels: new Map(),
-          channelsByPeer: new Map(),
+          channelsByPeer: new AddrTable(),
+          liveChannels: 0,
           stopListening: () => {},
           dataTid: this.o.env.random.bytes(12),
         };
         a.stopListening = socket.onMessage((data, peer) => this.onPeerData(a, data, peer));
-        let byPort = this.allocations.get(from.host);
-        if (!byPort) this.allocations.set(from.host, (byPort = new Map()));
-        byPort.set(from.port, a);
-        let byRelayPort = this.byRelay.get(relayAddress.host);
-        if (!byRelayPort) this.byRelay.set(relayAddress.host, (byRelayPort = new Map()));
-        byRelayPort.set(relayAddress.port, a);
+        this.allocations.set(from.host, from.port, a);
+        this.byRelay.set(relayAddress.host, relayAddress.port, a);
         this.count++;
         this.counters.allocations++;
         this.counters.allocationsCreated++;
@@ -674,7 +716,7 @@ export class TurnServer {
     const peers = values.map((v) => decodeAddress(v, true, msg.transactionId));
     for (const p of peers) {
       if (p.family !== a.family) throw new Reject(ErrorCode.PeerAddressFamilyMismatch);
-      if (!this.o.allowPrivatePeers && isRestrictedPeer(p.host)) {
+      if (!this.peers.allows(p.host)) {
         this.bump(this.counters.drops, 'forbiddenPeer');
         throw new Reject(ErrorCode.Forbidden);
       }
@@ -692,12 +734,16 @@ export class TurnServer {
     this.sendSuccess(msg, from, auth.key);
   }
 
-  private installPermission(a: Allocation, ip: string, expires: number): void {
-    if (!a.permissions.has(ip)) {
+  private installPermission(a: Allocation, ip: string, expires: number): Permission {
+    let p = a.permissions.get(ip);
+    if (p) p.expires = expires;
+    else {
+      p = { expires };
+      a.permissions.set(ip, p);
       this.counters.permissions++;
       this.counters.permissionsCreated++;
     }
-    a.permissions.set(ip, expires);
+    return p;
   }
 
   private onChannelBind(msg: StunMessage, from: Address, auth: Authed): void {
@@ -710,36 +756,46 @@ export class TurnServer {
     if (peers.length !== 1) throw new Reject(ErrorCode.BadRequest);
     const peer = peers[0]!;
     const now = this.o.env.clock.now();
+    // Bound or in its hold-down after expiry, a number stays with its peer and a peer
+    // with its number (RFC 8656 12); refreshing or re-binding the same pair is fine.
     const byNumber = a.channels.get(number);
-    const byPeer = a.channelsByPeer.get(peer.host)?.get(peer.port);
+    const byPeer = a.channelsByPeer.get(peer.host, peer.port);
     if (byNumber && (byNumber.peer.host !== peer.host || byNumber.peer.port !== peer.port)) throw new Reject(ErrorCode.BadRequest);
     if (byPeer && byPeer.number !== number) throw new Reject(ErrorCode.BadRequest);
     const permissionNew = !a.permissions.has(peer.host);
     if (permissionNew && a.permissions.size >= this.o.maxPermissionsPerAllocation) throw new Reject(ErrorCode.InsufficientCapacity);
-    if (!byNumber && a.channels.size >= this.o.maxChannelsPerAllocation) throw new Reject(ErrorCode.InsufficientCapacity);
+    if (!byNumber?.live && a.liveChannels >= this.o.maxChannelsPerAllocation) throw new Reject(ErrorCode.InsufficientCapacity);
     const expires = now + this.o.channelLifetimeS * 1000;
-    if (byNumber) byNumber.expires = expires;
-    else {
-      const ch: Channel = { number, peer: { host: peer.host, port: peer.port }, expires };
+    const perm = this.installPermission(a, peer.host, now + this.o.permissionLifetimeS * 1000);
+    if (byNumber) {
+      byNumber.expires = expires;
+      byNumber.perm = perm;
+      if (!byNumber.live) {
+        byNumber.live = true;
+        a.liveChannels++;
+        this.counters.channels++;
+      }
+    } else {
+      const ch: Channel = { number, peer: { host: peer.host, port: peer.port }, expires, live: true, perm };
       a.channels.set(number, ch);
-      let m = a.channelsByPeer.get(peer.host);
-      if (!m) a.channelsByPeer.set(peer.host, (m = new Map()));
-      m.set(peer.port, ch);
+      a.channelsByPeer.set(peer.host, peer.port, ch);
+      a.liveChannels++;
       this.counters.channels++;
       this.counters.channelsCreated++;
     }
-    this.installPermission(a, peer.host, now + this.o.permissionLifetimeS * 1000);
     this.sendSuccess(msg, from, auth.key);
   }
 
   // ---- data ----------------------------------------------------------------------
+  // The per-datagram paths: no string keys built, no closures, one allocation at most
+  // (the ChannelData or Data indication toward a client; payloads toward peers are views).
 
   private onIndication(msg: StunMessage, from: Address): void {
     if (msg.method !== Method.Send) {
       if (msg.method !== Method.Binding) this.drop('unexpectedIndication');
       return;
     }
-    const a = this.getAllocation(from);
+    const a = this.allocations.get(from.host, from.port);
     const now = this.o.env.clock.now();
     if (!a || a.expires <= now) return this.drop('noAllocation');
     if (msg.attributes.some((x) => isComprehensionRequired(x.type) && !KNOWN.has(x.type))) return this.drop('unknownAttribute');
@@ -748,25 +804,25 @@ export class TurnServer {
     if (!peerAttr || !data) return this.drop('badIndication');
     const peer = decodeAddress(peerAttr, true, msg.transactionId);
     if (peer.family !== a.family) return this.drop('familyMismatch');
-    if (!this.o.allowPrivatePeers && isRestrictedPeer(peer.host)) return this.drop('forbiddenPeer');
+    // A permission is only ever installed for a peer the (fixed) policy allows.
     const perm = a.permissions.get(peer.host);
-    if (perm === undefined || perm <= now) return this.drop('noPermission');
+    if (perm === undefined) return this.drop(this.peers.allows(peer.host) ? 'noPermission' : 'forbiddenPeer');
+    if (perm.expires <= now) return this.drop('noPermission');
     if (data.length > this.o.maxPayload) return this.drop('tooLarge');
-    this.toPeer(a, data, peer);
+    this.toPeer(a, data, peer, undefined);
   }
 
-  /** Send `payload` from allocation `a`'s relayed address to `peer`. */
   /**
    * Send `payload` from allocation `a`'s relayed address to `peer`. `frame`, if given, is
    * the client's whole ChannelData datagram around `payload`: a hairpinned packet that
    * leaves as ChannelData reuses it, rewriting only the channel number.
    */
-  private toPeer(a: Allocation, payload: Uint8Array, peer: Address, frame?: Uint8Array): void {
+  private toPeer(a: Allocation, payload: Uint8Array, peer: Address, frame: Uint8Array | undefined): void {
     this.counters.relayedToPeerPackets++;
     this.counters.relayedToPeerBytes += payload.length;
     if (this.o.hairpin) {
-      const b = this.byRelay.get(peer.host)?.get(peer.port);
-      if (b) {
+      const b = this.byRelay.get(peer.host, peer.port);
+      if (b !== undefined) {
         this.counters.hairpinPackets++;
         this.onPeerData(b, payload, a.relayAddress, frame);
         return;
@@ -775,41 +831,47 @@ export class TurnServer {
     a.relay.send(payload, peer);
   }
 
+  /** ChannelData from a client (RFC 8656 12.4), checked without any STUN parsing. */
   private onChannelData(data: Uint8Array, from: Address): void {
-    if (data.length < 4) return this.drop('malformed');
+    const n = data.length;
+    if (n < 4) return this.drop('malformed');
     const len = (data[2]! << 8) | data[3]!;
-    if (4 + len > data.length || data.length > 4 + ((len + 3) & ~3)) return this.drop('malformed');
-    const a = this.getAllocation(from);
+    if (4 + len > n || n > 4 + ((len + 3) & ~3)) return this.drop('malformed');
+    const a = this.allocations.get(from.host, from.port);
+    if (a === undefined) return this.drop('noAllocation');
     const now = this.o.env.clock.now();
-    if (!a || a.expires <= now) return this.drop('noAllocation');
+    if (a.expires <= now) return this.drop('noAllocation');
     const ch = a.channels.get((data[0]! << 8) | data[1]!);
-    if (!ch || ch.expires <= now) return this.drop('noChannel');
-    const perm = a.permissions.get(ch.peer.host);
-    if (perm === undefined || perm <= now) return this.drop('noPermission');
+    if (ch === undefined || ch.expires <= now) return this.drop('noChannel');
+    if (!this.permitted(a, ch, now)) return this.drop('noPermission');
     if (len > this.o.maxPayload) return this.drop('tooLarge');
-    this.toPeer(a, data.subarray(4, 4 + len), ch.peer, data.subarray(0, 4 + len));
+    const payload = data.subarray(4, 4 + len);
+    this.toPeer(a, payload, ch.peer, this.o.hairpin ? (n === 4 + len ? data : data.subarray(0, 4 + len)) : undefined);
   }
 
+  /** A datagram from `peer` to allocation `a`'s relayed address: forward it to the client. */
   private onPeerData(a: Allocation, data: Uint8Array, peer: Address, frame?: Uint8Array): void {
     const now = this.o.env.clock.now();
     if (a.expires <= now) return this.drop('noAllocation');
-    const perm = a.permissions.get(peer.host);
-    if (perm === undefined || perm <= now) return this.drop('noPermission');
-    if (data.length > this.o.maxPayload) return this.drop('tooLarge');
-    const ch = a.channelsByPeer.get(peer.host)?.get(peer.port);
+    const len = data.length;
+    if (len > this.o.maxPayload) return this.drop('tooLarge');
+    const ch = a.channelsByPeer.get(peer.host, peer.port);
     let out: Uint8Array;
-    if (ch && ch.expires > now && frame) {
-      out = frame; // same length and layout: only the channel number differs
+    if (ch !== undefined && ch.expires > now) {
+      if (!this.permitted(a, ch, now)) return this.drop('noPermission');
+      if (frame !== undefined) {
+        out = frame; // same length and layout: only the channel number differs
+      } else {
+        out = new Uint8Array(4 + len);
+        out[2] = len >> 8;
+        out[3] = len & 0xff;
+        out.set(data, 4);
+      }
       out[0] = ch.number >> 8;
       out[1] = ch.number & 0xff;
-    } else if (ch && ch.expires > now) {
-      out = new Uint8Array(4 + data.length);
-      out[0] = ch.number >> 8;
-      out[1] = ch.number & 0xff;
-      out[2] = data.length >> 8;
-      out[3] = data.length & 0xff;
-      out.set(data, 4);
     } else {
+      const perm = a.permissions.get(peer.host);
+      if (perm === undefined || perm.expires <= now) return this.drop('noPermission');
       const tid = a.dataTid;
       for (let i = 11; i >= 0 && ++tid[i]! === 256; i--) tid[i] = 0;
       out = new StunWriter(Method.Data, StunClass.Indication, tid)
@@ -819,39 +881,43 @@ export class TurnServer {
     }
     this.o.send(out, a.client);
     this.counters.relayedToClientPackets++;
-    this.counters.relayedToClientBytes += data.length;
+    this.counters.relayedToClientBytes += len;
+  }
+
+  /** True if `ch`'s peer has a permission at `now` (the channel caches it). */
+  private permitted(a: Allocation, ch: Channel, now: number): boolean {
+    if (ch.perm.expires > now) return true;
+    const p = a.permissions.get(ch.peer.host);
+    if (p === undefined || p.expires <= now) return false;
+    ch.perm = p;
+    return true;
   }
 
   // ---- helpers -------------------------------------------------------------------
 
   private getAllocation(client: Address): Allocation | undefined {
-    return this.allocations.get(client.host)?.get(client.port);
+    return this.allocations.get(client.host, client.port);
   }
 
   private removeChannel(a: Allocation, ch: Channel): void {
     a.channels.delete(ch.number);
-    const m = a.channelsByPeer.get(ch.peer.host);
-    m?.delete(ch.peer.port);
-    if (m && m.size === 0) a.channelsByPeer.delete(ch.peer.host);
-    this.counters.channels--;
+    a.channelsByPeer.delete(ch.peer.host, ch.peer.port);
+    if (ch.live) {
+      a.liveChannels--;
+      this.counters.channels--;
+    }
   }
 
   private removeAllocation(a: Allocation): void {
-    const byPort = this.allocations.get(a.client.host);
-    if (byPort?.get(a.client.port) !== a) return;
-    byPort.delete(a.client.port);
-    if (byPort.size === 0) this.allocations.delete(a.client.host);
-    const byRelayPort = this.byRelay.get(a.relayAddress.host);
-    if (byRelayPort?.get(a.relayAddress.port) === a) {
-      byRelayPort.delete(a.relayAddress.port);
-      if (byRelayPort.size === 0) this.byRelay.delete(a.relayAddress.host);
-    }
+    if (this.allocations.get(a.client.host, a.client.port) !== a) return;
+    this.allocations.delete(a.client.host, a.client.port);
+    if (this.byRelay.get(a.relayAddress.host, a.relayAddress.port) === a) this.byRelay.delete(a.relayAddress.host, a.relayAddress.port);
     a.stopListening();
     a.relay.close();
     this.count--;
     this.counters.allocations--;
     this.counters.permissions -= a.permissions.size;
-    this.counters.channels -= a.channels.size;
+    this.counters.channels -= a.liveChannels;
     const left = (this.perUser.get(a.user) ?? 1) - 1;
     if (left > 0) this.perUser.set(a.user, left);
     else this.perUser.delete(a.user);
@@ -872,6 +938,12 @@ export class TurnServer {
     reason?: string,
     extra?: (w: StunWriter) => void,
   ): void {
+    // Unauthenticated answers cost an attacker nothing to trigger with a spoofed source:
+    // limit them per source IP (see challenge-limiter.ts).
+    if (!key && !this.limiter.allow(to.host, this.o.env.clock.now())) {
+      this.drop('challengeRateLimited');
+      return;
+    }
     this.bump(this.counters.errors, code);
     const w = new StunWriter(msg.method, StunClass.ErrorResponse, msg.transactionId).add(
       Attr.ErrorCode,
