@@ -47,7 +47,8 @@ export interface WireContact {
 
 /** Encode a contact for the wire. */
 export function contactToWire(c: Contact): WireContact {
-  return { key: toHex(c.publicKey), pow: toHex(c.pow), host: c.address.host, port: c.address.port };
+  // idKey: hex memoised per (immutable) array; the same contact goes out in many answers.
+  return { key: idKey(c.publicKey), pow: idKey(c.pow), host: c.address.host, port: c.address.port };
 }
 
 const HEX_KEY = /^[0-9a-f]{64}$/;
@@ -59,18 +60,44 @@ function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+/** Decoded key material of one (key, nonce) pair: shared, immutable arrays. */
+interface DecodedKey {
+  readonly id: NodeId;
+  readonly publicKey: Uint8Array;
+  readonly pow: Uint8Array;
+}
+
+/** Most (key, nonce) pairs remembered by {@link contactFromWire} (oldest forgotten first). */
+export const WIRE_KEY_CACHE_ENTRIES = 8192;
+const decodedKeys = new Map<string, DecodedKey>();
+
 /**
  * Decode an untrusted wire contact (bounded, never throws); undefined when malformed.
  * The result still needs {@link ContactVerifier.verify} for its proof of work.
+ *
+ * The same supernode contact arrives in many FIND_NODE answers, so the key material of
+ * the last {@link WIRE_KEY_CACHE_ENTRIES} (key, nonce) pairs is remembered: the ID
+ * derivation (a SHA-256) and hex parsing run once per pair, and every contact decoded
+ * from the same pair shares the same (immutable) `id`, `publicKey` and `pow` arrays, so
+ * per-array memos such as {@link idKey} and the verifier's hit too.
  */
 export function contactFromWire(x: unknown): Contact | undefined {
   if (typeof x !== 'object' || x === null) return undefined;
   const w = x as Record<string, unknown>;
-  if (typeof w.key !== 'string' || !HEX_KEY.test(w.key) || typeof w.pow !== 'string' || !HEX_POW.test(w.pow)) return undefined;
+  if (typeof w.key !== 'string' || typeof w.pow !== 'string') return undefined;
   if (typeof w.host !== 'string' || w.host.length > 64 || networkPrefix(w.host) === undefined) return undefined;
   if (!Number.isInteger(w.port) || (w.port as number) < 1 || (w.port as number) > 65535) return undefined;
-  const publicKey = fromHex(w.key);
-  return { id: sha256(publicKey), publicKey, pow: fromHex(w.pow), address: { host: w.host, port: w.port as number } };
+  const cacheKey = w.key + w.pow;
+  let k = decodedKeys.get(cacheKey);
+  if (k === undefined) {
+    // Only strings that passed these checks are ever cached.
+    if (!HEX_KEY.test(w.key) || !HEX_POW.test(w.pow)) return undefined;
+    const publicKey = fromHex(w.key);
+    k = { id: sha256(publicKey), publicKey, pow: fromHex(w.pow) };
+    if (decodedKeys.size >= WIRE_KEY_CACHE_ENTRIES) decodedKeys.delete(decodedKeys.keys().next().value!);
+    decodedKeys.set(cacheKey, k);
+  }
+  return { id: k.id, publicKey: k.publicKey, pow: k.pow, address: { host: w.host, port: w.port as number } };
 }
 
 /** Why a contact was refused. */
@@ -111,6 +138,7 @@ export class ContactVerifier {
   private readonly cacheSize: number;
   private readonly cache = new Map<string, ContactCheck>();
   private readonly byObject = new WeakMap<object, { host: string; verdict: ContactCheck }>();
+  private readonly byArrays = new WeakMap<Uint8Array, { publicKey: Uint8Array; pow: Uint8Array; verdict: ContactCheck }>();
   /** Counters of verdicts, for metrics. */
   readonly stats = { accepted: 0, rejected: 0, cacheHits: 0 };
 
@@ -141,8 +169,17 @@ export class ContactVerifier {
       this.stats.cacheHits++;
       return known.verdict;
     }
+    // Second fast path: a new contact object sharing the very same (immutable) key arrays
+    // as one already judged, as contactFromWire hands out; only the address is new.
+    const same = this.byArrays.get(c.id);
+    if (same && same.publicKey === c.publicKey && same.pow === c.pow) {
+      if (networkPrefix(c.address.host) === undefined) return { ok: false, reason: 'address' };
+      this.stats.cacheHits++;
+      return same.verdict;
+    }
     const verdict = this.checkFields(c);
     this.byObject.set(c, { host: c.address.host, verdict });
+    if (verdict.ok || verdict.reason !== 'address') this.byArrays.set(c.id, { publicKey: c.publicKey, pow: c.pow, verdict });
     return verdict;
   }
 

@@ -138,6 +138,20 @@ s('full bucket pings the least-recently-seen entry: alive keeps it, dead replace
   assert.is(t.size, 3);
 });
 
+s('pingQuietMs: a full bucket pings its oldest entry only once it has been quiet that long', async () => {
+  const clock = new VirtualClock();
+  const pinged: string[] = [];
+  const t = table({ k: 2, pingQuietMs: 1000, ping: async (c) => { pinged.push(idKey(c.id)); return true; } }, clock);
+  const cs = Array.from({ length: 2 }, (_, i) => contactInBucket(t.self, 255, `10.7.${i}.1`));
+  for (const c of cs) assert.is(t.add(c), 'added');
+  assert.is(t.add(contactInBucket(t.self, 255, '10.7.10.1')), 'replacement');
+  assert.equal(pinged, []);
+  await clock.advance(1000);
+  assert.is(t.add(contactInBucket(t.self, 255, '10.7.11.1')), 'pending');
+  await Promise.resolve(); await Promise.resolve();
+  assert.equal(pinged, [idKey(cs[0]!.id)]);
+});
+
 s('an unanswered ping times out on the clock and counts as dead', async () => {
   const clock = new VirtualClock();
   const t = table({ k: 1, pingTimeoutMs: 500, ping: () => new Promise(() => {}) }, clock);
@@ -181,6 +195,14 @@ s('closest(target, n) equals the brute-force answer', () => {
   fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 1, max: 40 }), (target, n) => {
     const got = t.closest(target, n);
     const want = all.slice().sort((x, y) => compareDistance(target, x.id, y.id)).slice(0, n);
+    return got.length === want.length && got.every((c, i) => idEquals(c.id, want[i]!.id));
+  }));
+  // Targets close to self (and self itself) exercise the bucket-order selection's other groups.
+  fc.assert(fc.property(fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 60 }), (at, x, n) => {
+    const target = t.self.slice();
+    if (at < 32) target[at] = target[at]! ^ x;
+    const got = t.closest(target, n, (c) => c.id[31]! !== 7);
+    const want = all.filter((c) => c.id[31]! !== 7).sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, n);
     return got.length === want.length && got.every((c, i) => idEquals(c.id, want[i]!.id));
   }));
 });

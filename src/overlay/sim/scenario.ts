@@ -35,10 +35,11 @@ import { SimNet } from '../../net/sim.ts';
 import type { Timer } from '../../clock.ts';
 import { MessageRegistry } from '../../wire/messages.ts';
 import type { HostCache } from '../host-cache.ts';
-import { idEquals } from '../node-id.ts';
+import { compareDistance, idEquals, toHex } from '../node-id.ts';
+import { type PresenceRecord, recordKeys } from '../presence-record.ts';
 import { DEFAULT_PEER_CONFIG, type NodeSpec, type PeerConfig, SIM_PORT, SimWorld } from './sim-world.ts';
 import { Population } from './population.ts';
-import { type SimLookupResult, SimPeer, type SimRole } from './sim-peer.ts';
+import { type SimLookupResult, SimPeer, type SimRole, type WarmStart } from './sim-peer.ts';
 import { OverlayPeer } from './overlay-peer.ts';
 import { SimKeyDirectory } from './overlay-links.ts';
 import type { Contact } from '../contact.ts';
@@ -78,7 +79,14 @@ export interface ScenarioOptions {
   /** Lookups spread evenly over the measured period. */
   lookups: number;
   seed: number;
-  /** Warm-up simulated seconds while the population joins (default: 60 + nodes/50, at most 300). */
+  /**
+   * How the initial population comes online: `warm` (default for the stand-in node) starts
+   * from a converged network (see module docs); `cold` has every node join from the seeds
+   * during the warm-up, each with a full publish (the join storm; the only start of
+   * OverlayNode, which has no warm-start hooks).
+   */
+  start?: 'warm' | 'cold';
+  /** Warm-up simulated seconds before the measurement (default: warm 60; cold 60 + nodes/50, at most 300). */
   warmupS?: number;
   /** Share of public nodes (default 0.15). */
   publicFraction?: number;
@@ -182,7 +190,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const ratio = options.supernodeRatio ?? 0.1;
   const publicFraction = options.publicFraction ?? 0.15;
   const sybil = options.sybil ?? 0;
-  const warmupMs = 1000 * (options.warmupS ?? Math.min(300, 60 + Math.round(N / 50)));
+  const warmStart = (options.start ?? (useOverlay ? 'cold' : 'warm')) === 'warm';
+  if (warmStart && useOverlay) throw new Error('OverlayNode has no warm start: use start: cold');
+  const warmupMs = 1000 * (options.warmupS ?? (warmStart ? 60 : Math.min(300, 60 + Math.round(N / 50))));
   const durationMs = 1000 * options.durationS;
   const t0 = clock.now();
   const measureStart = t0 + warmupMs;
@@ -351,22 +361,90 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const seedSpecs = publics.slice(0, seedCount);
   const seedSessions = seedSpecs.map((spec) => startSession(spec, 'supernode', false, false));
   for (const spec of seedSpecs) world.addSeed(spec.index);
-  for (const l of seedSessions) l.peer.start(world.seedContacts());
-  // Everyone else joins during the warm-up: public nodes in the first 30%, the rest after.
   const others = specs.filter((s) => !seedSpecs.includes(s));
-  const publicFirst = others.filter((s) => s.isPublic);
-  const leavesAfter = others.filter((s) => !s.isPublic);
-  const spread = (list: NodeSpec[], from: number, to: number) => {
-    list.forEach((spec, i) => {
-      const at = from + ((to - from) * (i + workRandom.float())) / Math.max(1, list.length);
-      clock.setTimeout(() => {
-        const l = startSession(spec, roleFor(spec), false);
-        scheduleDeparture(l);
-      }, at);
-    });
-  };
-  spread(publicFirst, 1000, 0.3 * warmupMs);
-  spread(leavesAfter, 0.3 * warmupMs, 0.9 * warmupMs);
+  if (warmStart) startConverged(seedSessions, others, root.fork());
+  else startCold(seedSessions, others);
+
+  function startCold(seedSessions: Live[], others: NodeSpec[]): void {
+    for (const l of seedSessions) l.peer.start(world.seedContacts());
+    // Everyone else joins during the warm-up: public nodes in the first 30%, the rest after.
+    const publicFirst = others.filter((s) => s.isPublic);
+    const leavesAfter = others.filter((s) => !s.isPublic);
+    const spread = (list: NodeSpec[], from: number, to: number) => {
+      list.forEach((spec, i) => {
+        const at = from + ((to - from) * (i + workRandom.float())) / Math.max(1, list.length);
+        clock.setTimeout(() => {
+          const l = startSession(spec, roleFor(spec), false);
+          scheduleDeparture(l);
+        }, at);
+      });
+    };
+    spread(publicFirst, 1000, 0.3 * warmupMs);
+    spread(leavesAfter, 0.3 * warmupMs, 0.9 * warmupMs);
+  }
+
+  /**
+   * The converged start: every node is online at t0 in the role it would have (public
+   * nodes first, in random order, take the supernode places). Supernodes are offered every
+   * other supernode's contact through RoutingTable.add (verified; caps and full-bucket
+   * pings apply), as their tables would have filled over time. Records are signed with an
+   * issue time uniform over the last half-lifetime (so republishing spreads over the
+   * measured hour, as in a running network) and stored through RecordStore.put at the k
+   * closest DHT members by XOR of each key: where a converged publish puts them (paid
+   * attackers among those closest drop theirs, as they drop stores). Leaves attach for
+   * real from a host cache of 30 random supernodes (a returning node's cache), then their
+   * record names the supernodes they got.
+   */
+  function startConverged(seedSessions: Live[], others: NodeSpec[], random: SeededRandom): void {
+    const shuffle = <T>(xs: T[]): T[] => {
+      for (let i = xs.length - 1; i > 0; i--) {
+        const j = random.int(i + 1);
+        [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+      }
+      return xs;
+    };
+    const sessions: Live[] = [...seedSessions];
+    for (const spec of shuffle(others.filter((x) => x.isPublic))) sessions.push(startSession(spec, roleFor(spec), false, false));
+    for (const spec of others.filter((x) => !x.isPublic)) sessions.push(startSession(spec, 'leaf', false, false));
+    const sn = sessions.filter((l) => l.peer.isSupernode);
+    const contacts = sn.map((l) => l.spec.contact!);
+    // Members a lookup can reach: supernodes whose IDs pass the contact check (not cheap Sybils).
+    const members = sn.filter((l) => world.contacts.accepts(l.spec.contact!));
+    const k = config.k;
+    const place = (record: PresenceRecord): boolean => {
+      let ok = true;
+      for (const key of recordKeys(record)) {
+        const best: Live[] = [];
+        for (const m of members) {
+          const id = m.spec.contact!.id;
+          if (best.length === k && compareDistance(key, id, best[k - 1]!.spec.contact!.id) >= 0) continue;
+          let i = best.length;
+          while (i > 0 && compareDistance(key, best[i - 1]!.spec.contact!.id, id) > 0) i--;
+          best.splice(i, 0, m);
+          if (best.length > k) best.pop();
+        }
+        let accepted = 0;
+        for (const m of best) if (!m.ended && (m.peer as SimPeer).storeDirect(key, record)) accepted++;
+        if (accepted === 0) ok = false;
+      }
+      return ok;
+    };
+    const half = config.recordLifetimeMs / 2;
+    const warm = (): WarmStart => ({ issuedAt: Math.floor(clock.now() - random.float() * half), place });
+    for (const l of sessions) {
+      const peer = l.peer as SimPeer;
+      if (peer.isSupernode) {
+        peer.startWarm(shuffle(contacts.slice()), warm());
+      } else {
+        for (let i = 0; i < 30 && contacts.length > 0; i++) {
+          const c = contacts[random.int(contacts.length)]!;
+          peer.hostCache.recordSuccess(toHex(c.id), c.address);
+        }
+        peer.startWarm([], warm());
+      }
+      scheduleDeparture(l);
+    }
+  }
 
   // --- supernode top-up (stand-in for election) ----------------------------------
   const electionTimer = clock.setInterval(() => {

@@ -68,6 +68,19 @@ export interface PeerEvents {
   published(peer: { readonly spec: NodeSpec }): void;
 }
 
+/**
+ * A converged start (see scenario.ts): the node has been online for a while before the
+ * simulation begins. Its presence record was issued at `issuedAt` (in the past, so that
+ * republishing spreads over the next half-lifetime as in a network that has been running)
+ * and `place` puts it where a converged DHT holds it (the k closest supernodes by XOR,
+ * through their RecordStore.put); the node does not run a publish for it.
+ */
+export interface WarmStart {
+  issuedAt: number;
+  /** Store `record` at the k closest supernodes of each of its keys; true if any accepted it under both. */
+  place(record: PresenceRecord): boolean;
+}
+
 /** See module docs. */
 export class SimPeer {
   readonly links: SimLinks;
@@ -94,6 +107,8 @@ export class SimPeer {
   /** Leaf: when the last keepalive went to each supernode. */
   private readonly pinged = new Map<number, number>();
   private readonly ac = new AbortController();
+  /** Set by {@link startWarm} until the first record is placed. */
+  private warm: WarmStart | undefined;
 
   constructor(
     readonly world: SimWorld,
@@ -155,6 +170,51 @@ export class SimPeer {
     const { config } = this.world;
     const period = this.isSupernode ? config.maintenanceMs : this.keepalivePeriod();
     this.timer = this.world.clock.setTimeout(() => this.tick(), this.random.float() * period);
+  }
+
+  /**
+   * Start as a node of a converged network (see {@link WarmStart}). A supernode is offered
+   * `known` (other supernodes' contacts) through RoutingTable.add, the way contacts that
+   * answered enter it (ID and proof of work verified, per-/24 caps, full buckets ping their
+   * oldest entry), and has its record placed. A leaf runs the normal attach (from its host
+   * cache: give it one), then has its record, naming the supernodes it attached to, placed.
+   */
+  startWarm(known: readonly Contact[], warm: WarmStart): void {
+    this.warm = warm;
+    if (this.isSupernode) {
+      const table = this.table!;
+      const self = this.spec.contact!;
+      for (const c of known) if (!idEquals(c.id, self.id)) table.add(c);
+      for (const c of table.closest(self.id, 50)) this.hostCache.recordSuccess(toHex(c.id), c.address);
+      if (!this.spec.attacker) this.placeWarm([]);
+    } else {
+      void this.attach(this.world.seedContacts());
+    }
+    const { config } = this.world;
+    const period = this.isSupernode ? config.maintenanceMs : this.keepalivePeriod();
+    this.timer = this.world.clock.setTimeout(() => this.tick(), this.random.float() * period);
+  }
+
+  /** Put `record` in this supernode's store under `key` (RecordStore.put: verified); false if refused or not a supernode. */
+  storeDirect(key: Uint8Array, record: PresenceRecord): boolean {
+    if (!this.store || this.spec.attacker || this.closed) return false;
+    return this.store.put(key, record).ok;
+  }
+
+  /** Sign the warm-start record (issued in the past) and have it placed. */
+  private placeWarm(supernodes: number[]): void {
+    const warm = this.warm;
+    if (!warm || this.closed) return;
+    this.warm = undefined;
+    const record = this.sign(supernodes, warm.issuedAt);
+    if (!warm.place(record)) {
+      this.republishWanted = true; // publish it the normal way at the next tick
+      return;
+    }
+    this.record = record;
+    this.republishWanted = false;
+    this.publishedAt ??= this.world.clock.now();
+    this.events.published(this);
   }
 
   /** Leave: close every link and the socket (a crash: nobody is told). */
@@ -261,7 +321,7 @@ export class SimPeer {
     const verify = (c: Contact) => contacts.accepts(c);
     const send = dhtSendOverRpc(async (to) => this.rpcOf(this.linkTo(to)), { timeoutMs: config.dhtTimeoutMs });
     const rpc = dhtRpc(send);
-    this.table = new RoutingTable({ self: self.id, clock, k: config.k, verify, ping: (c, signal) => rpc.ping(c, signal) });
+    this.table = new RoutingTable({ self: self.id, clock, k: config.k, verify, ping: (c, signal) => rpc.ping(c, signal), pingQuietMs: config.pingQuietMs });
     this.store = new RecordStore({ clock, self: self.id, verify: records.verify, maxTtlMs: config.recordLifetimeMs });
     // As OverlayNode: STORE 20/s, burst 200 per peer (a supernode stores for all its leaves).
     this.service = new DhtService({ self, table: this.table, store: this.store, clock, rates: { store: { ratePerSec: 20, burst: 200 } } });
@@ -375,11 +435,12 @@ export class SimPeer {
 
   // --- leaf --------------------------------------------------------------------
 
-  private sign(supernodes: number[]): PresenceRecord {
+  private sign(supernodes: number[], issuedAt?: number): PresenceRecord {
     const { clock, config, specs } = this.world;
     const refs = supernodes.map((i) => ({ id: toHex(specs[i]!.identity.idBytes), address: this.world.contactOf(i).address }));
     const seq = this.spec.seq++;
-    return signPresence(this.spec.identity, { name: this.spec.name, supernodes: refs, addresses: [], seq, lifetimeMs: config.recordLifetimeMs }, clock);
+    const at = issuedAt === undefined ? clock : { now: () => issuedAt };
+    return signPresence(this.world.signerOf(this.spec), { name: this.spec.name, supernodes: refs, addresses: [], seq, lifetimeMs: config.recordLifetimeMs }, at);
   }
 
   /** Candidates to attach to: host cache (best first), then peers learned, then seeds. */
@@ -423,7 +484,8 @@ export class SimPeer {
       this.attaching = false;
     }
     if (this.closed) return;
-    if (this.attached.length > 0 && (this.republishWanted || !this.record)) void this.publish();
+    if (this.attached.length > 0 && this.warm) this.placeWarm(this.attached);
+    else if (this.attached.length > 0 && (this.republishWanted || !this.record)) void this.publish();
   }
 
   private async tryAttach(c: Contact): Promise<void> {

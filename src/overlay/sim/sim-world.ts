@@ -9,12 +9,13 @@
 import type { VirtualClock } from '../../virtual-clock.ts';
 import type { SimHost, SimNet } from '../../net/sim.ts';
 import type { Address } from '../../net/net.ts';
-import type { Identity } from '../../identity/identity.ts';
+import type { Identity, Signer } from '../../identity/identity.ts';
 import { MessageRegistry } from '../../wire/messages.ts';
 import { type Contact, ContactVerifier } from '../contact.ts';
 import { idKey } from '../node-id.ts';
 import type { LinkDirectory } from './sim-links.ts';
 import { MemoVerifier } from './memo-verifier.ts';
+import { nativeSigner } from './native-ed25519.ts';
 
 /** UDP port every simulated node listens on. */
 export const SIM_PORT = 4000;
@@ -49,6 +50,12 @@ export interface PeerConfig {
   linkIdleMs: number;
   /** Per-request timeout of DHT RPCs (default 2 s). */
   dhtTimeoutMs: number;
+  /**
+   * RoutingTable `pingQuietMs`: a full bucket pings its oldest entry only if it was silent
+   * this long (default 15 min, BEP 5's "questionable"; 0 is the Kademlia paper's rule,
+   * which OverlayNode still follows: see routing-table.ts).
+   */
+  pingQuietMs: number;
 }
 
 /** Default {@link PeerConfig}. */
@@ -64,6 +71,7 @@ export const DEFAULT_PEER_CONFIG: PeerConfig = {
   maxLeaves: 200,
   linkIdleMs: 60_000,
   dhtTimeoutMs: 2000,
+  pingQuietMs: 15 * 60_000,
 };
 
 /** One person/machine of the simulation (stable across its sessions). */
@@ -101,6 +109,7 @@ export class SimWorld implements LinkDirectory {
   readonly seedList: Address[] = [];
   private attackers: Contact[] | undefined;
   private readonly byKey = new Map<string, number>();
+  private readonly signers = new WeakMap<NodeSpec, Signer>();
 
   constructor(
     readonly clock: VirtualClock,
@@ -147,6 +156,16 @@ export class SimWorld implements LinkDirectory {
   publicIpOf(node: number): string | undefined {
     const h = this.specs[node]?.host;
     return h && !h.closed ? h.publicIp : undefined;
+  }
+
+  /** The signer of node `spec`'s presence records (platform Ed25519: the same signatures, see native-ed25519.ts). */
+  signerOf(spec: NodeSpec): Signer {
+    let s = this.signers.get(spec);
+    if (!s) {
+      s = nativeSigner(spec.identity);
+      this.signers.set(spec, s);
+    }
+    return s;
   }
 
   /** The node holding the key of node ID `id`, if any. */
