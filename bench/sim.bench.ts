@@ -4,7 +4,8 @@
  * 2,000 nodes. Emits lookup success, hop and latency percentiles, idle leaf traffic,
  * supernode ratio, wall and CPU seconds and heap for each size. Sizes:
  * TINCAN_SIM_SIZES (default `2000,10000`), TINCAN_SIM_SECONDS (default 3600),
- * TINCAN_SIM_SCENARIOS (default `baseline`; add `sybil,seed-outage` for those).
+ * TINCAN_SIM_SCENARIOS (default `baseline`; add `sybil,seed-outage` for those),
+ * TINCAN_SIM_START (`warm`, the default: a converged network at t0; `cold`: the join storm).
  *
  * Reproduce one run from the command line: `tincan sim --nodes 10000 --churn 0.69
  * --duration 3600 --lookups 1000 --scenarios baseline --json`.
@@ -19,12 +20,13 @@ export async function run(emit: Emit): Promise<void> {
   const sizes = (process.env.TINCAN_SIM_SIZES ?? '2000,10000').split(',').map(Number);
   const seconds = Number(process.env.TINCAN_SIM_SECONDS ?? 3600);
   const scenarios = (process.env.TINCAN_SIM_SCENARIOS ?? 'baseline').split(',') as ScenarioName[];
+  const start = process.env.TINCAN_SIM_START === 'cold' ? 'cold' : 'warm';
   for (const nodes of sizes) {
     const r = await runSim({
-      nodes, churnPerHour: 0.69, durationS: seconds, lookups: 1000, seed: 1, scenarios,
+      nodes, churnPerHour: 0.69, durationS: seconds, lookups: 1000, seed: 1, scenarios, start,
       onProgress: (p) => process.stderr.write(`sim ${nodes} ${p.scenario}: t=${p.simSeconds}s live=${p.live} sn=${p.supernodes} lookups=${p.lookupsFound}/${p.lookupsDone} wall=${p.wallSeconds}s\n`),
     });
-    const tag = { nodes, simSeconds: seconds, churnPerHour: 0.69 };
+    const tag = { nodes, simSeconds: seconds, churnPerHour: 0.69, start };
     for (const [name, s] of Object.entries(r.scenarios)) {
       if (!s) continue;
       const sc = { ...tag, scenario: name };

@@ -108,6 +108,8 @@ export class RecordStore {
   /** Per publisher: highest seq accepted and the signature of that publication. */
   private readonly highestSeq = new Map<string, { seq: number; signature: string }>();
   private count = 0;
+  /** No stored record expires before this (see sweep). */
+  private nextExpiry = Infinity;
   /** Refusal counters by reason, for metrics. */
   readonly refused: Partial<Record<PutError, number>> = {};
 
@@ -152,15 +154,21 @@ export class RecordStore {
   /** Drop every expired record; returns how many were dropped. */
   sweep(): number {
     const now = this.clock.now();
+    // Nothing can have expired before the earliest expiry stored (a lower bound: entries
+    // replaced or removed since may have held it, which only makes a sweep run early).
+    if (now < this.nextExpiry) return 0;
     let n = 0;
-    for (const [k, slot] of [...this.byKey]) {
-      for (const [pub, s] of [...slot]) {
+    let next = Infinity;
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const [k, slot] of this.byKey) {
+      for (const [pub, s] of slot) {
         if (s.record.expiresAt <= now) {
           this.removeEntry(k, pub);
           n++;
-        }
+        } else if (s.record.expiresAt < next) next = s.record.expiresAt;
       }
     }
+    this.nextExpiry = next;
     return n;
   }
 
@@ -236,6 +244,7 @@ export class RecordStore {
     }
 
     const entry: Stored = { key: k, keyBytes: key, record, storedAt: now, replicateAt: now + this.replicateIntervalMs };
+    if (record.expiresAt < this.nextExpiry) this.nextExpiry = record.expiresAt;
     this.rememberSeq(pub, record.seq, record.signature);
     if (existing) {
       slot!.set(pub, entry);

@@ -28,6 +28,13 @@ s('baseline: 300 nodes, 10 simulated minutes of churn: success, hops, idle leaf 
   assert.ok(r.traffic.supernode.bytesPerSec > r.traffic.leaf.bytesPerSec);
 });
 
+s('cold start: every node joins from the seeds during the warm-up (the join storm path)', async () => {
+  const r = await runScenario({ nodes: 150, durationS: 120, churnPerHour: 0.69, lookups: 60, seed: 9, seeds: 3, start: 'cold' });
+  assert.ok(r.lookups >= 55, `lookups ${r.lookups}`);
+  assert.ok(r.lookupSuccess >= 0.95, `success ${r.lookupSuccess}`);
+  assert.ok(r.supernodeRatio.within, JSON.stringify(r.supernodeRatio));
+});
+
 s('determinism: the same seed gives the same figures, another seed different ones', async () => {
   const opts = { nodes: 120, durationS: 120, churnPerHour: 2, lookups: 60, seeds: 3 };
   const a = await runScenario({ ...opts, seed: 11 });

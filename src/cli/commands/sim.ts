@@ -41,6 +41,7 @@ export const simCommand = defineCommand({
     lookups: withDefault('N', 'name lookups to perform', integer(0, 10_000_000), 1000),
     rng: withDefault('SEED', 'random seed (same seed, same run)', integer(0, 2 ** 32 - 1), 1),
     overlayNode: flag('run the real OverlayNode on simulated links instead of the stand-in node (not for sybil)'),
+    coldStart: flag('have every node join from the seeds during the warm-up (the join storm) instead of starting from a converged network; always so with --overlay-node'),
     scenarios: withDefault('LIST', 'scenarios to run, comma-separated: baseline, sybil, seed-outage', scenarioList, [...SCENARIO_NAMES]),
   },
   examples: ['sim --nodes 2000 --churn 1 --duration 3600 --json', 'sim --nodes 500 --churn 0.69 --duration 600 --scenarios baseline'],
@@ -54,6 +55,7 @@ export const simCommand = defineCommand({
       seed: options.rng,
       scenarios: options.scenarios,
       overlayNode: options.overlayNode,
+      start: options.coldStart ? 'cold' : 'warm',
       onProgress: (p) => ctx.io.stderr(`sim ${p.scenario}: t=${p.simSeconds}s live=${p.live} supernodes=${p.supernodes} lookups=${p.lookupsFound}/${p.lookupsDone} wall=${p.wallSeconds}s\n`),
     });
     const lines = [

@@ -29,6 +29,8 @@ export interface SimOptions {
   seed: number;
   scenarios?: readonly ScenarioName[];
   warmupS?: number;
+  /** `warm` (default for the stand-in): start from a converged network; `cold`: everyone joins during the warm-up (see scenario.ts). */
+  start?: 'warm' | 'cold';
   /** Run the real OverlayNode instead of the stand-in (the Sybil scenario stays on the stand-in). */
   overlayNode?: boolean;
   onProgress?: (p: ScenarioProgress) => void;
@@ -64,6 +66,8 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       lookups: options.lookups,
       seed: options.seed,
       warmupS: options.warmupS,
+      // OverlayNode has no warm start (the Sybil scenario stays on the stand-in).
+      start: options.overlayNode && name !== 'sybil' ? 'cold' : options.start,
       seeds: Math.min(8, Math.max(2, Math.ceil(options.nodes / 50))),
       sybil: name === 'sybil' ? SYBIL_SHARE : 0,
       seedOutage: name === 'seed-outage',
