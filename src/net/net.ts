@@ -28,6 +28,12 @@ export interface DatagramSocket {
    * (e.g. sending on a closed socket is a silent no-op, not an error).
    */
   send(data: Uint8Array, to: Address): void;
+  /**
+   * Optional: like {@link send}, but the caller hands `data` over and never touches it
+   * again, so the implementation may send it without a copy (hot relay paths). Callers
+   * fall back to `send` when a socket lacks it.
+   */
+  sendOwned?(data: Uint8Array, to: Address): void;
   /** Add a receive handler; returns a function that removes it. */
   onMessage(handler: MessageHandler): () => void;
   /** Close the socket; idempotent. Handlers are not called afterwards. */

@@ -158,11 +158,32 @@ class UdpSocket implements DatagramSocket {
   }
 
   send(data: Uint8Array, to: Address): void {
+    // Copy: the runtime may send after we return, and callers may reuse their buffer.
+    this.transmit(data, to, true);
+  }
+
+  sendOwned(data: Uint8Array, to: Address): void {
+    this.transmit(data, to, false);
+  }
+
+  /** Last destination host validated and its family: a relay sends to few hosts. */
+  private lastHost = '';
+  private lastFamily = 0;
+
+  private transmit(data: Uint8Array, to: Address, copy: boolean): void {
     if (this.isClosed) return;
     const size = data.byteLength;
     const port = to?.port;
     let host = to?.host;
-    const family = typeof host === 'string' ? isIP(host) : 0;
+    let family = 0;
+    if (typeof host === 'string') {
+      if (host === this.lastHost) family = this.lastFamily;
+      else {
+        family = isIP(host);
+        this.lastHost = host;
+        this.lastFamily = family;
+      }
+    }
     if (
       size > this.maxPayload ||
       !(Number.isInteger(port) && port > 0 && port < 65536) ||
@@ -176,10 +197,9 @@ class UdpSocket implements DatagramSocket {
     // A dual-stack socket reaches IPv4 peers through IPv4-mapped addresses.
     if (family === 4 && this.v6) host = `::ffff:${host}`;
     try {
-      // Copy: the runtime may send after we return, and callers may reuse their buffer.
       // No completion callback (one closure and one tick per datagram on a busy relay):
       // errors the OS reports later arrive as 'error' events and are counted there.
-      this.socket.send(new Uint8Array(data), port, host);
+      this.socket.send(copy ? new Uint8Array(data) : data, port, host);
       this.counters.sentPackets++;
       this.counters.sentBytes += size;
     } catch {

@@ -65,6 +65,12 @@ export interface TurnServerOptions {
   /** Send a datagram to a client out of the port the server listens on. */
   send(data: Uint8Array, to: Address): void;
   /**
+   * Optional: like `send`, for datagrams the server hands over and never touches again
+   * (relayed data toward clients), so they can go out without a copy
+   * (`DatagramSocket.sendOwned`). Default: `send`.
+   */
+  sendOwned?(data: Uint8Array, to: Address): void;
+  /**
    * Shared secret(s) (`--turn-secret`). Several are accepted so a secret can be rotated;
    * new credentials should be minted with the first.
    */
@@ -268,7 +274,7 @@ class Reject extends Error {
 /** A TURN + STUN server; see module docs. */
 export class TurnServer {
   private readonly o: Required<
-    Omit<TurnServerOptions, 'relayHostV6' | 'externalRelayHostV6' | 'secret' | 'allowedPeerCidrs' | 'challengeLimits'>
+    Omit<TurnServerOptions, 'relayHostV6' | 'externalRelayHostV6' | 'secret' | 'allowedPeerCidrs' | 'challengeLimits' | 'sendOwned'>
   > & {
     relayHostV6?: string;
     externalRelayHostV6?: string;
@@ -278,6 +284,8 @@ export class TurnServer {
   /** Client address -> allocation. */
   private readonly allocations = new AddrTable<Allocation>();
   private readonly peers: PeerPolicy;
+  /** Relayed datagrams toward clients (see `sendOwned`). */
+  private readonly sendRelayed: (data: Uint8Array, to: Address) => void;
   private readonly limiter: ChallengeLimiter;
   /** Clients whose Allocate is waiting for a relay socket: key -> transaction ID. */
   private readonly pending = new Map<string, string>();
@@ -344,6 +352,7 @@ export class TurnServer {
       hairpin: options.hairpin ?? true,
       relayRecvBufferSize: options.relayRecvBufferSize ?? 256 * 1024,
     };
+    this.sendRelayed = options.sendOwned ?? options.send;
     this.peers = new PeerPolicy({ allowPrivatePeers: this.o.allowPrivatePeers, allowedPeerCidrs: options.allowedPeerCidrs });
     this.limiter = new ChallengeLimiter(options.challengeLimits, options.env.clock.now());
     this.nonces = new Nonces(options.env.random.bytes(32), this.o.nonceLifetimeS * 1000);
@@ -828,7 +837,9 @@ export class TurnServer {
         return;
       }
     }
-    a.relay.send(payload, peer);
+    // The payload is a view of a datagram we received and own: no copy needed.
+    if (a.relay.sendOwned) a.relay.sendOwned(payload, peer);
+    else a.relay.send(payload, peer);
   }
 
   /** ChannelData from a client (RFC 8656 12.4), checked without any STUN parsing. */
@@ -879,7 +890,7 @@ export class TurnServer {
         .add(Attr.Data, data)
         .encode();
     }
-    this.o.send(out, a.client);
+    this.sendRelayed(out, a.client);
     this.counters.relayedToClientPackets++;
     this.counters.relayedToClientBytes += len;
   }

@@ -43,7 +43,11 @@ export async function startStandaloneTurn(options: StandaloneTurnOptions): Promi
     receiveBufferBytes: options.recvBufferSize ?? 4 * 1024 * 1024,
   };
   const socket = await options.env.net.bind(bind);
-  const server = new TurnServer({ ...options, send: (data, to) => socket.send(data, to) });
+  const server = new TurnServer({
+    ...options,
+    send: (data, to) => socket.send(data, to),
+    ...(socket.sendOwned ? { sendOwned: (data: Uint8Array, to: Address) => socket.sendOwned!(data, to) } : {}),
+  });
   let foreign = 0;
   socket.onMessage((data, from) => {
     if (!server.handle(data, from)) foreign++;
