@@ -32,6 +32,8 @@ export interface CallMedia {
   complete(answerSdp: string): Promise<void>;
   readonly connected: Promise<void>;
   onPathDead(handler: () => void): void;
+  /** True while no media has arrived for the dead-path interval. */
+  readonly isPathDead?: boolean;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,10 @@ export interface CallManagerInit {
   mediaTimeoutMs?: number;
   /** Accept a second incoming call while in one (call waiting) instead of answering busy. */
   callWaiting?: boolean;
+  /** An active call whose media path stays dead this long (no ICE restart brought it back) ends `failed`. Default 15 s. */
+  lostAfterMs?: number;
+  /** How long `close()` waits for its hangup signals to be handed over. Default 2 s. */
+  closeGraceMs?: number;
   /** Signals older or further in the future than this are refused. Default 120 s. */
   maxSkewMs?: number;
 }
@@ -75,6 +81,8 @@ export class CallManager {
   private incomingHandlers: Array<(call: Call) => void> = [];
   private unsubscribe: () => void;
   private cleanups = new Set<Timer>();
+  /** Signals still being handed to the transport (close() waits for them). */
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
   private readonly dialTimeoutMs: number;
   private readonly ringTimeoutMs: number;
@@ -183,6 +191,13 @@ export class CallManager {
     for (const ctx of this.contexts.values()) if (!ctx.call.ended) this.hangup(ctx.call.id);
     this.closed = true;
     this.unsubscribe();
+    // Let the hangups reach the other side before the overlay under us goes away.
+    if (this.inFlight.size > 0) {
+      let timer: Timer | undefined;
+      const grace = new Promise<void>((resolve) => (timer = this.components.clock.setTimeout(resolve, this.init.closeGraceMs ?? 2000)));
+      await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+      timer?.cancel();
+    }
     await Promise.all([...this.contexts.values()].map((c) => c.media?.close()));
     for (const c of this.contexts.values()) c.timer?.cancel();
     for (const t of this.cleanups) t.cancel();
@@ -207,7 +222,10 @@ export class CallManager {
 
   private attachMedia(ctx: CallContext): CallMedia {
     const media = (ctx.media = this.init.createMedia());
-    media.onPathDead(() => void this.restartIce(ctx));
+    media.onPathDead(() => {
+      void this.restartIce(ctx);
+      this.watchLoss(ctx, media);
+    });
     return media;
   }
 
@@ -218,6 +236,16 @@ export class CallManager {
       () => ctx.timer?.cancel(),
       (err: Error) => this.finish(ctx, 'failed', `media: ${err.message}`),
     );
+  }
+
+  /** Give a dead path `lostAfterMs` to come back (through an ICE restart); then end the call. */
+  private watchLoss(ctx: CallContext, media: CallMedia): void {
+    const t = this.components.clock.setTimeout(() => {
+      this.cleanups.delete(t);
+      if (ctx.call.ended || ctx.media !== media || !media.isPathDead || ctx.call.state === 'on-hold') return;
+      this.finish(ctx, 'failed', 'media path lost (no audio from the other side)');
+    }, this.init.lostAfterMs ?? 15_000);
+    this.cleanups.add(t);
   }
 
   /** The media path died: the caller re-offers with an ICE restart (new candidates, maybe another relay). */
@@ -237,7 +265,7 @@ export class CallManager {
   private async signal(ctx: CallContext, kind: SignalKind, extra: Partial<SignalBody> = {}): Promise<void> {
     const body: SignalBody = { kind, callId: ctx.call.id, sentAt: this.now(), seq: ++ctx.seq, device: this.init.device, ...extra };
     const sealed = sealSignal(this.components.identity, ctx.remoteKey, body, this.components.random);
-    await this.init.transport.send({
+    const sent = this.init.transport.send({
       from: this.components.identity.publicKeyHex,
       to: ctx.call.snapshot().remoteKey,
       callId: ctx.call.id,
@@ -245,6 +273,12 @@ export class CallManager {
       toDevice: ctx.remoteDevice,
       sealed,
     });
+    this.inFlight.add(sent);
+    try {
+      await sent;
+    } finally {
+      this.inFlight.delete(sent);
+    }
   }
 
   private refuse(reason: string): void {

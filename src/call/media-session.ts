@@ -40,6 +40,7 @@ import {
 import type { Clock, Timer } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { RtpReplayGuard } from './rtp-replay-guard.ts';
+import './werift-fixes.ts';
 
 /** RTP payload type we offer for Opus (dynamic range). */
 export const OPUS_PAYLOAD_TYPE = 111;
@@ -197,7 +198,9 @@ export class MediaSession {
         if (pc === this.pc) this.onRtp(rtp);
       });
     });
+    pc.iceConnectionStateChange.subscribe((state) => this.components.log.debug({ ice: state }, 'media: ICE state'));
     pc.connectionStateChange.subscribe((state) => {
+      this.components.log.debug({ state, current: pc === this.pc }, 'media: connection state');
       if (pc !== this.pc) return;
       if (state === 'connected') {
         this.lastReceivedAt = this.components.clock.now();
@@ -310,6 +313,11 @@ export class MediaSession {
     return () => {
       this.handlers = this.handlers.filter((h) => h !== handler);
     };
+  }
+
+  /** True while no media has arrived for `deadAfterMs`. */
+  get isPathDead(): boolean {
+    return this.pathDead;
   }
 
   /** Called once when no media has arrived for `deadAfterMs` (re-armed by new media). */

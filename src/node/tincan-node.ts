@@ -93,6 +93,8 @@ export interface TincanNodeEvents {
   incoming: CallSnapshot;
   /** A call's media connected (`setupMs` from dial or answer). */
   connected: { callId: string; setupMs: number };
+  /** A call's capture source ended (e.g. the end of a --play file that does not loop). */
+  sourceEnded: { callId: string };
   /** Per-second media stats of a call. */
   stats: { callId: string; stats: CallStats };
   /** A one-line notable event (also kept in the snapshot). */
@@ -160,6 +162,8 @@ export class TincanNode {
         transport: this.overlay.signalTransport(),
         createMedia: () => this.createMedia(),
         device: this.overlay.device,
+        // The echo service takes several callers at once.
+        ...(o.echo ? { callWaiting: true } : {}),
         ...(o.dialTimeoutMs !== undefined ? { dialTimeoutMs: o.dialTimeoutMs } : {}),
         ...(o.ringTimeoutMs !== undefined ? { ringTimeoutMs: o.ringTimeoutMs } : {}),
         ...(o.mediaTimeoutMs !== undefined ? { mediaTimeoutMs: o.mediaTimeoutMs } : {}),
@@ -432,6 +436,9 @@ export class TincanNode {
         },
       );
       this.audio.set(callId, { pipeline });
+      void pipeline.sending.then(() => {
+        if (this.audio.get(callId)?.pipeline === pipeline) this.emit('sourceEnded', { callId });
+      });
     } catch (err) {
       this.note(`audio failed: ${(err as Error).message}`);
       this.calls.hangup(callId);

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { join } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import type { Address } from '../../net/net.ts';
 import { UdpNet } from '../../net/udp.ts';
@@ -19,7 +18,7 @@ import type { CallStats } from '../../call/call-stats.ts';
 import { type CallAudioOptions, TincanNode, type TincanNodeOptions } from '../../node/tincan-node.ts';
 import type { CommandContext } from '../command.ts';
 import type { GlobalSettings } from '../global.ts';
-import { cpuHeadroom, isLoopback } from './overlay-common.ts';
+import { cliOverlayInit, isLoopback } from './overlay-common.ts';
 
 /** Audio flags as parsed. */
 export interface AudioFlags {
@@ -62,6 +61,8 @@ export interface CliNodeOptions {
   allowPrivatePeers?: boolean;
   /** Write the host cache in --home (default true). */
   hostCache?: boolean;
+  /** LAN discovery by mDNS (default: unless on loopback). */
+  mdns?: boolean;
   audio?: CallAudioOptions;
   autoAnswer?: boolean;
   echo?: boolean;
@@ -74,19 +75,16 @@ export function cliTincanNode(global: GlobalSettings | undefined, ctx: CommandCo
   const loopbackSeeds = o.seeds.length > 0 && o.seeds.every((s) => isLoopback(s.host));
   const listen = o.listen ?? { host: loopbackSeeds ? '127.0.0.1' : '0.0.0.0', port: 0 };
   const loopback = isLoopback(listen.host);
-  const pow = ctx.io.env.TINCAN_POW_BITS !== undefined ? Number(ctx.io.env.TINCAN_POW_BITS) : undefined;
-  const overlay: OverlayInit = {
+  const overlay = cliOverlayInit(global, ctx, {
     listen,
     seeds: o.seeds,
     role: o.role,
     ...(o.name !== undefined ? { name: o.name } : {}),
     ...(o.budgetKbps !== undefined ? { budgetKbps: o.budgetKbps } : {}),
     ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
-    ...(pow !== undefined && Number.isInteger(pow) ? { powDifficulty: pow } : {}),
-    ...(global && o.hostCache !== false ? { hostCachePath: join(global.home, 'hosts.json') } : {}),
-    ...(loopback ? { maxPerPrefix: 1000, hostCachePerPrefix: 200 } : {}),
-    probes: { cpuHeadroom },
-  };
+    ...(o.hostCache === false ? { hostCache: false } : {}),
+    ...(o.mdns !== undefined ? { mdns: o.mdns } : {}),
+  });
   const init: TincanNodeOptions = {
     overlay,
     turn: {
@@ -130,6 +128,9 @@ export function callResult(setupMs: number | undefined, s: CallStats | undefined
   };
 }
 
+/** After the played file ends, keep the call up this long so its end plays out at the other side. */
+const SOURCE_DRAIN_MS = 1000;
+
 /** How a placed call went. */
 export interface PlacedCall {
   ok: boolean;
@@ -144,10 +145,10 @@ export interface PlacedCall {
 }
 
 /**
- * Dial `name` and keep the call up for `durationS` (or until the remote hangs up or
- * `stop` resolves), then hang up and return its final stats.
+ * Dial `name` and keep the call up for `durationS` (or until the remote hangs up, `stop`
+ * resolves, or with `endWithSource` the capture ends), then hang up and return its final stats.
  */
-export async function placeCall(node: TincanNode, name: string, clock: CommandContext['io']['clock'], o: { durationS?: number; stop?: Promise<unknown> }): Promise<PlacedCall> {
+export async function placeCall(node: TincanNode, name: string, clock: CommandContext['io']['clock'], o: { durationS?: number; stop?: Promise<unknown>; endWithSource?: boolean }): Promise<PlacedCall> {
   const { UnreachableError } = await import('../../node/tincan-node.ts');
   let call;
   try {
@@ -172,6 +173,14 @@ export async function placeCall(node: TincanNode, name: string, clock: CommandCo
   call.onChange((s) => {
     if (s.state === 'ended') onEnded();
   });
+  // A played file that does not loop: hang up once it has been sent and had time to play out.
+  let drainTimer: { cancel(): void } | undefined;
+  const sourceDone = new Promise<void>((resolve) => {
+    if (!o.endWithSource) return;
+    node.on('sourceEnded', (e) => {
+      if (e.callId === callId) drainTimer = clock.setTimeout(resolve, SOURCE_DRAIN_MS);
+    });
+  });
   if (call.ended) onEnded();
   const stop = o.stop ?? new Promise<never>(() => {});
   await Promise.race([connected, ended, stop]);
@@ -184,8 +193,9 @@ export async function placeCall(node: TincanNode, name: string, clock: CommandCo
   }
   let timer;
   const elapsed = o.durationS !== undefined ? new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, o.durationS! * 1000))) : new Promise<never>(() => {});
-  await Promise.race([elapsed, ended, stop]);
+  await Promise.race([elapsed, ended, stop, sourceDone]);
   (timer as { cancel(): void } | undefined)?.cancel();
+  drainTimer?.cancel();
   const remoteEnded = call.ended;
   const stats = remoteEnded ? node.callStats(callId) : await node.callStatsNow(callId);
   const durationS = Math.round((clock.now() - connectedAt) / 100) / 10;

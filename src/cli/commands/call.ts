@@ -14,7 +14,7 @@ export const callCommand = defineCommand({
   name: 'call',
   summary: 'call someone by name',
   description:
-    'With --json, prints {ok, setupMs, path, via, rttMs, jitterMs, lossPct, mos, packetsSent,\npacketsReceived} when the call ends. Without --play or --tone, sends the microphone.',
+    'With --json, prints {ok, setupMs, path, via, rttMs, jitterMs, lossPct, mos, packetsSent,\npacketsReceived} when the call ends. Without --play or --tone, sends the microphone. With --play and no\n--duration, hangs up when the file has played; with --duration, loops it that long.',
   positionals: [nameArgument('display name of the person to call')],
   options: {
     seed: seedOption,
@@ -40,13 +40,14 @@ export const callCommand = defineCommand({
       seeds: options.seed,
       role: 'never',
       name: options.name,
-      audio: callAudio(options, true),
+      // --play loops only when --duration says how long; otherwise the call ends with the file.
+      audio: callAudio(options, options.duration !== undefined),
     });
     const stop = untilSignal(ctx.log);
     try {
       await node.start();
       if (node.overlay.snapshot().supernodes.length === 0) return failure('no supernode accepted us (are the seeds running?)', { json: callResult(undefined, undefined) });
-      const r = await placeCall(node, target, ctx.io.clock, { durationS: options.duration, stop });
+      const r = await placeCall(node, target, ctx.io.clock, { durationS: options.duration, stop, endWithSource: options.play !== undefined && options.duration === undefined });
       const json: Record<string, unknown> = { ...callResult(r.setupMs, r.stats), ...(r.durationS !== undefined ? { durationS: r.durationS } : {}), ...(r.reason ? { reason: r.reason } : {}) };
       if (!r.ok) return failure(r.error ?? `call ${r.reason}`, { json });
       const s = r.stats;

@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { echoOption, listenOption, nameOption, seedOption } from '../common.ts';
+import { audioOption, echoOption, listenOption, micDeviceOption, nameOption, seedOption, speakerDeviceOption } from '../common.ts';
 import { flag, optional, withDefault } from '../options.ts';
 import { failure, success } from '../outcome.ts';
 import { hostPort, integer, nonEmpty, oneOf } from '../values.ts';
@@ -34,33 +34,47 @@ export const nodeCommand = defineCommand({
     stdinCommands: flag('answer "lookup NAME" / "search TEXT" / "status" lines on stdin with JSON lines'),
     control: optional('SOCKET', 'serve the JSON-RPC control API on this Unix socket', nonEmpty),
     metrics: optional('HOST:PORT', 'serve Prometheus metrics over HTTP on this address', hostPort({ allowAnyPort: true })),
-    autoAnswer: flag('answer incoming calls automatically'),
+    autoAnswer: flag('answer incoming calls automatically (with --audio for the sound)'),
     echo: echoOption,
+    audio: audioOption,
+    mic: micDeviceOption,
+    speaker: speakerDeviceOption,
   },
+  groups: [{ options: ['autoAnswer', 'echo'], required: false }],
   examples: ['node --name alice --seed 203.0.113.7:4000 --headless'],
   async run({ options, global }, ctx) {
-    const { cliOverlayNode, identityFor, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
+    const { identityFor, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
+    const { callAudio, cliTincanNode } = await import('./call-common.ts');
     const { formatAddress } = await import('../../net/net.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
-    if (!options.headless) ctx.log.warn('the terminal UI is not composed with the overlay yet; running headless');
-    const node = cliOverlayNode(global, ctx, identity, {
+    if (!options.headless) ctx.log.warn('the terminal UI is not composed with the node yet; running headless');
+    const tincan = cliTincanNode(global, ctx, {
+      identity,
       listen: options.listen ?? { host: '0.0.0.0', port: 0 },
       seeds: options.seed,
       role: options.supernode,
       name: options.name,
       budgetKbps: options.budgetKbps,
       maxSessions: options.maxSessions,
+      ...(options.echo ? { echo: true } : {}),
+      ...(options.autoAnswer ? { autoAnswer: true, audio: callAudio(options) } : {}),
     });
+    const node = tincan.overlay;
     const say = (line: string) => {
       if (!global.json) ctx.io.stdout(`${line}\n`);
     };
     node.on('role', (e) => say(`role ${e.role}: ${e.reason} (score ${e.score})`));
+    tincan.on('incoming', (c) => say(`incoming call from ${c.remoteName ?? c.remoteKey.slice(0, 16)}`));
+    tincan.on('connected', (e) => say(`call ${e.callId.slice(0, 8)} connected in ${e.setupMs} ms`));
+    tincan.on('call', (c) => {
+      if (c.state === 'ended') say(`call ${c.callId.slice(0, 8)} ended: ${c.reason}`);
+    });
     const stop = untilSignal(ctx.log);
     try {
-      await node.start();
+      await tincan.start();
     } catch (err) {
-      await node.close();
+      await tincan.close();
       return failure(`could not start the node: ${(err as Error).message}`);
     }
     const snap = node.snapshot();
@@ -69,9 +83,10 @@ export const nodeCommand = defineCommand({
     await stop;
     detachStdin?.();
     const last = node.snapshot();
-    await node.close();
+    const echoed = tincan.echoStats();
+    await tincan.close();
     return success(
-      { id: last.id, address: last.address ? formatAddress(last.address) : null, role: last.role, roleReason: last.roleReason, score: last.score, supernodes: last.supernodes.map((s) => formatAddress(s.address)), counters: last.counters },
+      { id: last.id, address: last.address ? formatAddress(last.address) : null, role: last.role, roleReason: last.roleReason, score: last.score, supernodes: last.supernodes.map((s) => formatAddress(s.address)), counters: last.counters, ...(options.echo ? { echo: echoed } : {}) },
       `node stopped (${last.role})`,
     );
   },

@@ -55,28 +55,30 @@ export interface OverlayCliOptions {
   mdns?: boolean;
 }
 
-/** Build (not start) an OverlayNode for the command line. */
-export function cliOverlayNode(global: GlobalSettings, ctx: CommandContext, identity: Identity, o: OverlayCliOptions): OverlayNode {
+/** The overlay settings the command line asks for (shared by every command that joins). */
+export function cliOverlayInit(global: GlobalSettings | undefined, ctx: CommandContext, o: OverlayCliOptions): OverlayInit {
   const loopback = isLoopback(o.listen.host);
   const pow = ctx.io.env.TINCAN_POW_BITS !== undefined ? Number(ctx.io.env.TINCAN_POW_BITS) : undefined;
   const mdns = o.mdns ?? !loopback;
-  return new OverlayNode(
-    { clock: ctx.io.clock, random: ctx.io.random, net: new UdpNet(), log: ctx.log, identity },
-    {
-      listen: o.listen,
-      seeds: o.seeds,
-      role: o.role,
-      ...(o.name !== undefined ? { name: o.name } : {}),
-      ...(o.budgetKbps !== undefined ? { budgetKbps: o.budgetKbps } : {}),
-      ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
-      ...(pow !== undefined && Number.isInteger(pow) ? { powDifficulty: pow } : {}),
-      ...(o.hostCache === false ? {} : { hostCachePath: join(global.home, 'hosts.json') }),
-      ...(mdns ? { lan: multicastDnsDiscovery({ log: ctx.log, clock: ctx.io.clock }) } : {}),
-      // Many nodes on 127.0.0.1 share one /24: lift the per-prefix caps there.
-      ...(loopback ? { maxPerPrefix: 1000, hostCachePerPrefix: 200 } : {}),
-      probes: { cpuHeadroom },
-    },
-  );
+  return {
+    listen: o.listen,
+    seeds: o.seeds,
+    role: o.role,
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.budgetKbps !== undefined ? { budgetKbps: o.budgetKbps } : {}),
+    ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
+    ...(pow !== undefined && Number.isInteger(pow) ? { powDifficulty: pow } : {}),
+    ...(global && o.hostCache !== false ? { hostCachePath: join(global.home, 'hosts.json') } : {}),
+    ...(mdns ? { lan: multicastDnsDiscovery({ log: ctx.log, clock: ctx.io.clock }) } : {}),
+    // Many nodes on 127.0.0.1 share one /24: lift the per-prefix caps there.
+    ...(loopback ? { maxPerPrefix: 1000, hostCachePerPrefix: 200 } : {}),
+    probes: { cpuHeadroom },
+  };
+}
+
+/** Build (not start) an OverlayNode for the command line. */
+export function cliOverlayNode(global: GlobalSettings, ctx: CommandContext, identity: Identity, o: OverlayCliOptions): OverlayNode {
+  return new OverlayNode({ clock: ctx.io.clock, random: ctx.io.random, net: new UdpNet(), log: ctx.log, identity }, cliOverlayInit(global, ctx, o));
 }
 
 /** Resolve on the first SIGINT or SIGTERM (then remove the handlers). */

@@ -31,22 +31,28 @@ export const supernodeCommand = defineCommand({
   },
   examples: ['supernode --listen 0.0.0.0:4000', 'supernode --listen 0.0.0.0:4001 --seed 203.0.113.7:4000 --budget-kbps 5000'],
   async run({ options, global }, ctx) {
-    const { cliOverlayNode, identityFor, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
+    const { identityFor, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
+    const { cliTincanNode } = await import('./call-common.ts');
     const { formatAddress } = await import('../../net/net.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
-    const node = cliOverlayNode(global, ctx, identity, {
+    // The full node: the overlay, with STUN/TURN on the same UDP port.
+    const tincan = cliTincanNode(global, ctx, {
+      identity,
       listen: options.listen,
       seeds: options.seed ?? [],
       role: 'always',
       budgetKbps: options.budgetKbps,
       maxSessions: options.maxSessions,
+      ...(options.turnSecret !== undefined ? { turnSecret: options.turnSecret } : {}),
+      ...(options.allowPrivatePeers ? { allowPrivatePeers: true } : {}),
     });
+    const node = tincan.overlay;
     const stop = untilSignal(ctx.log);
     try {
-      await node.start();
+      await tincan.start();
     } catch (err) {
-      await node.close();
+      await tincan.close();
       return failure(`could not start the supernode: ${(err as Error).message}`);
     }
     const snap = node.snapshot();
@@ -57,9 +63,10 @@ export const supernodeCommand = defineCommand({
     await stop;
     detachStdin?.();
     const last = node.snapshot();
-    await node.close();
+    const turn = tincan.turn?.stats();
+    await tincan.close();
     return success(
-      { id: last.id, address, role: last.role, leaves: last.leaves, tableSize: last.tableSize, storedRecords: last.storedRecords, counters: last.counters },
+      { id: last.id, address, role: last.role, leaves: last.leaves, tableSize: last.tableSize, storedRecords: last.storedRecords, counters: last.counters, ...(turn ? { turn } : {}) },
       `supernode ${last.id.slice(0, 16)} stopped (${last.leaves} leaves, ${last.storedRecords} records)`,
     );
   },
