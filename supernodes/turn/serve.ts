@@ -4,6 +4,7 @@
  *
  *   node --import tsx supernodes/turn/serve.ts --listen 127.0.0.1:3478 --secret S
  *        [--realm R] [--relay-ip 127.0.0.1] [--allow-private-peers]
+ *        [--allowed-peer-cidr 10.1.0.0/16]...
  *        [--user-quota N] [--total-quota N] [--no-hairpin]
  *
  * Prints one JSON line `{"listening":"host:port"}` on stdout when ready; on SIGTERM,
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     realm: { type: 'string', default: 'tincan' },
     'relay-ip': { type: 'string', default: '127.0.0.1' },
     'allow-private-peers': { type: 'boolean', default: false },
+    'allowed-peer-cidr': { type: 'string', multiple: true, default: [] },
     'no-hairpin': { type: 'boolean', default: false },
     'user-quota': { type: 'string', default: '10' },
     'total-quota': { type: 'string', default: '1000' },
@@ -42,6 +44,7 @@ const turn = await startStandaloneTurn({
   realm: values.realm,
   relayHost: values['relay-ip'],
   allowPrivatePeers: values['allow-private-peers'],
+  allowedPeerCidrs: values['allowed-peer-cidr'],
   hairpin: !values['no-hairpin'],
   userQuota: Number(values['user-quota']),
   totalQuota: Number(values['total-quota']),
