@@ -8,7 +8,7 @@
  * and the supernode's load. Neither is a fragment (fragments start with 0x01 and have a
  * 9-byte header), so {@link probeChannel} takes them out of the link before the message
  * stack sees it. With 58 + 59 bytes on the wire per round (29 session bytes and 28 IP/UDP
- * bytes each way), probing each of 3 supernodes every 2.75 s costs about 128 B/s.
+ * bytes each way), probing each of 3 supernodes every 2.5 s costs about 140 B/s.
  *
  * ```
  * probe  50
@@ -16,7 +16,7 @@
  * ```
  *
  * {@link LivenessProbe} (one per attached supernode): a probe every `periodMs` (±5%);
- * an unanswered one is repeated after a timeout of about 4 RTT (bounded), and the
+ * an unanswered one is repeated after a timeout of 3 RTT (bounded), and the
  * supernode is declared dead after `misses` unanswered probes in a row, unless anything at
  * all arrived on the link meanwhile. Worst case from the crash to the verdict:
  * `periodMs + misses × timeout`.
@@ -70,17 +70,17 @@ export function probeChannel(link: OverlayLink, onProbe: (p: LinkProbe) => void)
 
 /** Timing of {@link LivenessProbe}. */
 export interface LivenessOptions {
-  /** Probe period while answered (default 2750 ms; ±5% jitter). */
+  /** Probe period while answered (default 2500 ms; ±5% jitter). */
   periodMs: number;
   /** Unanswered probes in a row that make the supernode dead (default 3). */
   misses: number;
-  /** Bounds of the answer timeout, about 4 RTT (default 400-1000 ms). */
+  /** Bounds of the answer timeout, 3 smoothed RTTs (default 350-1000 ms). */
   minTimeoutMs: number;
   maxTimeoutMs: number;
 }
 
 /** Defaults of {@link LivenessOptions}. */
-export const DEFAULT_LIVENESS: Readonly<LivenessOptions> = { periodMs: 2750, misses: 3, minTimeoutMs: 400, maxTimeoutMs: 1000 };
+export const DEFAULT_LIVENESS: Readonly<LivenessOptions> = { periodMs: 2500, misses: 3, minTimeoutMs: 350, maxTimeoutMs: 1000 };
 
 /** What a {@link LivenessProbe} reports. */
 export interface LivenessEvents {
@@ -143,7 +143,7 @@ export class LivenessProbe {
   }
 
   private timeout(): number {
-    const base = this.srttMs === undefined ? this.o.maxTimeoutMs : 4 * this.srttMs;
+    const base = this.srttMs === undefined ? this.o.maxTimeoutMs : 3 * this.srttMs;
     return Math.max(this.o.minTimeoutMs, Math.min(this.o.maxTimeoutMs, base));
   }
 

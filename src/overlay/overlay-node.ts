@@ -139,8 +139,8 @@ export interface OverlayInit {
    */
   keepaliveMs?: [number, number];
   /**
-   * Leaves: liveness probe period per attached supernode (default 2.75 s). A dead
-   * supernode is noticed within about `probeMs` + `probeMisses` × 0.4-1 s (liveness.ts).
+   * Leaves: liveness probe period per attached supernode (default 2.5 s). A dead
+   * supernode is noticed within about `probeMs` + `probeMisses` × 0.35-1 s (liveness.ts).
    */
   probeMs?: number;
   /** Leaves: unanswered probes in a row that make a supernode dead (default 3). */
@@ -218,6 +218,8 @@ export interface OverlaySnapshot {
   hostCache: number;
   /** Our presence record as last accepted: when (clock ms), and the supernode IDs it names. */
   published: { seq: number; expiresAt: number; at: number; supernodes: string[] } | undefined;
+  /** Leaf: the last supernode we stopped using, why, and when (clock ms). */
+  lastDetach: { supernode: string; reason: string; at: number } | undefined;
   counters: OverlayCounters;
 }
 
@@ -274,6 +276,8 @@ interface PeerState {
   probe: LivenessProbe | undefined;
   /** Supernodes: when we last echoed a probe of this peer. */
   lastEcho: number;
+  /** Supernodes: the DHT publish of this leaf's record under way. */
+  storing: Promise<void> | undefined;
 }
 
 interface SearchResult {
@@ -397,6 +401,7 @@ export class OverlayNode {
   /** Supernodes we found dead lately (ID -> clock ms): not re-attached to for a minute. */
   private readonly recentlyDead = new Map<string, number>();
   private maintainRounds = 0;
+  private lastDetach: OverlaySnapshot['lastDetach'];
   private readonly backgroundWork = new Set<AbortController>();
   /** When our identity's records were last looked up before a publish, and whether another device's showed. */
   private devicesCheckedAt = -Infinity;
@@ -585,6 +590,7 @@ export class OverlayNode {
       sessions: this.links?.size ?? 0,
       hostCache: this.hostCache.size,
       published: this.record ? { seq: this.record.seq, expiresAt: this.record.expiresAt, at: this.publishedAt, supernodes: this.record.supernodes.map((s) => s.id) } : undefined,
+      lastDetach: this.lastDetach,
       counters: { ...this.counters },
     };
   }
@@ -780,7 +786,7 @@ export class OverlayNode {
     const rpc = new RpcPeer(endpoint, { clock, random, defaults: { timeoutMs: 5000 } });
     const p: PeerState = {
       link, rpc, endpoint, hello: undefined, role: undefined, pow: undefined, contact: undefined, user: undefined, device: undefined,
-      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity,
+      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity, storing: undefined,
     };
     this.peers.set(link.peerId, p);
     link.onClose((reason) => this.dropped(p, reason));
@@ -864,13 +870,20 @@ export class OverlayNode {
       this.hostCache.recordFailure(p.link.peerId);
       this.recentlyDead.set(p.link.peerId, this.c.clock.now());
     }
+    this.lastDetach = { supernode: p.link.peerId, reason, at: this.c.clock.now() };
     this.emit('detached', { supernode: p.link.peerId, reason, count: this.attachedCount() });
     this.republishWanted = true;
     const attached = this.attach();
+    void attached.then(() => (this.republishWanted ? this.publish() : undefined));
+    if (!this.hasSpareSupernode()) {
+      // Nothing in the host cache to replace it with (only seeds to hail, if anything):
+      // republish now naming the ones we still have.
+      void this.publish();
+      return;
+    }
     const bg = this.background();
     const soon = Promise.race([attached, this.c.clock.sleep(1000, bg.signal).catch(() => {})]).finally(bg.done);
     void soon.then(() => (this.republishWanted ? this.publish() : undefined));
-    void attached.then(() => (this.republishWanted ? this.publish() : undefined));
   }
 
   /** Open (or reuse) the link to `peerId` and complete the hello. */
@@ -991,7 +1004,7 @@ export class OverlayNode {
       if (!v.ok) return { accepted: 0, refused: 1, error: v.error.slice(0, 64) };
       this.leafRecords.set(link.peerId, r);
       // The DHT stores may wait on a dead node's timeout (right after a supernode crash, when
-      // its leaves republish): answer after at most 600 ms and let them finish. The record is
+      // its leaves republish): answer after at most 250 ms and let them finish. The record is
       // then taken on (counted as accepted once) and held here at once if our table says we
       // are among its k closest nodes, so lookups through us find it meanwhile.
       let local = 0;
@@ -999,9 +1012,17 @@ export class OverlayNode {
         const kth = this.table!.closest(key, 20)[19];
         if ((!kth || compareDistance(key, this.link.idBytes, kth.id) < 0) && this.store!.put(key, r).ok) local++;
       }
+      // One DHT publish per leaf at a time: further requests wait in their handlers (as many
+      // as the RPC layer runs at once per peer), so a leaf cannot pile up background work.
+      while (p.storing) await p.storing;
+      if (!this.dht || this.closed) return { accepted: 0, refused: 1, error: 'not a supernode' };
       const bg = this.background();
       const publishing = this.dht.publish(r, bg.signal).catch(() => undefined).finally(bg.done);
-      const out = await Promise.race([publishing, this.c.clock.sleep(600, ctx.signal).then(() => undefined, () => undefined)]);
+      const storing = publishing.then(() => {
+        if (p.storing === storing) p.storing = undefined;
+      });
+      p.storing = storing;
+      const out = await Promise.race([publishing, this.c.clock.sleep(250, ctx.signal).then(() => undefined, () => undefined)]);
       if (!out) return { accepted: Math.max(local, 1), refused: 0 };
       let accepted = 0, refused = 0;
       for (const s of out.stored) {
@@ -1161,6 +1182,13 @@ export class OverlayNode {
   }
 
   // --- bootstrap and attachment (leaf) -------------------------------------------
+
+  /** Whether the host cache knows a supernode we are not attached to and did not find dead lately. */
+  private hasSpareSupernode(): boolean {
+    const now = this.c.clock.now();
+    const busy = new Set(this.attachedPeers().map((p) => p.link.peerId));
+    return this.hostCache.best(30).some((e) => e.id !== this.id && !busy.has(e.id) && !(now - (this.recentlyDead.get(e.id) ?? -Infinity) <= 60_000));
+  }
 
   /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
   private async candidates(tried: Set<string> = new Set()): Promise<{ id: string; address: Address }[]> {
@@ -1355,15 +1383,21 @@ export class OverlayNode {
     if (attached.length === 0) return;
     this.republishWanted = false;
     const record = await this.draft(attached.map((p) => ({ id: p.link.peerId, address: p.link.address })));
+    // Published once the first supernode took it (the others' answers may come later).
     let accepted = 0;
-    await Promise.all(attached.map(async (p) => {
-      try {
-        const a = await p.rpc.request(OvPublish, { record }, { timeoutMs: 20_000, initialRtoMs: 2000 });
-        accepted += a.accepted;
-      } catch {
-        // others may succeed
+    await new Promise<void>((resolve) => {
+      let left = attached.length;
+      for (const p of attached) {
+        p.rpc.request(OvPublish, { record }, { timeoutMs: 20_000, initialRtoMs: 2000 }).then((a) => {
+          accepted += a.accepted;
+          if (accepted > 0) resolve();
+        }, () => {
+          // others may succeed
+        }).finally(() => {
+          if (--left === 0) resolve();
+        });
       }
-    }));
+    });
     if (accepted > 0) {
       this.record = record;
       this.publishedAt = this.c.clock.now();

@@ -2,8 +2,8 @@
  * Driver for loopback-cluster.test.ts, run inside a loopback-only network namespace:
  * spawns 3 `tincan supernode` and 20 `tincan node --headless` processes on 127.0.0.1
  * (the binary on the current runtime), has every leaf look every other up by name
- * (through `--stdin-commands`), SIGKILLs one supernode, waits for the leaves to
- * re-attach, checks that the live supernodes still hold every leaf's record, and prints
+ * (through `--stdin-commands`), SIGKILLs one supernode, measures per leaf how long it
+ * takes to drop it and republish its record naming the live ones, checks that the live supernodes still hold every leaf's record, and prints
  * one JSON line with the figures.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -126,23 +126,43 @@ async function main(): Promise<void> {
     const search = await leaves[0]!.ask('search cl-1', (j) => j.search === 'cl-1');
     const searchHits = new Set(((search.results ?? []) as { name: string }[]).map((x) => x.name)).size;
 
-    // SIGKILL supernode 1; leaves notice at their next keepalive (15-25 s) and re-attach.
+    // SIGKILL supernode 1: each leaf's probes notice, it drops it and republishes its
+    // record naming the live ones. Per leaf: from the kill to the accepted republish (the
+    // leaf's own clock time of it, `published.at`, in its status).
     const deadId = snIds[1]!;
+    const before = await Promise.all(leaves.map((l) => l.ask('status', (j) => 'status' in j)));
+    const rtts = before.flatMap((j) => (j.status as { supernodes: { rttMs?: number }[] }).supernodes.map((x) => x.rttMs ?? -1)).sort((a, b) => a - b);
+    // Live supernodes dropped by mistake (probes unanswered under load) since the leaves started.
+    const falseDetaches = before.reduce((n, j) => n + (j.status as { counters: { reattaches: number } }).counters.reattaches, 0);
     sn[1]!.child.kill('SIGKILL');
     const tKill = Date.now();
     let reattachMs = -1;
-    for (let round = 0; round < 90; round++) {
-      await sleep(1000);
+    const perLeaf = new Map<string, number>();
+    const noticedMs: number[] = [];
+    for (let round = 0; round < 240 && reattachMs < 0; round++) {
+      await sleep(250);
       const st = await Promise.all(leaves.map((l) => l.ask('status', (j) => 'status' in j)));
-      const done = st.every((j) => {
-        const s = j.status as { supernodes: { id: string }[] };
-        return s.supernodes.length === 2 && !s.supernodes.some((x) => x.id === deadId);
+      st.forEach((j, i) => {
+        const s = j.status as { supernodes: { id: string }[]; published?: { at: number; supernodes: string[] }; lastDetach?: { supernode: string; at: number } };
+        const label = leaves[i]!.label;
+        const clean = s.supernodes.length > 0 && !s.supernodes.some((x) => x.id === deadId);
+        if (!perLeaf.has(label) && clean && s.published && s.published.at >= tKill && !s.published.supernodes.includes(deadId)) {
+          perLeaf.set(label, s.published.at - tKill);
+          if (s.lastDetach?.supernode === deadId) noticedMs.push(s.lastDetach.at - tKill);
+        }
       });
-      if (done) {
-        reattachMs = Date.now() - tKill;
-        break;
-      }
+      if (perLeaf.size === leaves.length) reattachMs = Date.now() - tKill;
     }
+    const figures = [...perLeaf.values()].sort((a, b) => a - b);
+    const pct = (q: number) => figures.length ? figures[Math.min(figures.length - 1, Math.ceil(q * figures.length) - 1)]! : -1;
+    noticedMs.sort((a, b) => a - b);
+    const reattach = {
+      leaves: figures.length, p50: pct(0.5), p95: pct(0.95), max: pct(1), within5s: figures.filter((x) => x <= 5000).length,
+      // when the leaves noticed (dropped the dead supernode), for the record
+      noticedP50: noticedMs[Math.floor(noticedMs.length / 2)] ?? -1, noticedMax: noticedMs[noticedMs.length - 1] ?? -1,
+      // the leaves' smoothed probe RTT to their supernodes just before the kill
+      rttP50: rtts[Math.floor(rtts.length / 2)] ?? -1, rttMax: rtts[rtts.length - 1] ?? -1, falseDetaches,
+    };
     // No record lost that a live supernode should hold (k=20 > 2 supernodes: both hold all).
     let lost = 0;
     for (const live of [sn[0]!, sn[2]!]) {
@@ -165,7 +185,7 @@ async function main(): Promise<void> {
     const clean = alive.map((p, i) => codes[i] !== 'hung' && (codes[i] === 0 || p.lines.some((l) => / stopped /.test(l))));
     process.stdout.write(JSON.stringify({
       ok: found === pairs && lost === 0 && reattachMs >= 0 && foundAfter === leaves.length - 1 && clean.every(Boolean),
-      leaves: leaves.length, pairs, found, searchHits, reattachMs, lost, foundAfter, exitCodes: codes, cleanShutdowns: clean.filter(Boolean).length,
+      leaves: leaves.length, pairs, found, searchHits, reattachMs, reattach, lost, foundAfter, exitCodes: codes, cleanShutdowns: clean.filter(Boolean).length,
       joinMs: tJoined - t0, lookupMs: tLooked - tJoined,
     }) + '\n');
   } catch (err) {
