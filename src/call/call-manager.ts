@@ -125,15 +125,18 @@ export class CallManager {
     };
   }
 
-  /** Call the identity with public key `remoteKeyHex`. */
-  dial(remoteKeyHex: string, remoteName?: string): Call {
+  /**
+   * Call the identity with public key `remoteKeyHex`. `media` may be a session made
+   * earlier (its offer already gathering); by default a new one is created.
+   */
+  dial(remoteKeyHex: string, remoteName?: string, media?: CallMedia): Call {
     if (this.closed) throw new Error('call manager is closed');
     const callId = bytesToHex(this.components.random.bytes(16));
     const call = new Call({ callId, direction: 'outgoing', remoteKey: remoteKeyHex, remoteName, now: this.now() });
     const ctx: CallContext = { call, remoteKey: hexToBytes(remoteKeyHex), seq: 0, restarting: false };
     this.contexts.set(callId, ctx);
     this.arm(ctx, this.dialTimeoutMs, () => this.finish(ctx, 'unreachable', 'no answer from the callee\'s devices'));
-    void this.startOutgoing(ctx);
+    void this.startOutgoing(ctx, media);
     return call;
   }
 
@@ -209,9 +212,9 @@ export class CallManager {
     return this.components.clock.now();
   }
 
-  private async startOutgoing(ctx: CallContext): Promise<void> {
+  private async startOutgoing(ctx: CallContext, premade?: CallMedia): Promise<void> {
     try {
-      const media = this.attachMedia(ctx);
+      const media = this.attachMedia(ctx, premade);
       const sdp = await media.offer();
       if (ctx.call.ended) return;
       await this.signal(ctx, 'offer', { sdp });
@@ -220,8 +223,8 @@ export class CallManager {
     }
   }
 
-  private attachMedia(ctx: CallContext): CallMedia {
-    const media = (ctx.media = this.init.createMedia());
+  private attachMedia(ctx: CallContext, premade?: CallMedia): CallMedia {
+    const media = (ctx.media = premade ?? this.init.createMedia());
     media.onPathDead(() => {
       void this.restartIce(ctx);
       this.watchLoss(ctx, media);
@@ -264,6 +267,7 @@ export class CallManager {
 
   private async signal(ctx: CallContext, kind: SignalKind, extra: Partial<SignalBody> = {}): Promise<void> {
     const body: SignalBody = { kind, callId: ctx.call.id, sentAt: this.now(), seq: ++ctx.seq, device: this.init.device, ...extra };
+    this.components.log.debug({ callId: ctx.call.id, kind }, 'call: signal sent');
     const sealed = sealSignal(this.components.identity, ctx.remoteKey, body, this.components.random);
     const sent = this.init.transport.send({
       from: this.components.identity.publicKeyHex,
@@ -316,6 +320,7 @@ export class CallManager {
     this.seen.add(key);
     if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.values().next().value!);
 
+    this.components.log.debug({ callId: body.callId, kind: body.kind }, 'call: signal received');
     if (!ctx) {
       if (body.kind === 'offer') this.incomingOffer(env, body, senderPublicKey);
       return;

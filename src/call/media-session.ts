@@ -238,11 +238,23 @@ export class MediaSession {
     void old.close().catch(() => {}).finally(() => this.closingOld.delete(old));
   }
 
-  /** Create the offer SDP (after ICE gathering, so it carries every candidate). */
-  async offer(options: { iceRestart?: boolean } = {}): Promise<string> {
+  /**
+   * Create the offer SDP (after ICE gathering, so it carries every candidate). The first
+   * offer is made once: calling `offer()` early (e.g. while the callee is being looked
+   * up) starts gathering, and the later call gets the same SDP.
+   */
+  offer(options: { iceRestart?: boolean } = {}): Promise<string> {
+    if (options.iceRestart) return this.makeOffer(true);
+    this.firstOffer ??= this.makeOffer(false);
+    return this.firstOffer;
+  }
+
+  private firstOffer: Promise<string> | undefined;
+
+  private async makeOffer(iceRestart: boolean): Promise<string> {
     // An ICE restart uses a new peer connection (see swap); the peer answers with one too.
     await this.ready;
-    if (options.iceRestart) await this.swap();
+    if (iceRestart) await this.swap();
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
     await this.gathered();

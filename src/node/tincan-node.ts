@@ -113,6 +113,11 @@ interface CallAudio {
 
 const MAX_EVENTS = 50;
 
+/** Identifies a list of ICE servers (a spare media session is usable only with the same list). */
+function iceServersKey(servers: readonly IceServer[]): string {
+  return JSON.stringify(servers);
+}
+
 /** See module docs. */
 export class TincanNode {
   readonly overlay: OverlayNode;
@@ -201,20 +206,28 @@ export class TincanNode {
    */
   async dial(name: string, signal?: AbortSignal): Promise<Call> {
     const t0 = this.c.clock.now();
+    if (this.c.clock.now() >= this.iceExpiresAt) await this.refreshIce().catch(() => {});
+    // Gather our candidates while the name is looked up.
+    const media = this.createMedia();
+    void media.offer().catch(() => {});
     let records: PresenceRecord[];
     try {
       records = await this.overlay.lookup(name, signal);
     } catch (err) {
+      void media.close();
       throw new UnreachableError(`unreachable: lookup of "${name}" failed (${(err as Error).message})`);
     }
+    this.log.debug({ name, records: records.length, lookupMs: this.c.clock.now() - t0 }, 'dial: looked up');
     const own = this.c.identity.publicKeyHex;
     // The newest publication of someone else with exactly this name.
     const newest = records
       .filter((r) => r.name === name && r.publicKey !== own)
       .sort((a, b) => b.issuedAt - a.issuedAt || b.seq - a.seq)[0];
-    if (!newest) throw new UnreachableError(`unreachable: no one named "${name}"`);
-    if (this.c.clock.now() >= this.iceExpiresAt) await this.refreshIce().catch(() => {});
-    const call = this.calls.dial(newest.publicKey, name);
+    if (!newest) {
+      void media.close();
+      throw new UnreachableError(`unreachable: no one named "${name}"`);
+    }
+    const call = this.calls.dial(newest.publicKey, name, media);
     this.dialedAt.set(call.id, t0);
     this.track(call);
     this.note(`calling ${name}`);
@@ -288,6 +301,9 @@ export class TincanNode {
 
   private async doClose(): Promise<void> {
     this.iceTimer?.cancel();
+    const spare = this.spare;
+    this.spare = undefined;
+    await spare?.media.close().catch(() => {});
     for (const t of this.cleanupTimers) t.cancel();
     this.echo?.close();
     await this.calls.close().catch((err) => this.log.debug({ err: String(err) }, 'closing calls'));
@@ -351,6 +367,11 @@ export class TincanNode {
           }
         }
         this.iceServers = servers;
+        if (this.spare && this.spare.key !== iceServersKey(servers)) {
+          void this.spare.media.close();
+          this.spare = undefined;
+        }
+        this.prepareSpare();
         this.iceExpiresAt = this.c.clock.now() + (ttlSec * 1000) / 2;
         this.iceTimer?.cancel();
         this.iceTimer = this.c.clock.setTimeout(() => void this.refreshIce().catch(() => {}), (ttlSec * 1000) / 2);
@@ -361,7 +382,31 @@ export class TincanNode {
     return this.iceRefresh;
   }
 
-  private createMedia(): CallMedia {
+  /**
+   * A media session for a new call: the spare one made in advance (its DTLS key and
+   * certificate already generated) when it was made with the current ICE servers, and
+   * a new spare is started for the next call.
+   */
+  private createMedia(): MediaSession {
+    const spare = this.spare;
+    this.spare = undefined;
+    let media: MediaSession | undefined = spare?.media;
+    if (spare && spare.key !== iceServersKey(this.iceServers)) {
+      void spare.media.close();
+      media = undefined;
+    }
+    media ??= this.newMedia();
+    this.prepareSpare();
+    return media;
+  }
+
+  /** Keep one media session ready (not while closing). */
+  private prepareSpare(): void {
+    if (this.closing || this.spare) return;
+    this.spare = { media: this.newMedia(), key: iceServersKey(this.iceServers) };
+  }
+
+  private newMedia(): MediaSession {
     return new MediaSession(
       { clock: this.c.clock, log: this.c.log },
       {
@@ -465,6 +510,7 @@ export class TincanNode {
   }
 
   private readonly cleanupTimers = new Set<Timer>();
+  private spare: { media: MediaSession; key: string } | undefined;
 
   private async detachAudio(callId: string): Promise<void> {
     const a = this.audio.get(callId);
