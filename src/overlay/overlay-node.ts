@@ -285,6 +285,13 @@ interface SearchResult {
   key: string;
 }
 
+/**
+ * How long a supernode our probes found dead is not a candidate: long enough for the
+ * re-attachment right after, short enough that one dropped by mistake (probes lost under
+ * load) is taken back at the next attachment round when there is no other.
+ */
+const DEAD_HOLD_MS = 12_000;
+
 const DEVICE_PREFIX = new TextEncoder().encode('tincan-device-v1');
 const LINK_KEY_PREFIX = new TextEncoder().encode('tincan-link-key-v1');
 
@@ -398,7 +405,7 @@ export class OverlayNode {
   private publishAgain = false;
   private publishedAt = 0;
   private republishWanted = false;
-  /** Supernodes we found dead lately (ID -> clock ms): not re-attached to for a minute. */
+  /** Supernodes we found dead lately (ID -> clock ms): not candidates for {@link DEAD_HOLD_MS}. */
   private readonly recentlyDead = new Map<string, number>();
   private maintainRounds = 0;
   private lastDetach: OverlaySnapshot['lastDetach'];
@@ -664,6 +671,22 @@ export class OverlayNode {
       }
     }
     return undefined;
+  }
+
+  /**
+   * TURN credentials from every attached supernode that offers them (asked in parallel),
+   * so a call can fail over to another supernode's relay when the relaying one dies.
+   */
+  async turnCredentialsAll(signal?: AbortSignal): Promise<TurnCredentials[]> {
+    const answers = await Promise.all(
+      this.attachedPeers().map((p) =>
+        p.rpc.request(OvTurn, null, { timeoutMs: 5000, signal }).then(
+          (a) => (a.ok && a.username && a.password ? { username: a.username, password: a.password, ttlSec: a.ttlSec ?? 0, urls: a.urls ?? [] } : undefined),
+          () => undefined,
+        ),
+      ),
+    );
+    return answers.filter((c): c is TurnCredentials => c !== undefined);
   }
 
   /**
@@ -1187,7 +1210,7 @@ export class OverlayNode {
   private hasSpareSupernode(): boolean {
     const now = this.c.clock.now();
     const busy = new Set(this.attachedPeers().map((p) => p.link.peerId));
-    return this.hostCache.best(30).some((e) => e.id !== this.id && !busy.has(e.id) && !(now - (this.recentlyDead.get(e.id) ?? -Infinity) <= 60_000));
+    return this.hostCache.best(30).some((e) => e.id !== this.id && !busy.has(e.id) && !(now - (this.recentlyDead.get(e.id) ?? -Infinity) <= DEAD_HOLD_MS));
   }
 
   /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
@@ -1197,7 +1220,7 @@ export class OverlayNode {
     for (const p of this.attachedPeers()) seen.add(p.link.peerId);
     const now = this.c.clock.now();
     for (const [id, at] of this.recentlyDead) {
-      if (now - at > 60_000) this.recentlyDead.delete(id);
+      if (now - at > DEAD_HOLD_MS) this.recentlyDead.delete(id);
       else seen.add(id);
     }
     for (const e of this.hostCache.best(30)) {
