@@ -106,7 +106,10 @@ async function main(): Promise<void> {
       });
       st.forEach((j, i) => keys.set(leaves[i]!.label, (j.status as { userKey: string }).userKey));
       if (ready) break;
-      if (round > 60) throw new Error(`leaves not attached/published: ${JSON.stringify(st.map((j) => (j.status as { supernodes: unknown[] }).supernodes.length))}`);
+      if (round > 60) {
+        const short = st.map((j) => j.status as { supernodes: unknown[]; lastDetach?: unknown; counters: unknown }).filter((x) => x.supernodes.length < 3);
+        throw new Error(`leaves not attached/published: ${JSON.stringify(st.map((j) => (j.status as { supernodes: unknown[] }).supernodes.length))}; short: ${JSON.stringify(short.map((x) => ({ lastDetach: x.lastDetach, counters: x.counters })))}`);
+      }
       await sleep(1000);
     }
     const tJoined = Date.now();
