@@ -46,6 +46,7 @@ export class MemoVerifier {
   private readonly inner: (r: PresenceRecord) => RecordVerdict;
   private readonly clock: Pick<Clock, 'now'>;
   private readonly cache = new Map<string, Cached>();
+  private readonly byObject = new WeakMap<object, Cached>();
   private readonly maxEntries: number;
   private readonly maxLifetimeMs: number;
 
@@ -82,16 +83,24 @@ export class MemoVerifier {
 
   /** The verify callback for record stores and lookups. */
   readonly verify = (r: PresenceRecord): RecordVerdict => {
+    const now = this.clock.now();
+    // The same record object again (a record handed to many stores in-process): records
+    // are immutable once signed, so its verdict is the one cached for its content.
+    const same = typeof r === 'object' && r !== null ? this.byObject.get(r) : undefined;
+    if (same && now < same.until) {
+      this.stats.hits++;
+      return same.verdict;
+    }
     let key: string;
     try {
       key = contentKey(r);
     } catch {
       return this.inner(r);
     }
-    const now = this.clock.now();
     const hit = this.cache.get(key);
     if (hit && now < hit.until) {
       this.stats.hits++;
+      this.byObject.set(r, hit);
       return hit.verdict;
     }
     this.stats.verified++;
@@ -101,7 +110,9 @@ export class MemoVerifier {
     else if (/^(bad-signature|malformed|wrong-kind)\b/.test(verdict.error) || !verdict.error.includes(':')) until = Infinity;
     if (until > now) {
       if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, { verdict, until });
+      const entry = { verdict, until };
+      this.cache.set(key, entry);
+      this.byObject.set(r, entry);
     }
     return verdict;
   };
