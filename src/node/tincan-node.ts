@@ -350,9 +350,11 @@ export class TincanNode {
         const servers: IceServer[] = [];
         let ttlSec = 60;
         if (this.overlay.currentRole !== 'supernode') {
-          const cred = await this.overlay.turnCredentials().catch(() => undefined);
-          if (cred) {
-            ttlSec = Math.max(30, cred.ttlSec);
+          // TURN at every attached supernode that offers it: werift relays through the
+          // first; a restart after that relay died uses the next (MediaSession.swap).
+          const creds = await this.overlay.turnCredentialsAll().catch(() => []);
+          if (creds.length > 0) ttlSec = Math.max(30, Math.min(...creds.map((c) => c.ttlSec)));
+          for (const cred of creds) {
             for (const u of cred.urls.slice(0, 1)) servers.push({ urls: `turn:${formatAddress(u)}?transport=udp`, username: cred.username, credential: cred.password });
           }
           for (const s of this.overlay.snapshot().supernodes) servers.push({ urls: `stun:${formatAddress(s.address)}` });
@@ -475,6 +477,8 @@ export class TincanNode {
           source,
           sink,
           onStats: (s) => {
+            const before = this.lastStats.get(callId);
+            if (before?.path !== s.path || before?.via !== s.via) this.log.info({ callId, path: s.path, via: s.via ?? null, rttMs: s.rttMs }, 'call path');
             this.lastStats.set(callId, s);
             this.emit('stats', { callId, stats: s });
           },
