@@ -35,3 +35,11 @@ export function silentLogger(): Logger {
   const l: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => l };
   return l;
 }
+
+/**
+ * A pino logger appending JSON lines to the file at `path` (created with its folder),
+ * for when stderr belongs to the terminal UI.
+ */
+export function createFileLogger(path: string, level: LogLevel = 'info'): Logger {
+  return pino({ level, base: undefined }, pino.destination({ dest: path, sync: true, mkdir: true })) as unknown as Logger;
+}

@@ -51,7 +51,6 @@ export const COMING = {
   search: 'search lands with issue #3',
   sim: 'the overlay simulator lands with issue #3',
   streaming: 'streaming lands with a later issue',
-  tui: 'the terminal UI lands with a later issue',
 } as const;
 
 /** Audio backends selectable with `--audio` (see src/audio/select.ts). */

@@ -11,7 +11,6 @@
 import type { AnyCommand } from './command.ts';
 import { COMMANDS, findCommand } from './commands/index.ts';
 import { demoCommand } from './commands/demo.ts';
-import { COMING } from './common.ts';
 import { commandHelp, mainHelp } from './help.ts';
 import { type CliIo, processIo } from './io.ts';
 import { EXIT_OK, EXIT_USAGE, type Outcome, failure, oneLine } from './outcome.ts';
@@ -96,7 +95,8 @@ async function runBare(argv: readonly string[], io: CliIo): Promise<number> {
   }
   if (parsed.kind === 'version') return printVersion(io, parsed.json);
   if (io.isTTY) {
-    return printOutcome(io, 'tincan', failure(`the terminal UI is not available yet in this build (${COMING.tui}); run 'tincan --help' for the commands`), json);
+    const { uiCommand } = await import('./commands/terminal-ui.ts');
+    return runCommand(uiCommand, argv, io);
   }
   io.stderr('tincan: stdin/stdout is not a terminal, running `tincan demo`\n');
   return runCommand(demoCommand, argv, io);

@@ -222,13 +222,9 @@ parse('tincan --help lists every command; --version prints the version', async (
   assert.equal(Object.keys(JSON.parse((await cli(['--version', '--json'])).out)), ['ok', 'version']);
 });
 
-parse('bare tincan on a terminal: the TUI (not built yet)', async () => {
-  // Without a terminal it runs the real `tincan demo`: that is tested in a loopback-only
-  // namespace by test/cli/bare-demo.test.ts (a call must not run here).
-  const tty = await cli([], { tty: true });
-  assert.is(tty.code, 1);
-  assert.match(tty.err, /^tincan: the terminal UI is not available yet in this build/);
-});
+// Bare tincan runs the terminal UI on a terminal and the demo otherwise: both start a
+// network, so they are tested in loopback-only namespaces (test/tui/live.test.ts,
+// test/cli/bare-demo.test.ts).
 
 parse('id: home from --home, else $TINCAN_HOME', async () => {
   const envHome = join(base, 'from-env');

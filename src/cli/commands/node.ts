@@ -30,7 +30,7 @@ export const nodeCommand = defineCommand({
     supernode: withDefault('MODE', 'supernode role: auto (when elected), always, never', oneOf(SUPERNODE_MODES), 'auto' as (typeof SUPERNODE_MODES)[number]),
     budgetKbps: withDefault('N', 'upstream to volunteer if elected supernode, in kbit/s', integer(1, 10_000_000), 1000),
     maxSessions: withDefault('N', 'most leaves if elected supernode', integer(1, 100_000), 100),
-    headless: flag('run without the terminal UI'),
+    headless: flag('run without the terminal UI (implied when not on a terminal)'),
     stdinCommands: flag('answer "lookup NAME" / "search TEXT" / "status" lines on stdin with JSON lines'),
     control: optional('SOCKET', 'serve the JSON-RPC control API on this Unix socket', nonEmpty),
     metrics: optional('HOST:PORT', 'serve Prometheus metrics over HTTP on this address', hostPort({ allowAnyPort: true })),
@@ -42,13 +42,15 @@ export const nodeCommand = defineCommand({
   },
   groups: [{ options: ['autoAnswer', 'echo'], required: false }],
   examples: ['node --name alice --seed 203.0.113.7:4000 --headless'],
-  async run({ options, global }, ctx) {
+  async run({ options, global }, outer) {
     const { identityFor, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
     const { callAudio, cliTincanNode } = await import('./call-common.ts');
     const { formatAddress } = await import('../../net/net.ts');
+    // The terminal UI when on a terminal (and not scripted): logs then go to a file.
+    const ui = !options.headless && !options.stdinCommands && !global.json && outer.io.isTTY;
+    const ctx = ui ? await (await import('./terminal-ui.ts')).uiContext(global, outer, 'node') : outer;
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
-    if (!options.headless) ctx.log.warn('the terminal UI is not composed with the node yet; running headless');
     const tincan = cliTincanNode(global, ctx, {
       identity,
       listen: options.listen ?? { host: '0.0.0.0', port: 0 },
@@ -62,7 +64,7 @@ export const nodeCommand = defineCommand({
     });
     const node = tincan.overlay;
     const say = (line: string) => {
-      if (!global.json) ctx.io.stdout(`${line}\n`);
+      if (!global.json && !ui) ctx.io.stdout(`${line}\n`);
     };
     node.on('role', (e) => say(`role ${e.role}: ${e.reason} (score ${e.score})`));
     tincan.on('incoming', (c) => say(`incoming call from ${c.remoteName ?? c.remoteKey.slice(0, 16)}`));
@@ -80,7 +82,8 @@ export const nodeCommand = defineCommand({
     const snap = node.snapshot();
     say(`node ${node.id} (${snap.role}) on ${formatAddress(snap.address!)}, attached to ${snap.supernodes.length} supernodes`);
     const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx) : undefined;
-    await stop;
+    if (ui) await (await import('./terminal-ui.ts')).showUi(tincan, ctx, stop);
+    else await stop;
     detachStdin?.();
     const last = node.snapshot();
     const echoed = tincan.echoStats();
