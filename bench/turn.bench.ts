@@ -21,6 +21,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
+import { loadavg } from 'node:os';
 import type { Emit } from './bench.ts';
 import { UdpNet } from '../src/net/udp.ts';
 import { Method, StunClass } from '../supernodes/stun/constants.ts';
@@ -218,6 +219,7 @@ export async function run(emit: Emit): Promise<void> {
   const pps = Number(process.env.TINCAN_TURN_BENCH_PPS ?? 50);
   const load: Load = { clients, messages: Math.round(seconds * pps), intervalMs: Math.max(1, Math.round(1000 / pps)) };
   const ticks = clockTicks();
+  const load0 = loadavg()[0]!;
 
   const ours = await runOurs(load, ticks);
   const ref = await runCoturn(load, ticks);
@@ -246,6 +248,9 @@ export async function run(emit: Emit): Promise<void> {
       ref: round(refValue),
       ratio: round(v / refValue),
       lossPct: noHairpin.uclient.lossPct,
+      lost: noHairpin.uclient.lost,
+      // Where a loss happened: kernel receive-buffer drops at our sockets (else at uclient's).
+      socketReceiveBufferDrops: noHairpin.socketDrops,
       ...base,
     });
   }
@@ -269,6 +274,8 @@ export async function run(emit: Emit): Promise<void> {
     listening: ours.socketDrops.listening,
     relays: ours.socketDrops.relays,
   });
+  // The machine is shared: the 1-minute load average before and after, for the record.
+  emit({ metric: 'loadAverage1m', value: round(loadavg()[0]!), unit: '', atStart: round(load0) });
   if (ours.stats) emit({ metric: 'serverDrops', value: sum(ours.stats.drops as Record<string, number>), unit: 'packets', drops: ours.stats.drops });
   if (ours.uclient.lost > 0) throw new Error(`TURN load lost ${ours.uclient.lost} packets through our server (target: zero)`);
 }
