@@ -42,6 +42,8 @@ interface UclientResult {
 interface ServerRun {
   /** Kernel receive-buffer drops at the server's sockets at the end of the run. */
   socketDrops: { listening: number; relays: number };
+  /** Kernel receive-buffer drops at uclient's sockets (sampled during the run). */
+  clientSocketDrops: number;
   cpuUs: number;
   wallMs: number;
   uclient: UclientResult;
@@ -72,7 +74,7 @@ function cpuUsOf(pid: number, ticks: number): number {
  * full (the `drops` column of /proc/net/udp for the sockets the process holds), split
  * into the listening socket and the rest (relays).
  */
-function socketDrops(pid: number, listenPort: number): { listening: number; relays: number } {
+function socketDrops(pid: number, listenPort: number, seen = new Map<string, { listening: boolean; drops: number }>()): { listening: number; relays: number } {
   const inodes = new Set<string>();
   try {
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
@@ -84,17 +86,25 @@ function socketDrops(pid: number, listenPort: number): { listening: number; rela
       }
     }
   } catch {
-    return { listening: 0, relays: 0 };
+    // process gone: report what was seen
+  }
+  try {
+    for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13 || !inodes.has(f[9]!)) continue;
+      const port = parseInt(f[1]!.split(':')[1]!, 16);
+      const drops = Number(f[12]);
+      const prev = seen.get(f[9]!);
+      seen.set(f[9]!, { listening: port === listenPort, drops: Math.max(drops, prev?.drops ?? 0) });
+    }
+  } catch {
+    // no /proc/net/udp
   }
   let listening = 0;
   let relays = 0;
-  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 13 || !inodes.has(f[9]!)) continue;
-    const port = parseInt(f[1]!.split(':')[1]!, 16);
-    const drops = Number(f[12]);
-    if (port === listenPort) listening += drops;
-    else relays += drops;
+  for (const v of seen.values()) {
+    if (v.listening) listening += v.drops;
+    else relays += v.drops;
   }
   return { listening, relays };
 }
@@ -126,11 +136,18 @@ async function waitForStun(port: number, timeoutMs = 15000): Promise<void> {
   }
 }
 
-function runUclient(port: number, clients: number, messages: number, intervalMs: number): Promise<UclientResult> {
+function runUclient(
+  port: number,
+  clients: number,
+  messages: number,
+  intervalMs: number,
+  onSpawn: (pid: number) => void = () => {},
+): Promise<UclientResult> {
   const args = ['-y', '-c', '-m', String(clients), '-n', String(messages), '-z', String(intervalMs), '-l', '100'];
   args.push('-W', SECRET, '-u', 'bench', '-p', String(port), HOST);
   return new Promise((resolve, reject) => {
     const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) onSpawn(child.pid);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -162,9 +179,23 @@ async function measure(child: ChildProcess, port: number, load: Load, ticks: num
   const pid = child.pid!;
   const cpu0 = cpuUsOf(pid, ticks);
   const t0 = Date.now();
-  const uclient = await runUclient(port, load.clients, load.messages, load.intervalMs);
+  // Relay sockets close when uclient ends: sample their kernel drop counters during the run.
+  const seen = new Map<string, { listening: boolean; drops: number }>();
+  const clientSeen = new Map<string, { listening: boolean; drops: number }>();
+  let clientPid = 0;
+  const sampler = setInterval(() => {
+    socketDrops(pid, port, seen);
+    if (clientPid) socketDrops(clientPid, -1, clientSeen);
+  }, 1000);
+  let uclient: UclientResult;
+  try {
+    uclient = await runUclient(port, load.clients, load.messages, load.intervalMs, (p) => (clientPid = p));
+  } finally {
+    clearInterval(sampler);
+  }
   const cpuUs = cpuUsOf(pid, ticks) - cpu0;
-  return { cpuUs, wallMs: Date.now() - t0, uclient, socketDrops: socketDrops(pid, port) };
+  const drops = socketDrops(pid, port, seen);
+  return { cpuUs, wallMs: Date.now() - t0, uclient, socketDrops: drops, clientSocketDrops: socketDrops(0, -1, clientSeen).relays };
 }
 
 interface Load {
@@ -251,6 +282,7 @@ export async function run(emit: Emit): Promise<void> {
       lost: noHairpin.uclient.lost,
       // Where a loss happened: kernel receive-buffer drops at our sockets (else at uclient's).
       socketReceiveBufferDrops: noHairpin.socketDrops,
+      uclientSocketReceiveBufferDrops: noHairpin.clientSocketDrops,
       ...base,
     });
   }
@@ -273,6 +305,7 @@ export async function run(emit: Emit): Promise<void> {
     ref: ref.socketDrops.listening + ref.socketDrops.relays,
     listening: ours.socketDrops.listening,
     relays: ours.socketDrops.relays,
+    uclient: ours.clientSocketDrops,
   });
   // The machine is shared: the 1-minute load average before and after, for the record.
   emit({ metric: 'loadAverage1m', value: round(loadavg()[0]!), unit: '', atStart: round(load0) });
