@@ -43,6 +43,8 @@ export interface CallManagerInit {
   createMedia: () => CallMedia;
   /** This device's name (several devices may share one identity). */
   device: string;
+  /** Our display name, sent with offers so the callee sees who calls. */
+  name?: string;
   /** No "ringing" from the callee within this long: unreachable. Default 10 s. */
   dialTimeoutMs?: number;
   /** Ringing unanswered for this long: timeout. Default 45 s. */
@@ -217,7 +219,7 @@ export class CallManager {
       const media = this.attachMedia(ctx, premade);
       const sdp = await media.offer();
       if (ctx.call.ended) return;
-      await this.signal(ctx, 'offer', { sdp });
+      await this.signal(ctx, 'offer', { sdp, ...(this.init.name ? { name: this.init.name } : {}) });
     } catch (err) {
       this.finish(ctx, 'unreachable', (err as Error).message);
     }
@@ -335,7 +337,7 @@ export class CallManager {
     const mine = [...this.contexts.values()].find((c) => c.call.direction === 'outgoing' && !c.call.ended && c.call.state !== 'active' && c.call.snapshot().remoteKey === env.from);
     if (mine && mine.call.id > body.callId) return; // we win: the other side will answer ours
     const busy = [...this.contexts.values()].some((c) => !c.call.ended && c !== mine);
-    const ctx: CallContext = { call: new Call({ callId: body.callId, direction: 'incoming', remoteKey: env.from, now: this.now() }), remoteKey: senderKey, offerSdp: body.sdp, seq: 0, restarting: false, remoteDevice: body.device };
+    const ctx: CallContext = { call: new Call({ callId: body.callId, direction: 'incoming', remoteKey: env.from, remoteName: body.name, now: this.now() }), remoteKey: senderKey, offerSdp: body.sdp, seq: 0, restarting: false, remoteDevice: body.device };
     if ((busy && !this.init.callWaiting) || this.contexts.size >= MAX_CALLS) {
       void this.signal(ctx, 'busy').catch(() => {});
       return;

@@ -46,6 +46,8 @@ export interface SignalBody {
   reason?: string;
   /** Sender's device (several devices may share one identity). */
   device?: string;
+  /** The caller's display name, in offers (signed with the rest, but names are not unique). */
+  name?: string;
   /** Sender's clock, ms since epoch (receivers reject stale messages). */
   sentAt: number;
   /** Per-call sequence number from this sender (receivers drop repeats). */
@@ -138,9 +140,10 @@ function parseBody(bytes: Uint8Array): SignalBody | string {
   if (b.sdp !== undefined && (typeof b.sdp !== 'string' || b.sdp.length > MAX_SIGNAL_BODY)) return 'sdp must be a string';
   if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 200)) return 'reason must be a short string';
   if (b.device !== undefined && (typeof b.device !== 'string' || b.device.length > 64)) return 'device must be a short string';
+  if (b.name !== undefined && (typeof b.name !== 'string' || b.name.length > 64)) return 'name must be a short string';
   if (typeof b.sentAt !== 'number' || !Number.isFinite(b.sentAt)) return 'sentAt must be a number';
   if (typeof b.seq !== 'number' || !Number.isSafeInteger(b.seq) || b.seq < 0) return 'seq must be a non-negative integer';
-  const known = new Set(['kind', 'callId', 'sdp', 'reason', 'device', 'sentAt', 'seq']);
+  const known = new Set(['kind', 'callId', 'sdp', 'reason', 'device', 'name', 'sentAt', 'seq']);
   for (const k of Object.keys(b)) if (!known.has(k)) return `unexpected field ${k}`;
   return b as unknown as SignalBody;
 }

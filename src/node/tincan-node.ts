@@ -167,6 +167,7 @@ export class TincanNode {
         transport: this.overlay.signalTransport(),
         createMedia: () => this.createMedia(),
         device: this.overlay.device,
+        ...(o.overlay.name ? { name: o.overlay.name } : {}),
         // The echo service takes several callers at once.
         ...(o.echo ? { callWaiting: true } : {}),
         ...(o.dialTimeoutMs !== undefined ? { dialTimeoutMs: o.dialTimeoutMs } : {}),

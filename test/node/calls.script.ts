@@ -52,6 +52,38 @@ async function pcmOf(path: string): Promise<Int16Array> {
   return out;
 }
 
+/**
+ * The reference for call setup: two bare werift peer connections in this process,
+ * offer/answer handed over directly, from createOffer to both connected (ICE + DTLS on
+ * loopback, no overlay, no signaling, no TURN): the floor our setup is compared with.
+ */
+async function bareWeriftSetupMs(): Promise<number> {
+  const { RTCPeerConnection } = await import('werift');
+  const make = () => new RTCPeerConnection({ iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false });
+  const a = make();
+  const b = make();
+  const connected = (pc: InstanceType<typeof RTCPeerConnection>) => new Promise<void>((resolve, reject) => {
+    pc.connectionStateChange.subscribe((s) => (s === 'connected' ? resolve() : s === 'failed' ? reject(new Error('bare werift: failed')) : undefined));
+  });
+  const t0 = performance.now();
+  a.addTransceiver('audio', { direction: 'sendrecv' });
+  const both = Promise.all([connected(a), connected(b)]);
+  await a.setLocalDescription(await a.createOffer());
+  await waitGathered(a);
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  await waitGathered(b);
+  await a.setRemoteDescription(b.localDescription!);
+  await both;
+  const ms = performance.now() - t0;
+  await Promise.all([a.close(), b.close()]);
+  return ms;
+}
+
+async function waitGathered(pc: { iceGatheringState: string; iceGatheringStateChange: { watch(f: (s: string) => boolean): Promise<unknown> } }): Promise<void> {
+  if (pc.iceGatheringState !== 'complete') await pc.iceGatheringStateChange.watch((s) => s === 'complete');
+}
+
 async function main(): Promise<Json> {
   const sn = start('supernode', ['supernode', '--listen', `127.0.0.1:${PORT}`, '--turn-secret', 'calls-test-secret', '--allow-private-peers']);
   await sn.waitLine((l) => l.startsWith('supernode '), 60_000);
@@ -65,7 +97,9 @@ async function main(): Promise<Json> {
       const r = await call(`caller${i}`, ['echo', '--tone', '440', '--duration', '1']);
       calls.push({ code: r.code, wallMs: r.wallMs, ...r.json });
     }
-    return { calls };
+    const reference: number[] = [];
+    for (let i = 0; i < n; i++) reference.push(await bareWeriftSetupMs());
+    return { calls, reference };
   }
 
   const bob = start('bob', ['answer', '--name', 'bob', ...SEED, '--record', join(dir, 'heard.wav'), '--json']);
@@ -83,6 +117,12 @@ async function main(): Promise<Json> {
   const similarity = warpedSimilarity(reference, recorded);
   const toEcho = await call('caller-echo', ['echo', '--tone', '440', '--duration', '2']);
   const toNobody = await call('caller-nobody', ['nobody', '--tone', '440', '--duration', '1']);
+  // A long-running node that answers by itself.
+  const carol = start('carol', ['node', '--name', 'carol', ...SEED, '--listen', '127.0.0.1:0', '--headless', '--auto-answer', '--audio', 'null']);
+  await carol.waitLine((l) => l.startsWith('node '), 60_000);
+  const toCarol = await call('caller-carol', ['carol', '--tone', '440', '--duration', '2']);
+  await carol.waitLine((l) => / ended: hangup$/.test(l), 10_000).catch(() => undefined);
+  await carol.stop();
   const echoStop = await echo.stop();
   return {
     toBob: { code: toBob.code, ...toBob.json },
@@ -92,6 +132,8 @@ async function main(): Promise<Json> {
     recordedMs: recorded.length / 48,
     toEcho: { code: toEcho.code, ...toEcho.json },
     toNobody: { code: toNobody.code, ...toNobody.json },
+    toCarol: { code: toCarol.code, ...toCarol.json },
+    carolSaid: carol.lines,
     echoExit: echoStop,
     echoJson: echo.lines.at(-1),
   };

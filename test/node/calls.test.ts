@@ -31,7 +31,7 @@ calls.after(() => {
 
 type Json = Record<string, any>;
 
-calls(`call -> answer carries speech (envelope correlation >= ${MIN_ENVELOPE_CORRELATION}, LSD <= ${MAX_LSD_DB} dB); echo answers; unknown name is unreachable`, async () => {
+calls(`call -> answer carries speech; node --auto-answer answers (envelope correlation >= ${MIN_ENVELOPE_CORRELATION}, LSD <= ${MAX_LSD_DB} dB); echo answers; unknown name is unreachable`, async () => {
   const wav = join(dir, 'speech.wav');
   writeFileSync(wav, espeakWav(`${SENTENCES[0]} ${SENTENCES[1]}`));
   const r = lastJson<Json>(await runInLoopbackNetns('test/node/calls.script.ts', ['check', dir, wav], 240_000));
@@ -63,6 +63,12 @@ calls(`call -> answer carries speech (envelope correlation >= ${MIN_ENVELOPE_COR
   assert.is(r.toNobody.ok, false);
   assert.is(r.toNobody.reason, 'unreachable');
   assert.match(r.toNobody.error, /no one named "nobody"/);
+
+  // `tincan node --auto-answer` answers, says so, and notes the hangup.
+  assert.is(r.toCarol.code, 0, JSON.stringify(r.toCarol));
+  assert.ok(r.toCarol.packetsSent > 50, `sent ${r.toCarol.packetsSent}`);
+  assert.ok(r.carolSaid.some((l: string) => /^incoming call from caller$/.test(l)), r.carolSaid.join('\n'));
+  assert.ok(r.carolSaid.some((l: string) => / connected in \d+ ms$/.test(l)), r.carolSaid.join('\n'));
 
   // The echo service stops cleanly on SIGTERM and counts both calls it took.
   assert.is(r.echoExit, 0);
