@@ -48,6 +48,7 @@ import { networkPrefix } from './ip-prefix.ts';
 import { compareDistance, nodeIdFromHex, toHex } from './node-id.ts';
 import { mintProofOfWorkAsync } from './proof-of-work.ts';
 import { MAX_RECORD_SUPERNODES, nameKey, normalizeName, type PresenceRecord, recordKeys, republishAt, type SupernodeRef } from './presence-record.ts';
+import { RouteCache } from './route-cache.ts';
 import { presenceVerifier, signPresence } from './presence-signing.ts';
 import { RecordStore } from './record-store.ts';
 import { RoutingTable } from './routing-table.ts';
@@ -292,6 +293,9 @@ interface SearchResult {
  */
 const DEAD_HOLD_MS = 12_000;
 
+/** How long a recipient's supernodes from a lookup are used for signals without looking again. */
+const ROUTE_TTL_MS = 60_000;
+
 const DEVICE_PREFIX = new TextEncoder().encode('tincan-device-v1');
 const LINK_KEY_PREFIX = new TextEncoder().encode('tincan-link-key-v1');
 
@@ -407,6 +411,8 @@ export class OverlayNode {
   private republishWanted = false;
   /** Supernodes we found dead lately (ID -> clock ms): not candidates for {@link DEAD_HOLD_MS}. */
   private readonly recentlyDead = new Map<string, number>();
+  /** Recipients' supernodes from recent lookups (signals of one call look up once). */
+  private readonly routes: RouteCache;
   private maintainRounds = 0;
   private lastDetach: OverlaySnapshot['lastDetach'];
   private readonly backgroundWork = new Set<AbortController>();
@@ -431,6 +437,7 @@ export class OverlayNode {
     };
     this.mode = init.role ?? 'auto';
     this.device = init.device ?? 'default';
+    this.routes = new RouteCache({ clock: components.clock }, { ttlMs: ROUTE_TTL_MS, maxEntries: 256 });
     this.link = deriveLinkIdentity(components.identity, this.device, components.random.bytes(16));
     this.id = this.link.id;
     this.log = components.log.child({ component: 'overlay', node: this.id.slice(0, 8) });
@@ -619,12 +626,17 @@ export class OverlayNode {
    */
   async lookupDetailed(name: string, signal?: AbortSignal): Promise<{ records: PresenceRecord[]; hops: number }> {
     this.counters.lookups++;
-    return this.findRecordsDetailed(nameKey(name), signal);
+    const found = await this.findRecordsDetailed(nameKey(name), signal);
+    // A call usually follows a lookup by name: its signals reuse these routes.
+    this.routes.remember(found.records);
+    return found;
   }
 
   /** The records of the identity with public key `userKey` (hex). */
   async lookupKey(userKey: string, signal?: AbortSignal): Promise<PresenceRecord[]> {
-    return this.findRecords(sha256(hexToBytes(userKey)), signal);
+    const records = await this.findRecords(sha256(hexToBytes(userKey)), signal);
+    this.routes.remember(records);
+    return records;
   }
 
   /** Partial-name search across the supernodes (flooded); unique (name, key) pairs. */
@@ -1589,7 +1601,18 @@ export class OverlayNode {
       ...(e.sealed !== undefined ? { sealed: b64(e.sealed) } : {}),
       ...(e.notice !== undefined ? { notice: e.notice } : {}),
     };
-    const records = await this.lookupKey(e.to);
+    const cached = this.routes.records(e.to);
+    try {
+      await this.sendEnvelopeVia(env, cached ?? (await this.lookupKey(e.to)));
+    } catch (err) {
+      this.routes.forget(e.to);
+      if (!cached) throw err;
+      // The remembered supernodes did not deliver: look again.
+      await this.sendEnvelopeVia(env, await this.lookupKey(e.to));
+    }
+  }
+
+  private async sendEnvelopeVia(env: WireEnvelope, records: readonly PresenceRecord[]): Promise<void> {
     const via: SupernodeRef[] = [];
     const ids = new Set<string>();
     for (const r of records) {
