@@ -363,7 +363,8 @@ export class TurnServer {
    * Handle one datagram received from `from` on the server's port. Returns false if it is
    * neither STUN nor ChannelData (someone else's), true otherwise (even if dropped).
    * Never throws on any input. The server may reuse `data` for what it sends (a
-   * hairpinned ChannelData is forwarded in place), so callers must not use it afterwards.
+   * hairpinned ChannelData is forwarded in place; relayed payloads are views of it handed
+   * to `sendOwned`), so callers must not use or reuse it afterwards.
    */
   handle(data: Uint8Array, from: Address): boolean {
     if (this.closed || data.length === 0) return false;
