@@ -57,6 +57,8 @@ try {
   ui.stdin.write('\r');
   frames.active = await waitFrame(/echo\s+active/, 20_000);
   frames.stats = await waitFrame(/direct\s+rtt \d+ ms/, 10_000);
+  // Let the echo service play some audio back before hanging up.
+  for (let i = 0; i < 100 && echo.echoStats().echoed < 25; i++) await sleep(100);
   echoed = echo.echoStats();
   ui.stdin.write('h');
   frames.ended = await waitFrame(/echo\s+ended \(hangup/, 10_000);
