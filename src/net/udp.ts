@@ -83,8 +83,16 @@ export class UdpNet implements Net {
 }
 
 /** A dgram `lookup` for IP literals only (send() never passes anything else). */
+let lookupHost = '';
+let lookupFamily = 0;
 function literalLookup(hostname: string, _options: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  const family = isIP(hostname);
+  // node:dgram asks once per send; a relay sends to the same few hosts: skip the regex then.
+  let family = lookupFamily;
+  if (hostname !== lookupHost) {
+    family = isIP(hostname);
+    lookupHost = hostname;
+    lookupFamily = family;
+  }
   if (family === 0) callback(new Error(`not an IP address: ${hostname}`), '', 0);
   else callback(null, hostname, family);
 }
