@@ -73,7 +73,10 @@ interface CallContext {
   restarting: boolean;
 }
 
+/** Calls up at once (with call waiting). */
 const MAX_CALLS = 8;
+/** Calls tracked, ended ones included (they stay visible for 30 s). */
+const MAX_TRACKED = 64;
 const MAX_SEEN = 4096;
 
 /** Places and answers calls; see module docs. */
@@ -338,7 +341,8 @@ export class CallManager {
     if (mine && mine.call.id > body.callId) return; // we win: the other side will answer ours
     const busy = [...this.contexts.values()].some((c) => !c.call.ended && c !== mine);
     const ctx: CallContext = { call: new Call({ callId: body.callId, direction: 'incoming', remoteKey: env.from, remoteName: body.name, now: this.now() }), remoteKey: senderKey, offerSdp: body.sdp, seq: 0, restarting: false, remoteDevice: body.device };
-    if ((busy && !this.init.callWaiting) || this.contexts.size >= MAX_CALLS) {
+    const live = [...this.contexts.values()].filter((c) => !c.call.ended).length;
+    if ((busy && !this.init.callWaiting) || live >= MAX_CALLS || this.contexts.size >= MAX_TRACKED) {
       void this.signal(ctx, 'busy').catch(() => {});
       return;
     }

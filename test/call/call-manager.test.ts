@@ -131,6 +131,24 @@ c('call waiting: a second call rings instead of busy', async () => {
   for (const m of [alice, bob, carol]) await m.close();
 });
 
+c('a service with call waiting takes call after call: ended calls (kept 30 s for views) do not make it busy', async () => {
+  const { clock, make } = setup();
+  const alice = make('alice');
+  const echo = make('bob', 'main', { callWaiting: true });
+  echo.onIncoming((call) => void echo.accept(call.id));
+  const reasons: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const call = alice.dial(ids.bob.publicKeyHex);
+    await clock.advance(100);
+    assert.is(call.state, 'active', `call ${i + 1}: ${call.snapshot().reason ?? ''}`);
+    alice.hangup(call.id);
+    await clock.advance(100);
+    reasons.push(call.snapshot().reason ?? '');
+  }
+  assert.equal(new Set(reasons), new Set(['hangup']));
+  for (const m of [alice, echo]) await m.close();
+});
+
 c('glare: both dial each other at once and end up in one call', async () => {
   const { clock, make } = setup();
   const alice = make('alice');

@@ -17,7 +17,7 @@ export class TincanProcess {
   stderr = '';
   /** Resolves with the exit code when the process has exited. */
   readonly exited: Promise<number | null>;
-  private waiters: { pred: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  private waiters: { pred: (line: string, index: number) => boolean; resolve: (line: string) => void }[] = [];
 
   constructor(readonly label: string, args: readonly string[], env: Record<string, string> = {}) {
     const [cmd, argv] = tincanCommand(args);
@@ -29,8 +29,9 @@ export class TincanProcess {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         this.lines.push(line);
+        const index = this.lines.length - 1;
         for (const w of [...this.waiters]) {
-          if (!w.pred(line)) continue;
+          if (!w.pred(line, index)) continue;
           this.waiters = this.waiters.filter((x) => x !== w);
           w.resolve(line);
         }
@@ -40,9 +41,9 @@ export class TincanProcess {
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
 
-  /** The first stdout line (already printed or to come) matching `pred`. */
-  waitLine(pred: (line: string) => boolean, timeoutMs: number): Promise<string> {
-    const hit = this.lines.find(pred);
+  /** The first stdout line (already printed or to come) matching `pred` (given the line and its index). */
+  waitLine(pred: (line: string, index: number) => boolean, timeoutMs: number): Promise<string> {
+    const hit = this.lines.find((l, i) => pred(l, i));
     if (hit !== undefined) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.label}: no matching line within ${timeoutMs} ms; stderr:\n${this.stderr.slice(-2000)}`)), timeoutMs);

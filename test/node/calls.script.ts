@@ -97,9 +97,20 @@ async function main(): Promise<Json> {
       const r = await call(`caller${i}`, ['echo', '--tone', '440', '--duration', '1']);
       calls.push({ code: r.code, wallMs: r.wallMs, ...r.json });
     }
+    // The same calls from one long-running node (`tincan node --stdin-commands`, "call echo 1"):
+    // setup without a process start (what a user of the terminal UI sees).
+    const warm = start('warm', ['node', '--name', 'warm', ...SEED, '--listen', '127.0.0.1:0', '--headless', '--stdin-commands', '--audio', 'tone']);
+    await warm.waitLine((l) => l.startsWith('node '), 60_000);
+    const warmCalls: Json[] = [];
+    for (let i = 0; i < n; i++) {
+      const before = warm.lines.length;
+      warm.child.stdin!.write('call echo 1\n');
+      const line = await warm.waitLine((l, i) => i >= before && l.startsWith('{"call"'), 60_000);
+      warmCalls.push(JSON.parse(line) as Json);
+    }
     const reference: number[] = [];
     for (let i = 0; i < n; i++) reference.push(await bareWeriftSetupMs());
-    return { calls, reference };
+    return { calls, warmCalls, reference };
   }
 
   const bob = start('bob', ['answer', '--name', 'bob', ...SEED, '--record', join(dir, 'heard.wav'), '--json']);

@@ -19,7 +19,7 @@ export const nodeCommand = defineCommand({
   description: [
     'Runs until SIGINT or SIGTERM. Prints "node ID (ROLE) on HOST:PORT, attached to N supernodes"',
     'once joined, and every role change with its reason and score. With --json, one object at exit.',
-    'With --stdin-commands, reads lines "lookup NAME", "search TEXT" or "status" on stdin and',
+    'With --stdin-commands, reads lines "lookup NAME", "search TEXT", "status" or "call NAME [SECONDS]" on stdin and',
     'answers each with one JSON line on stdout (for scripts and tests).',
   ].join('\n'),
   positionals: [],
@@ -31,10 +31,10 @@ export const nodeCommand = defineCommand({
     budgetKbps: withDefault('N', 'upstream to volunteer if elected supernode, in kbit/s', integer(1, 10_000_000), 1000),
     maxSessions: withDefault('N', 'most leaves if elected supernode', integer(1, 100_000), 100),
     headless: flag('run without the terminal UI (implied when not on a terminal)'),
-    stdinCommands: flag('answer "lookup NAME" / "search TEXT" / "status" lines on stdin with JSON lines'),
+    stdinCommands: flag('answer "lookup NAME" / "search TEXT" / "status" / "call NAME [S]" lines on stdin with JSON lines'),
     control: optional('SOCKET', 'serve the JSON-RPC control API on this Unix socket', nonEmpty),
     metrics: optional('HOST:PORT', 'serve Prometheus metrics over HTTP on this address', hostPort({ allowAnyPort: true })),
-    autoAnswer: flag('answer incoming calls automatically (with --audio for the sound)'),
+    autoAnswer: flag('answer incoming calls automatically'),
     echo: echoOption,
     audio: audioOption,
     mic: micDeviceOption,
@@ -59,8 +59,9 @@ export const nodeCommand = defineCommand({
       name: options.name,
       budgetKbps: options.budgetKbps,
       maxSessions: options.maxSessions,
-      ...(options.echo ? { echo: true } : {}),
-      ...(options.autoAnswer ? { autoAnswer: true, audio: callAudio(options) } : {}),
+      // Sound for the calls it places (UI, `call` lines) and answers; none for the echo service.
+      ...(options.echo ? { echo: true } : { audio: callAudio(options) }),
+      ...(options.autoAnswer ? { autoAnswer: true } : {}),
     });
     const node = tincan.overlay;
     const say = (line: string) => {
@@ -81,7 +82,19 @@ export const nodeCommand = defineCommand({
     }
     const snap = node.snapshot();
     say(`node ${node.id} (${snap.role}) on ${formatAddress(snap.address!)}, attached to ${snap.supernodes.length} supernodes`);
-    const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx) : undefined;
+    const { callResult, placeCall } = await import('./call-common.ts');
+    // `call NAME [SECONDS]`: place a call (default 5 s) and answer with `call --json`'s object.
+    const callLine = (cmd: string, arg: string, reply: (o: unknown) => void): boolean => {
+      if (cmd !== 'call' || !arg) return false;
+      const [name = '', seconds] = arg.split(/\s+/);
+      const durationS = Math.min(3600, Math.max(0.1, Number(seconds ?? 5) || 5));
+      placeCall(tincan, name, ctx.io.clock, { durationS, stop }).then(
+        (r) => reply({ call: name, ok: r.ok, ...callResult(r.setupMs, r.stats), ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}) }),
+        (err: Error) => reply({ call: name, ok: false, error: err.message }),
+      );
+      return true;
+    };
+    const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx, callLine) : undefined;
     if (ui) await (await import('./terminal-ui.ts')).showUi(tincan, ctx, stop);
     else await stop;
     detachStdin?.();

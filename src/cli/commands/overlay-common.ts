@@ -123,7 +123,12 @@ export async function withTemporaryLeaf<T>(global: GlobalSettings, ctx: CommandC
  * `lookup NAME`, `search TEXT`, `status`, `stored NAME` (supernodes: publishers of NAME
  * held here); each gets one JSON line on stdout. Returns a function that stops reading.
  */
-export async function serveStdinCommands(node: OverlayNode, ctx: CommandContext): Promise<() => void> {
+export async function serveStdinCommands(
+  node: OverlayNode,
+  ctx: CommandContext,
+  /** More commands (e.g. `call NAME`): return true when the line was handled. */
+  extra?: (cmd: string, arg: string, reply: (o: unknown) => void) => boolean,
+): Promise<() => void> {
   const { createInterface } = await import('node:readline');
   const { nameKey } = await import('../../overlay/presence-record.ts');
   const rl = createInterface({ input: process.stdin });
@@ -139,6 +144,8 @@ export async function serveStdinCommands(node: OverlayNode, ctx: CommandContext)
       reply({ stored: arg, publishers: node.storedRecords(nameKey(arg)).map((r) => r.publicKey) });
     } else if (cmd === 'status') {
       reply({ status: node.snapshot() });
+    } else if (cmd && extra?.(cmd, arg, reply)) {
+      // handled by the command's own additions
     } else if (cmd) {
       reply({ error: `unknown command "${cmd.slice(0, 32)}" (lookup NAME, search TEXT, stored NAME, status)` });
     }
