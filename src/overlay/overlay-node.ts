@@ -293,6 +293,9 @@ interface SearchResult {
  */
 const DEAD_HOLD_MS = 12_000;
 
+/** A leaf's signal not confirmed by its first supernode within this long also goes through the next. */
+const SIGNAL_HEDGE_MS = 700;
+
 /** How long a recipient's supernodes from a lookup are used for signals without looking again. */
 const ROUTE_TTL_MS = 60_000;
 
@@ -1628,38 +1631,80 @@ export class OverlayNode {
       if (r.delivered === 0) throw new Error(`recipient unreachable${r.error ? `: ${r.error}` : ''}`);
       return;
     }
-    let lastError = 'no supernode';
-    for (const p of this.attachedPeers()) {
-      try {
-        const a = await p.rpc.request(OvSignal, { env, via: via.map((s) => ({ id: s.id, address: { host: s.address.host, port: s.address.port } })) }, { timeoutMs: 10_000, initialRtoMs: 1000 });
-        if (a.delivered > 0) return;
-        lastError = a.error ?? 'not delivered';
-      } catch (err) {
-        lastError = String(err);
-      }
-    }
-    throw new Error(`recipient unreachable: ${lastError}`);
+    // Through our supernodes, hedged: when the first has not confirmed delivery within
+    // SIGNAL_HEDGE_MS (it may have just died), the next one is asked too; the callee drops
+    // repeats. The first confirmed delivery settles the send.
+    const peers = this.attachedPeers();
+    const request = { env, via: via.map((s) => ({ id: s.id, address: { host: s.address.host, port: s.address.port } })) };
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let pending = 0;
+      let settled = false;
+      let lastError = 'no supernode';
+      const timers: Timer[] = [];
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        for (const t of timers) t.cancel();
+        if (err) reject(err);
+        else resolve();
+      };
+      const tryNext = (): void => {
+        if (settled || next >= peers.length) return;
+        const p = peers[next++]!;
+        pending++;
+        timers.push(this.c.clock.setTimeout(tryNext, SIGNAL_HEDGE_MS));
+        p.rpc.request(OvSignal, request, { timeoutMs: 10_000, initialRtoMs: 1000 }).then(
+          (a) => {
+            if (a.delivered > 0) return settle();
+            lastError = a.error ?? 'not delivered';
+          },
+          (err) => {
+            lastError = String(err);
+          },
+        ).finally(() => {
+          pending--;
+          if (settled) return;
+          if (next < peers.length) tryNext();
+          else if (pending === 0) settle(new Error(`recipient unreachable: ${lastError}`));
+        });
+      };
+      if (peers.length === 0) settle(new Error('recipient unreachable: no supernode'));
+      else tryNext();
+    });
   }
 
   private async routeEnvelope(env: WireEnvelope, via: readonly SupernodeRef[]): Promise<{ delivered: number; error?: string }> {
     let delivered = 0;
     let error: string | undefined;
-    await Promise.all(via.slice(0, 8).map(async (s) => {
-      try {
-        if (s.id === this.id) {
-          delivered += this.deliverToLeaves(env).delivered;
-          return;
-        }
-        const p = await this.peerFor(s.address, s.id);
-        const a = await p.rpc.request(OvRelay, { env }, { timeoutMs: 5000, initialRtoMs: 800 });
-        delivered += a.delivered;
-        if (a.error) error = a.error;
-      } catch (err) {
-        error = String(err).slice(0, 64);
-      }
-    }));
+    const targets = via.slice(0, 8);
     this.counters.signalsRelayed++;
-    return { delivered: Math.min(delivered, 1000), ...(delivered === 0 && error ? { error: error.slice(0, 64) } : {}) };
+    // To every supernode of the recipient at once (all their devices ring); answered as
+    // soon as one delivered, without waiting for a dead one to time out.
+    return new Promise((resolve) => {
+      let remaining = targets.length;
+      const answer = () => resolve({ delivered: Math.min(delivered, 1000), ...(delivered === 0 && error ? { error: error.slice(0, 64) } : {}) });
+      if (remaining === 0) return answer();
+      for (const s of targets) {
+        (async () => {
+          try {
+            if (s.id === this.id) {
+              delivered += this.deliverToLeaves(env).delivered;
+              return;
+            }
+            const p = await this.peerFor(s.address, s.id);
+            const a = await p.rpc.request(OvRelay, { env }, { timeoutMs: 5000, initialRtoMs: 800 });
+            delivered += a.delivered;
+            if (a.error) error = a.error;
+          } catch (err) {
+            error = String(err).slice(0, 64);
+          }
+        })().finally(() => {
+          remaining--;
+          if (delivered > 0 || remaining === 0) answer();
+        });
+      }
+    });
   }
 
   private deliverToLeaves(env: WireEnvelope): { delivered: number } {
