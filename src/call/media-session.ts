@@ -61,7 +61,7 @@ export interface MediaSessionInit {
   additionalHostAddresses?: string[];
   /** `relay` forces TURN (tests and privacy mode). */
   iceTransportPolicy?: 'all' | 'relay';
-  /** Silence on the path for this long means it is dead. Default 3000 ms. */
+  /** Silence on the path for this long means it is dead. Default 2000 ms (Opus DTX still sends every 400 ms in silence, and a held call keeps sending). */
   deadAfterMs?: number;
   /** Longest wait for ICE gathering before sending what we have. Default 3000 ms. */
   gatherTimeoutMs?: number;
@@ -146,7 +146,7 @@ export class MediaSession {
     private readonly components: { clock: Clock; log: Logger },
     init: MediaSessionInit,
   ) {
-    this.deadAfterMs = init.deadAfterMs ?? 3000;
+    this.deadAfterMs = init.deadAfterMs ?? 2000;
     this.gatherTimeoutMs = init.gatherTimeoutMs ?? 3000;
     const rand = new Uint32Array(2);
     globalThis.crypto.getRandomValues(rand);
