@@ -170,18 +170,26 @@ export async function placeCall(node: TincanNode, name: string, clock: CommandCo
     connectedAt = clock.now();
     onConnected();
   });
+  // Every way out of here ends the call, which removes this listener (a running node
+  // places many calls).
+  let offSource = () => {};
   call.onChange((s) => {
-    if (s.state === 'ended') onEnded();
+    if (s.state !== 'ended') return;
+    offSource();
+    onEnded();
   });
   // A played file that does not loop: hang up once it has been sent and had time to play out.
   let drainTimer: { cancel(): void } | undefined;
   const sourceDone = new Promise<void>((resolve) => {
     if (!o.endWithSource) return;
-    node.on('sourceEnded', (e) => {
+    offSource = node.on('sourceEnded', (e) => {
       if (e.callId === callId) drainTimer = clock.setTimeout(resolve, SOURCE_DRAIN_MS);
     });
   });
-  if (call.ended) onEnded();
+  if (call.ended) {
+    offSource();
+    onEnded();
+  }
   const stop = o.stop ?? new Promise<never>(() => {});
   await Promise.race([connected, ended, stop]);
   offConnected();
