@@ -9,10 +9,22 @@
  *   throws on the second one ("Flight3.exec: Error"), failing the whole call. RFC 6347
  *   4.2.1 has the client answer a repeated HelloVerifyRequest; its ClientHello with that
  *   cookie is already on its way (and retransmitted), so the repeat is dropped here.
+ * - **DTLS client start delay.** werift's RTCDtlsTransport waits a fixed 100 ms after ICE
+ *   connects before its DTLS client sends the ClientHello: a tenth of a second added to
+ *   every call's setup. The client now starts as soon as werift has created it (next
+ *   macrotask); werift's own `connect()` 100 ms later gets the same handshake. Only
+ *   clients werift builds on an ICE transport start early; a DtlsClient used on its own
+ *   still starts when its owner calls `connect()`.
+ * - **Early DTLS datagrams.** The other side's ICE may see the path up a few tens of ms
+ *   before ours does (werift's controlling agent polls its check list every 20 ms); a
+ *   ClientHello arriving before our DTLS server exists was dropped and resent only after
+ *   werift's 500 ms retransmission timer. An ICE connection now keeps the first
+ *   {@link EARLY_DTLS_MAX} DTLS datagrams that arrive before a DTLS endpoint is created
+ *   on it, and the new endpoint reads them first.
  *
  * @module
  */
-import { DtlsClient } from 'werift';
+import { Connection, DtlsClient, DtlsServer } from 'werift';
 
 /** DTLS handshake type of HelloVerifyRequest. */
 const HELLO_VERIFY_REQUEST = 3;
@@ -42,5 +54,88 @@ if (!proto[MARK]) {
   };
 }
 
+interface EarlyClient {
+  options: { transport?: { type?: string } };
+  setupExtensions(): void;
+  connect(): Promise<void>;
+  [STARTED]?: Promise<void>;
+}
+
+const STARTED = Symbol.for('tincan.werift.dtlsClientStarted');
+const EARLY_MARK = Symbol.for('tincan.werift.earlyDtlsClient');
+const early = DtlsClient.prototype as unknown as EarlyClient & { [EARLY_MARK]?: true };
+if (!early[EARLY_MARK]) {
+  early[EARLY_MARK] = true;
+  const connect = early.connect;
+  // connect() runs the handshake once; later calls wait for that same handshake.
+  early.connect = function (this: EarlyClient) {
+    this[STARTED] ??= connect.call(this);
+    return this[STARTED];
+  };
+  const setupExtensions = early.setupExtensions;
+  // Called from the constructor. werift subscribes its handlers right after construction,
+  // so the handshake starts on the next macrotask, not in the constructor.
+  early.setupExtensions = function (this: EarlyClient) {
+    setupExtensions.call(this);
+    if (this.options?.transport?.type !== 'ice') return;
+    setTimeout(() => {
+      this.connect().catch(() => {
+        // werift's own connect() call reports the failure through the transport's state
+      });
+    }, 0);
+  };
+}
+
+/** How many early DTLS datagrams an ICE connection keeps for its DTLS endpoint. */
+export const EARLY_DTLS_MAX = 8;
+
+interface EarlyDtls {
+  packets: Buffer[];
+  stop: () => void;
+}
+interface IceConnectionLike {
+  onData: { subscribe(fn: (buf: Buffer) => void): { unSubscribe: () => void } };
+  connect(): Promise<void>;
+  [EARLY_DTLS]?: EarlyDtls;
+}
+interface DtlsEndpointLike {
+  options: { transport?: { type?: string; ice?: IceConnectionLike } };
+  transport: { socket: { onData: (buf: Buffer) => void } };
+  setupExtensions(): void;
+}
+
+/** RFC 7983 demultiplexing: a first byte of 20-63 is DTLS. */
+const isDtls = (buf: Uint8Array): boolean => buf.length > 0 && buf[0]! >= 20 && buf[0]! <= 63;
+
+const EARLY_DTLS = Symbol.for('tincan.werift.earlyDtls');
+const iceProto = Connection.prototype as unknown as IceConnectionLike & { [EARLY_MARK]?: true };
+if (!iceProto[EARLY_MARK]) {
+  iceProto[EARLY_MARK] = true;
+  const iceConnect = iceProto.connect;
+  iceProto.connect = function (this: IceConnectionLike) {
+    if (!this[EARLY_DTLS]) {
+      const early: EarlyDtls = { packets: [], stop: () => {} };
+      const sub = this.onData.subscribe((buf) => {
+        if (isDtls(buf) && early.packets.length < EARLY_DTLS_MAX) early.packets.push(buf);
+      });
+      early.stop = () => sub.unSubscribe();
+      this[EARLY_DTLS] = early;
+    }
+    return iceConnect.call(this);
+  };
+  for (const proto of [DtlsServer.prototype, DtlsClient.prototype] as unknown as DtlsEndpointLike[]) {
+    const setup = proto.setupExtensions;
+    proto.setupExtensions = function (this: DtlsEndpointLike) {
+      setup.call(this);
+      const early = this.options?.transport?.ice?.[EARLY_DTLS];
+      if (!early) return;
+      early.stop();
+      const packets = early.packets.splice(0);
+      // The constructor installs its datagram handler after this call returns.
+      if (packets.length > 0) queueMicrotask(() => packets.forEach((p) => this.transport.socket.onData(p)));
+    };
+  }
+}
+
 /** How many workarounds this module installs (for tests that check it loaded). */
-export const WERIFT_FIXES = ['duplicate-hello-verify-request'] as const;
+export const WERIFT_FIXES = ['duplicate-hello-verify-request', 'dtls-client-start-delay', 'early-dtls-datagrams'] as const;
