@@ -7,57 +7,20 @@ import { silentLogger } from '../../src/log.ts';
 import { Attr, Method, StunClass } from '../../supernodes/stun/constants.ts';
 import { encodeRequestedTransport } from '../../supernodes/stun/attributes.ts';
 import { StunWriter, parseStun } from '../../supernodes/stun/message.ts';
-import { TurnClient, TurnClientError } from '../../supernodes/turn/client.ts';
 import { encodeChannelData } from '../../supernodes/turn/channel-data.ts';
-import { mintTurnCredentials } from '../../supernodes/turn/credentials.ts';
 import { ChallengeLimiter } from '../../supernodes/turn/challenge-limiter.ts';
 import { PeerPolicy, parseCidr } from '../../supernodes/turn/peer-policy.ts';
 import { TurnServer } from '../../supernodes/turn/server.ts';
-import { startStandaloneTurn, type StandaloneTurnOptions } from '../../supernodes/turn/standalone.ts';
+import { type StandaloneTurnOptions } from '../../supernodes/turn/standalone.ts';
 import { MemNet, settle, type MemSocket } from '../fixtures/turn/mem-net.ts';
+import { TURN_TEST_SECRET, rejectsWithTurnError, turnHarness } from '../fixtures/turn/turn-harness.ts';
 
-const SECRET = 'test-secret';
+const SECRET = TURN_TEST_SECRET;
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-async function setup(opts: Partial<StandaloneTurnOptions> = {}) {
-  const net = new MemNet();
-  const clock = new VirtualClock();
-  const random = new SeededRandom(11);
-  const env = { clock, random, net, log: silentLogger() };
-  const turn = await startStandaloneTurn({
-    env,
-    listen: { host: '198.51.100.1', port: 3478 },
-    secret: SECRET,
-    realm: 'tincan.test',
-    relayHost: '198.51.100.1',
-    ...opts,
-  });
-  const clients: TurnClient[] = [];
-  const client = async (user = 'alice', host = '203.0.113.10') => {
-    const socket = (await net.bind({ host })) as MemSocket;
-    const creds = mintTurnCredentials({ secret: SECRET, user, now: clock.now(), ttlSeconds: 86400 });
-    const c = new TurnClient({ socket, clock, random, server: turn.address, username: creds.username, password: creds.password });
-    clients.push(c);
-    return { socket, c };
-  };
-  const peer = async (host = '203.0.113.20') => (await net.bind({ host })) as MemSocket;
-  const close = () => {
-    for (const c of clients) c.close();
-    turn.close();
-  };
-  return { net, clock, turn, client, peer, close };
-}
-
-async function rejects(p: Promise<unknown>, code: number): Promise<void> {
-  try {
-    await p;
-    assert.unreachable(`expected error ${code}`);
-  } catch (err) {
-    assert.instance(err, TurnClientError);
-    assert.is((err as TurnClientError).code, code, (err as Error).message);
-  }
-}
+const setup = (opts: Partial<StandaloneTurnOptions> = {}) => turnHarness({ seed: 11, ...opts });
+const rejects = rejectsWithTurnError;
 
 const t = suite('turn security');
 

@@ -1,59 +1,22 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
-import { silentLogger } from '../../src/log.ts';
 import type { Address } from '../../src/net/net.ts';
 import { Attr, Method, StunClass } from '../../supernodes/stun/constants.ts';
 import { decodeAddress, encodeEvenPort, encodeRequestedTransport, encodeText, encodeU32 } from '../../supernodes/stun/attributes.ts';
 import { StunWriter, getAttribute, parseStun } from '../../supernodes/stun/message.ts';
-import { TurnClient, TurnClientError } from '../../supernodes/turn/client.ts';
+import { TurnClient } from '../../supernodes/turn/client.ts';
 import { mintTurnCredentials } from '../../supernodes/turn/credentials.ts';
-import { startStandaloneTurn, type StandaloneTurnOptions } from '../../supernodes/turn/standalone.ts';
-import { MemNet, settle, type MemSocket } from '../fixtures/turn/mem-net.ts';
+import { type StandaloneTurnOptions } from '../../supernodes/turn/standalone.ts';
+import { settle, type MemSocket } from '../fixtures/turn/mem-net.ts';
+import { TURN_TEST_SECRET, rejectsWithTurnError, turnHarness } from '../fixtures/turn/turn-harness.ts';
 
-const SECRET = 'test-secret';
+const SECRET = TURN_TEST_SECRET;
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-async function setup(opts: Partial<StandaloneTurnOptions> = {}) {
-  const net = new MemNet();
-  const clock = new VirtualClock();
-  const random = new SeededRandom(7);
-  const env = { clock, random, net, log: silentLogger() };
-  const turn = await startStandaloneTurn({
-    env,
-    listen: { host: '198.51.100.1', port: 3478 },
-    secret: SECRET,
-    realm: 'tincan.test',
-    relayHost: '198.51.100.1',
-    ...opts,
-  });
-  const clients: TurnClient[] = [];
-  const client = async (user = 'alice', host = '203.0.113.10', creds?: { username: string; password: string }) => {
-    const socket = (await net.bind({ host })) as MemSocket;
-    const c0 = creds ?? mintTurnCredentials({ secret: SECRET, user, now: clock.now(), ttlSeconds: 86400 });
-    const c = new TurnClient({ socket, clock, random, server: turn.address, username: c0.username, password: c0.password });
-    clients.push(c);
-    return { socket, c };
-  };
-  const peer = async (host = '203.0.113.20') => (await net.bind({ host })) as MemSocket;
-  const close = () => {
-    for (const c of clients) c.close();
-    turn.close();
-  };
-  return { net, clock, turn, client, peer, close };
-}
-
-async function rejects(p: Promise<unknown>, code: number): Promise<void> {
-  try {
-    await p;
-    assert.unreachable(`expected error ${code}`);
-  } catch (err) {
-    assert.instance(err, TurnClientError);
-    assert.is((err as TurnClientError).code, code, (err as Error).message);
-  }
-}
+const setup = (opts: Partial<StandaloneTurnOptions> = {}) => turnHarness({ seed: 7, ...opts });
+const rejects = rejectsWithTurnError;
 
 const t = suite('turn server');
 
