@@ -6,7 +6,7 @@
  */
 import type { Address } from '../../src/net/net.ts';
 import { Family, MAGIC_COOKIE, REASON } from './constants.ts';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './ip.ts';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../src/net/ip.ts';
 import { StunError } from './message.ts';
 
 const encoder = new TextEncoder();

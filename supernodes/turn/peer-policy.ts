@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseIPv4, parseIPv6 } from '../stun/ip.ts';
+import { parseIPv4, parseIPv6 } from '../../src/net/ip.ts';
 
 function v4Restricted(b: Uint8Array): boolean {
   const [a, c] = [b[0]!, b[1]!];

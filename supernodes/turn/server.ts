@@ -50,7 +50,7 @@ import {
 import { bindingResponse } from '../stun/binding.ts';
 import { fingerprintOk, verifyIntegrity, verifyIntegritySha256 } from '../stun/integrity.ts';
 import { StunError, StunWriter, getAttribute, getAttributes, parseStun, type StunMessage } from '../stun/message.ts';
-import { parseIPv4 } from '../stun/ip.ts';
+import { parseIPv4 } from '../../src/net/ip.ts';
 import { CHANNEL_MAX, CHANNEL_MIN } from './channel-data.ts';
 import { longTermKey, parseRestUsername, restPassword } from './credentials.ts';
 import { Nonces } from './nonce.ts';

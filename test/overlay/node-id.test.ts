@@ -6,7 +6,8 @@ import {
   bucketIndex, commonPrefixLength, compareDistance, compareIds, idEquals, idKey, leadingZeroBits,
   nodeIdFromHex, randomIdInBucket, sortByDistance, toHex, xorDistance,
 } from '../../src/overlay/node-id.ts';
-import { networkPrefix, parseIPv6 } from '../../src/overlay/ip-prefix.ts';
+import { networkPrefix } from '../../src/overlay/ip-prefix.ts';
+import { parseIPv6 } from '../../src/net/ip.ts';
 
 const id = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const big = (b: Uint8Array) => BigInt('0x' + toHex(b));
@@ -82,7 +83,7 @@ p('IPv4 /24 and IPv6 /48 prefixes', () => {
   assert.is(networkPrefix('2001:DB8:1:ffff:1:2:3:4'), '6:2001:db8:1');
   assert.is(networkPrefix('::1'), '6:0:0:0');
   assert.is(networkPrefix('::ffff:192.0.2.1'), '4:192.0.2');
-  assert.equal(parseIPv6('64:ff9b::192.0.2.33'), [0x64, 0xff9b, 0, 0, 0, 0, 0xc000, 0x0221]);
+  assert.equal([...parseIPv6('64:ff9b::192.0.2.33')!], [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0x00, 0x02, 0x21]);
   for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.4a', 'example.com', '1::2::3', ':::', '1:2:3:4:5:6:7:8:9', '12345::', 'fe80::1%eth0']) {
     assert.is(networkPrefix(bad), undefined, bad);
   }

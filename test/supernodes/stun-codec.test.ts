@@ -12,7 +12,7 @@ import {
 } from '../../supernodes/stun/attributes.ts';
 import { crc32 } from '../../supernodes/stun/crc32.ts';
 import { fingerprintOk, verifyIntegrity, verifyIntegritySha256 } from '../../supernodes/stun/integrity.ts';
-import { formatIPv6, parseIPv4, parseIPv6 } from '../../supernodes/stun/ip.ts';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../../src/net/ip.ts';
 import { StunError, StunWriter, getAttribute, looksLikeStun, parseStun } from '../../supernodes/stun/message.ts';
 import { longTermKey } from '../../supernodes/turn/credentials.ts';
 import { md5 } from '@noble/hashes/legacy.js';

@@ -1,24 +1,33 @@
 /**
- * IP address literals <-> bytes, without node:net (works on SimNet hosts too).
+ * IP address literals <-> bytes, without node:net (works on SimNet hosts too): used by
+ * the STUN/TURN codecs and the overlay's diversity prefixes.
  * IPv6 output follows RFC 5952 (lowercase, longest zero run compressed), which is how
  * Node and Deno report addresses, so formatted and received hosts compare equal.
  *
  * @module
  */
 
-/** 4 bytes for an IPv4 literal, or undefined if `host` is not one. */
+/** 4 bytes for a dotted-quad IPv4 literal (four groups of 1-3 digits, each <= 255), or undefined. */
 export function parseIPv4(host: string): Uint8Array | undefined {
-  const parts = host.split('.');
-  if (parts.length !== 4) return undefined;
+  // Hand-rolled: the overlay runs this for every contact a routing table sees.
+  if (host.length > 15) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    out[i] = v;
+  let n = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= host.length; i++) {
+    const c = i < host.length ? host.charCodeAt(i) : 46; // virtual trailing '.'
+    if (c === 46) {
+      if (digits === 0 || value > 255 || n === 4) return undefined;
+      out[n++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      value = value * 10 + (c - 48);
+    } else return undefined;
   }
-  return out;
+  return n === 4 ? out : undefined;
 }
 
 /** 16 bytes for an IPv6 literal (optionally with an embedded IPv4 tail), or undefined. */
