@@ -25,31 +25,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { OPUS_MAX_PACKET_BYTES, OPUS_SAMPLE_RATE, OpusError, opusPacketSamples, type OpusDecoderOptions } from './opus.ts';
+import { MAX_DECODE_SAMPLES, OPUS_MAX_PACKET_BYTES, OPUS_SAMPLE_RATE, OpusError, libopusError, opusPacketSamples, type OpusDecoderOptions } from './opus.ts';
 import { int16ToFloat } from './pcm.ts';
 
 /** The npm package that provides the WASM build (a dependency of tincan). */
 export const OPUS_FEC_PACKAGE = '@evan/opus';
 
-/** Largest number of samples one packet can decode to (120 ms at 48 kHz). */
-const MAX_DECODE_SAMPLES = 5760;
 /** libopus decodes and conceals in multiples of 2.5 ms. */
 const SAMPLE_QUANTUM = 120;
 const CTL_GET_LAST_PACKET_DURATION = 4039;
-
-const LIBOPUS_ERRORS: Record<number, string> = {
-  [-1]: 'bad argument',
-  [-2]: 'buffer too small',
-  [-3]: 'internal error',
-  [-4]: 'invalid packet',
-  [-5]: 'unimplemented',
-  [-6]: 'invalid state',
-  [-7]: 'memory allocation failed',
-};
-
-function libopusError(what: string, code: number): OpusError {
-  return new OpusError(`${what}: libopus error ${code} (${LIBOPUS_ERRORS[code] ?? 'unknown'})`, code);
-}
 
 /** The exports of `@evan/opus`'s libopus WASM that we use (plain C ABI, pointers are heap offsets). */
 interface FecWasm {

@@ -35,7 +35,7 @@ export type OpusFrameMs = 10 | 20 | 40 | 60;
 /** Largest Opus packet we accept for decoding (RFC 6716 maximum is 1275 bytes per frame). */
 export const OPUS_MAX_PACKET_BYTES = 1275 * 3;
 /** Largest number of samples one packet can decode to (120 ms at 48 kHz). */
-const MAX_DECODE_SAMPLES = 5760;
+export const MAX_DECODE_SAMPLES = 5760;
 const MAX_ENCODE_SAMPLES = 2880;
 
 /** Error raised by the Opus wrapper: bad options, use after close, libopus errors. */
@@ -59,7 +59,8 @@ const LIBOPUS_ERRORS: Record<number, string> = {
   [-7]: 'memory allocation failed',
 };
 
-function libopusError(what: string, code: number): OpusError {
+/** An {@link OpusError} for a negative libopus return code, with libopus's name for it. */
+export function libopusError(what: string, code: number): OpusError {
   return new OpusError(`${what}: libopus error ${code} (${LIBOPUS_ERRORS[code] ?? 'unknown'})`, code);
 }
 
