@@ -5,7 +5,7 @@
  * @module
  */
 import type { PositionalSpec } from './command.ts';
-import { flag, optional, required, requiredRepeated } from './options.ts';
+import { flag, optional, repeated, required, requiredRepeated } from './options.ts';
 import { decimal, hostPort, oneOf, positive, text, wavInput, wavOutput } from './values.ts';
 
 /** Longest display name / search text, in characters. */
@@ -13,6 +13,12 @@ export const MAX_NAME_LENGTH = 64;
 
 /** `--seed HOST:PORT`, required, repeatable. */
 export const seedOption = requiredRepeated('HOST:PORT', 'supernode to join the network through (IP address and port)', hostPort());
+
+/** `--seed HOST:PORT` for long-running nodes: optional (the host cache and mDNS on the LAN also find supernodes). */
+export const optionalSeedOption = repeated('HOST:PORT', 'supernode to join the network through (IP address and port); without: the host cache and mDNS on the LAN', hostPort());
+
+/** `--no-mdns`: no LAN discovery. */
+export const noMdnsOption = flag('do not find (or, as a supernode, announce) supernodes on the LAN with mDNS');
 
 /** `--name N`: this node's display name. */
 export const nameOption = required('N', 'your display name (not unique: contacts are pinned by key)', text(MAX_NAME_LENGTH));

@@ -1216,7 +1216,10 @@ export class OverlayNode {
   private async onLanSupernode(address: Address): Promise<void> {
     if (this.closed || (this.socket && sameAddress(address, this.socket.address))) return;
     const id = await this.hail(address);
-    if (id && id !== this.id) this.hostCache.recordSuccess(id, address);
+    if (!id || id === this.id) return;
+    this.hostCache.recordSuccess(id, address);
+    // A leaf short of supernodes (e.g. no seeds, empty cache) attaches now, not next round.
+    if (this.role === 'leaf' && this.attachedCount() < this.o.attachments) void this.keepalive();
   }
 
   // --- bootstrap and attachment (leaf) -------------------------------------------

@@ -209,7 +209,8 @@ parse('--help for every command lists its arguments, options with defaults, and 
   }
   const node = (await cli(['node', '--help'])).out;
   assert.match(node, /--supernode MODE\s+supernode role: auto \(when elected\), always, never \(default: auto\)/);
-  assert.match(node, /--seed HOST:PORT\s+.*\(required; repeatable\)/);
+  assert.match(node, /--seed HOST:PORT\s+.*\(repeatable\)/);
+  assert.match(node, /--no-mdns\s+do not find/);
 });
 
 parse('tincan --help lists every command; --version prints the version', async () => {

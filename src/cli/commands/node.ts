@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { audioOption, echoOption, listenOption, micDeviceOption, nameOption, seedOption, speakerDeviceOption } from '../common.ts';
+import { audioOption, echoOption, listenOption, micDeviceOption, nameOption, noMdnsOption, optionalSeedOption, speakerDeviceOption } from '../common.ts';
 import { flag, optional, withDefault } from '../options.ts';
 import { failure, success } from '../outcome.ts';
 import { hostPort, integer, nonEmpty, oneOf } from '../values.ts';
@@ -19,13 +19,16 @@ export const nodeCommand = defineCommand({
   description: [
     'Runs until SIGINT or SIGTERM. Prints "node ID (ROLE) on HOST:PORT, attached to N supernodes"',
     'once joined, and every role change with its reason and score. With --json, one object at exit.',
+    'Without --seed it joins through the host cache in --home and supernodes found on the LAN (mDNS;',
+    'off with --no-mdns or on a loopback address); until one accepts it says what it is waiting for.',
     'With --stdin-commands, reads lines "lookup NAME", "search TEXT", "status" or "call NAME [SECONDS]" on stdin and',
     'answers each with one JSON line on stdout (for scripts and tests).',
   ].join('\n'),
   positionals: [],
   options: {
     name: nameOption,
-    seed: seedOption,
+    seed: optionalSeedOption,
+    noMdns: noMdnsOption,
     listen: listenOption,
     supernode: withDefault('MODE', 'supernode role: auto (when elected), always, never', oneOf(SUPERNODE_MODES), 'auto' as (typeof SUPERNODE_MODES)[number]),
     budgetKbps: withDefault('N', 'upstream to volunteer if elected supernode, in kbit/s', integer(1, 10_000_000), 1000),
@@ -43,7 +46,7 @@ export const nodeCommand = defineCommand({
   groups: [{ options: ['autoAnswer', 'echo'], required: false }],
   examples: ['node --name alice --seed 203.0.113.7:4000 --headless'],
   async run({ options, global }, outer) {
-    const { identityFor, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
+    const { identityFor, isLoopback, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
     const { callAudio, cliTincanNode } = await import('./call-common.ts');
     const { formatAddress } = await import('../../net/net.ts');
     // The terminal UI when on a terminal (and not scripted): logs then go to a file.
@@ -51,14 +54,16 @@ export const nodeCommand = defineCommand({
     const ctx = ui ? await (await import('./terminal-ui.ts')).uiContext(global, outer, 'node') : outer;
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
+    const listen = options.listen ?? { host: '0.0.0.0', port: 0 };
     const tincan = cliTincanNode(global, ctx, {
       identity,
-      listen: options.listen ?? { host: '0.0.0.0', port: 0 },
+      listen,
       seeds: options.seed,
       role: options.supernode,
       name: options.name,
       budgetKbps: options.budgetKbps,
       maxSessions: options.maxSessions,
+      ...(options.noMdns ? { mdns: false } : {}),
       // Sound for the calls it places (UI, `call` lines) and answers; none for the echo service.
       ...(options.echo ? { echo: true } : { audio: callAudio(options) }),
       ...(options.autoAnswer ? { autoAnswer: true } : {}),
@@ -82,6 +87,19 @@ export const nodeCommand = defineCommand({
     }
     const snap = node.snapshot();
     say(`node ${node.id} (${snap.role}) on ${formatAddress(snap.address!)}, attached to ${snap.supernodes.length} supernodes`);
+    if (snap.role === 'leaf' && snap.supernodes.length === 0) {
+      // Say why, and what it waits for; the first attachment is announced.
+      const mdns = !options.noMdns && !isLoopback(listen.host);
+      const why = `not attached to any supernode: ${options.seed.length > 0 ? 'no seed accepted' : 'no --seed'}, none from the host cache, ` +
+        (mdns ? 'looking on the LAN (mDNS)' : `and mDNS is off (${options.noMdns ? '--no-mdns' : 'loopback address'}): give --seed HOST:PORT`);
+      say(why);
+      ctx.log.warn({ seeds: options.seed.length, mdns }, why);
+      const off = node.on('attached', (e) => {
+        off();
+        const s = node.snapshot().supernodes.find((x) => x.id === e.supernode);
+        say(`attached to supernode ${e.supernode.slice(0, 16)}${s ? ` at ${formatAddress(s.address)}` : ''}`);
+      });
+    }
     const { callResult, placeCall } = await import('./call-common.ts');
     // `call NAME [SECONDS]`: place a call (default 5 s) and answer with `call --json`'s object.
     const callLine = (cmd: string, arg: string, reply: (o: unknown) => void): boolean => {

@@ -4,6 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
+import { noMdnsOption } from '../common.ts';
 import { flag, optional, repeated, required, withDefault } from '../options.ts';
 import { failure, success } from '../outcome.ts';
 import { hostPort, integer, nonEmpty } from '../values.ts';
@@ -26,6 +27,7 @@ export const supernodeCommand = defineCommand({
     budgetKbps: withDefault('N', 'upstream bandwidth to volunteer, in kbit/s', integer(1, 10_000_000), 1000),
     maxSessions: withDefault('N', 'most relayed sessions at once', integer(1, 100_000), 100),
     seed: repeated('HOST:PORT', 'another supernode to join', hostPort()),
+    noMdns: noMdnsOption,
     allowPrivatePeers: flag('let TURN relay to loopback/private addresses (tests only)'),
     stdinCommands: flag('answer "stored NAME" / "lookup NAME" / "search TEXT" / "status" lines on stdin with JSON lines'),
   },
@@ -44,6 +46,7 @@ export const supernodeCommand = defineCommand({
       role: 'always',
       budgetKbps: options.budgetKbps,
       maxSessions: options.maxSessions,
+      ...(options.noMdns ? { mdns: false } : {}),
       ...(options.turnSecret !== undefined ? { turnSecret: options.turnSecret } : {}),
       ...(options.allowPrivatePeers ? { allowPrivatePeers: true } : {}),
     });
