@@ -19,9 +19,11 @@ export class TincanProcess {
   readonly exited: Promise<number | null>;
   private waiters: { pred: (line: string, index: number) => boolean; resolve: (line: string) => void }[] = [];
 
-  constructor(readonly label: string, args: readonly string[], env: Record<string, string> = {}) {
+  /** `netns`: run inside this network namespace (`ip netns exec`; needs root). */
+  constructor(readonly label: string, args: readonly string[], env: Record<string, string> = {}, netns?: string) {
     const [cmd, argv] = tincanCommand(args);
-    this.child = spawn(cmd, argv, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [c, a] = netns ? ['ip', ['netns', 'exec', netns, cmd, ...argv]] : [cmd, argv];
+    this.child = spawn(c, a, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let buf = '';
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
