@@ -10,7 +10,7 @@ import { notAvailable } from '../outcome.ts';
 /** `tincan listen NAME --seed HOST:PORT [--record F.wav] [--duration S]`. */
 export const listenCommand = defineCommand({
   name: 'listen',
-  summary: 'listen to a stream by name',
+  summary: 'listen to a stream by name (not available yet)',
   description: 'With --json, prints {ok, packetsReceived, lossPct, jitterMs, via} when done.',
   positionals: [nameArgument('name of the stream')],
   options: { seed: seedOption, record: recordOption, duration: durationOption },

@@ -12,7 +12,7 @@ import { wavInput } from '../values.ts';
 /** `tincan stream NAME --seed HOST:PORT (--source F.wav | --tone HZ | --mic)`. */
 export const streamCommand = defineCommand({
   name: 'stream',
-  summary: 'publish an audio stream under a name',
+  summary: 'publish an audio stream under a name (not available yet)',
   positionals: [nameArgument('name to publish the stream under')],
   options: {
     seed: seedOption,

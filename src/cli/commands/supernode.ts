@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { noMdnsOption } from '../common.ts';
+import { COMING, noMdnsOption } from '../common.ts';
 import { flag, optional, repeated, required, withDefault } from '../options.ts';
 import { failure, success } from '../outcome.ts';
 import { hostPort, integer, nonEmpty } from '../values.ts';
@@ -12,7 +12,7 @@ import { hostPort, integer, nonEmpty } from '../values.ts';
 /** `tincan supernode --listen HOST:PORT [...]`. */
 export const supernodeCommand = defineCommand({
   name: 'supernode',
-  summary: 'run a supernode: directory, signaling relay, STUN/TURN and stream fan-out',
+  summary: 'run a supernode: directory, signaling relay, STUN and TURN',
   description: [
     'Runs until SIGINT or SIGTERM; on shutdown its leaves are told to move first.',
     'Prints "supernode ID listening on HOST:PORT" once joined; with --json, one object at exit:',
@@ -22,7 +22,7 @@ export const supernodeCommand = defineCommand({
   positionals: [],
   options: {
     listen: required('HOST:PORT', 'UDP address for overlay, STUN and TURN traffic', hostPort({ allowAnyPort: true })),
-    http: optional('HOST:PORT', 'serve WHIP/WHEP over HTTP on this address', hostPort({ allowAnyPort: true })),
+    http: optional('HOST:PORT', 'serve WHIP/WHEP over HTTP on this address (not available yet: warns and runs without it)', hostPort({ allowAnyPort: true })),
     turnSecret: optional('S', 'shared secret for TURN credentials (like coturn --use-auth-secret)', nonEmpty),
     budgetKbps: withDefault('N', 'upstream bandwidth to volunteer, in kbit/s', integer(1, 10_000_000), 1000),
     maxSessions: withDefault('N', 'most relayed sessions at once', integer(1, 100_000), 100),
@@ -38,6 +38,7 @@ export const supernodeCommand = defineCommand({
     const { formatAddress } = await import('../../net/net.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
+    if (options.http) ctx.log.warn({ http: formatAddress(options.http) }, `--http: WHIP/WHEP is not available yet in this build (${COMING.streaming}); running without it`);
     // The full node: the overlay, with STUN/TURN on the same UDP port.
     const tincan = cliTincanNode(global, ctx, {
       identity,
