@@ -10,7 +10,7 @@
  * dropped), only when that source is on one of our links (same subnet as one of our
  * IPv4 interfaces; loopback, multicast and unspecified sources are dropped), and at a
  * bounded rate: at most {@link MdnsLimits.perPacket} services per packet and
- * {@link MdnsLimits.perHost} ports per host, the same address at most once per
+ * {@link MdnsLimits.perHost} ports per host within `repeatMs`, the same address at most once per
  * `repeatMs`, at most `foundPerMinute` new addresses a minute, a table of at most
  * `known` addresses. Oversized packets (> 9000 bytes, RFC 6762's limit) and packets of
  * more than `records` records are dropped whole. Every drop is counted by reason in
@@ -43,7 +43,7 @@ export interface MdnsLimits {
   records: number;
   /** Services reported from one packet (default 4). */
   perPacket: number;
-  /** Ports of one host in the table (default 4). */
+  /** Ports of one host reported within `repeatMs` (default 4). */
   perHost: number;
   /** Addresses remembered (default 64; the oldest is forgotten). */
   known: number;
@@ -247,7 +247,7 @@ export function multicastDnsDiscovery(options: MdnsOptions): MdnsDiscovery {
     if (at !== undefined && now - at < lim.repeatMs) return drop('repeat');
     if (at === undefined) {
       let sameHost = 0;
-      for (const k of known.keys()) if (k.slice(0, k.lastIndexOf(':')) === host) sameHost++;
+      for (const [k, when] of known) if (now - when < lim.repeatMs && k.slice(0, k.lastIndexOf(':')) === host) sameHost++;
       if (sameHost >= lim.perHost) return drop('too-many', 1, { host });
     }
     if (!takeToken()) return drop('rate-limited', 1, { host });
