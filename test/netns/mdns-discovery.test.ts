@@ -7,7 +7,8 @@
  * - alice: `tincan node --headless --name alice`, no --seed, empty home: must find the
  *   supernode by mDNS (at its LAN address, not 0.0.0.0), attach, publish; the rogue's
  *   hint is hailed and not trusted, the spoofed and oversized ones are dropped;
- * - bob: the same, then looks alice up by name: her record, with her key's fingerprint;
+ * - bob: the same, then looks alice up by name: her record, with her key's fingerprint
+ *   (and `tincan lookup alice --seed` the address alice discovered gives the same);
  * - carol: `--no-mdns`, no --seed: finds nothing and says why.
  * Needs root (CI runs as root).
  *
@@ -154,6 +155,13 @@ t('a node without seeds finds the supernode by mDNS, publishes, and is found by 
   assert.is(rec.publicKey, a.userKey);
   assert.is(rec.fingerprint, fingerprint(Uint8Array.from(a.userKey.match(/../g)!.map((h) => parseInt(h, 16)))));
   assert.equal(rec.supernodes, [`${snHost.ip}:4000`]);
+
+  // `tincan lookup alice` through the address alice discovered (from carol's namespace).
+  const seen = a.supernodes[0]!.address;
+  const looker = start('looker', carolHost.ns, ['lookup', 'alice', '--seed', `${seen.host}:${seen.port}`, '--json']);
+  const looked = await looker.result<{ ok: boolean; records: { name: string; fingerprint: string }[] }>(30_000);
+  assert.is(looked.code, 0, looker.stderr.slice(-2000));
+  assert.equal(looked.json?.records.map((r) => [r.name, r.fingerprint]), [['alice', rec.fingerprint]]);
 
   // carol: nothing to join through, and she says so.
   const carolSays = await carol.waitLine((x) => x.startsWith('not attached'), 30_000);
