@@ -26,11 +26,32 @@
  */
 import type { Clock, Timer } from '../clock.ts';
 import type { Random } from '../random.ts';
-import { ErrorMessage, MessageEncodeError, RequestMessage, ResponseMessage, type MessageOf } from './messages.ts';
-import type { MessageEndpoint } from './message-endpoint.ts';
+import { ErrorMessage, MessageEncodeError, RequestMessage, ResponseMessage, type MessageDef, type MessageOf, type WireMessage } from './messages.ts';
 import { RpcError } from './rpc-error.ts';
 import type { RpcMethod } from './rpc-method.ts';
 import { SerialWindow } from './serial-window.ts';
+
+/**
+ * A message in the form {@link RpcPeer} keeps it for sending and resending: the bytes of
+ * `MessageRegistry.encode` (whose `length` is the encoded size), or a simulator's stand-in
+ * that carries the same `length`.
+ */
+export interface EncodedMessage {
+  readonly length: number;
+}
+
+/**
+ * What an {@link RpcPeer} needs of its endpoint: a `MessageEndpoint` (the real path:
+ * schema-validated JSON over fragmentation and a session), or a simulator's stand-in
+ * with the same behaviour (src/overlay/sim/sim-endpoint.ts).
+ */
+export interface RpcEndpoint {
+  readonly registry: { encode(message: WireMessage): EncodedMessage };
+  sendEncoded(bytes: EncodedMessage): void;
+  on<M extends { type: string }>(def: MessageDef<M>, handler: (message: M) => void): () => void;
+  onClose(handler: (reason: string) => void): () => void;
+  close(reason?: string): void;
+}
 
 /** Limits and default timing of an {@link RpcPeer}. */
 export interface RpcOptions {
@@ -54,6 +75,13 @@ export interface RpcOptions {
   defaults?: Omit<RequestOptions, 'signal'>;
   /** Whether {@link RpcPeer.close} closes the endpoint (default true). */
   closeEndpoint?: boolean;
+  /**
+   * Validate parameters and results against the method schemas on both sides (default
+   * true). Only a simulator whose every message comes from its own code turns it off (its
+   * tests run the same simulation with validation on and compare); real peers always
+   * validate.
+   */
+  validate?: boolean;
 }
 
 /** Per-request options. */
@@ -109,7 +137,7 @@ export interface RpcStats {
 
 interface Pending {
   method: RpcMethod<unknown, unknown>;
-  bytes: Uint8Array;
+  bytes: EncodedMessage;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   sends: number;
@@ -121,6 +149,12 @@ interface Pending {
   opts: Required<Omit<RequestOptions, 'signal'>>;
 }
 
+/** A handler run in progress: its deadline, and its abort controller once the handler asked for `ctx.signal`. */
+interface Run {
+  ac: AbortController | undefined;
+  timer: Timer | undefined;
+}
+
 type Req = MessageOf<typeof RequestMessage>;
 type Res = MessageOf<typeof ResponseMessage>;
 type Err = MessageOf<typeof ErrorMessage>;
@@ -129,12 +163,13 @@ type Err = MessageOf<typeof ErrorMessage>;
 export class RpcPeer {
   private readonly clock: Clock;
   private readonly random: Random;
-  private readonly o: Required<Omit<RpcOptions, 'clock' | 'random' | 'defaults'>>;
+  private readonly o: Required<Omit<RpcOptions, 'clock' | 'random' | 'defaults' | 'validate'>>;
+  private readonly validate: boolean;
   private readonly defaults: Required<Omit<RequestOptions, 'signal'>>;
   private readonly handlers = new Map<string, { method: RpcMethod<unknown, unknown>; fn: RpcHandler<unknown, unknown> }>();
   private readonly pending = new Map<number, Pending>();
-  private readonly running = new Map<number, { ac: AbortController; timer: Timer }>();
-  private readonly cache = new Map<number, { bytes: Uint8Array; at: number }>();
+  private readonly running = new Map<number, Run>();
+  private readonly cache = new Map<number, { bytes: EncodedMessage; at: number }>();
   private readonly executed: SerialWindow;
   private readonly detach: (() => void)[] = [];
   private cachedBytes = 0;
@@ -158,7 +193,7 @@ export class RpcPeer {
   };
 
   constructor(
-    private readonly endpoint: MessageEndpoint,
+    private readonly endpoint: RpcEndpoint,
     options: RpcOptions,
   ) {
     this.clock = options.clock;
@@ -173,6 +208,7 @@ export class RpcPeer {
       executedWindow: options.executedWindow ?? 4096,
       closeEndpoint: options.closeEndpoint ?? true,
     };
+    this.validate = options.validate ?? true;
     this.defaults = { timeoutMs: 10_000, retries: 4, initialRtoMs: 500, maxRtoMs: 4000, jitter: 0.25, ...options.defaults };
     this.executed = new SerialWindow(this.o.executedWindow);
     this.detach.push(
@@ -203,8 +239,10 @@ export class RpcPeer {
       const { signal } = options;
       if (this.closedReason !== undefined) return reject(new RpcError('closed', `rpc closed: ${this.closedReason}`));
       if (signal?.aborted) return reject(signal.reason);
-      const checked = method.params.validate(params);
-      if (!checked.ok) return reject(new RpcError('bad-params', `${method.name} params: ${checked.error}`));
+      if (this.validate) {
+        const checked = method.params.validate(params);
+        if (!checked.ok) return reject(new RpcError('bad-params', `${method.name} params: ${checked.error}`));
+      }
       if (this.pending.size >= this.o.maxInFlight) {
         this.counters.refusedOverloaded++;
         return reject(new RpcError('overloaded', `too many requests in flight (${this.o.maxInFlight})`));
@@ -212,13 +250,20 @@ export class RpcPeer {
       let id = this.nextId;
       while (this.pending.has(id)) id = (id + 1) >>> 0;
       this.nextId = (id + 1) >>> 0;
-      let bytes: Uint8Array;
+      let bytes: EncodedMessage;
       try {
         bytes = this.endpoint.registry.encode({ type: 'req', id, method: method.name, params });
       } catch (err) {
         return reject(err instanceof MessageEncodeError && err.reason === 'size' ? new RpcError('too-large', err.message) : err);
       }
-      const opts = { ...this.defaults, ...stripUndefined(options) } as Required<Omit<RequestOptions, 'signal'>>;
+      const d = this.defaults;
+      const opts: Required<Omit<RequestOptions, 'signal'>> = {
+        timeoutMs: options.timeoutMs ?? d.timeoutMs,
+        retries: options.retries ?? d.retries,
+        initialRtoMs: options.initialRtoMs ?? d.initialRtoMs,
+        maxRtoMs: options.maxRtoMs ?? d.maxRtoMs,
+        jitter: options.jitter ?? d.jitter,
+      };
       // Runtime timers misbehave beyond 2^31-1 ms (Node fires them at once).
       opts.timeoutMs = Math.min(Math.max(0, opts.timeoutMs), MAX_TIMER_MS);
       opts.maxRtoMs = Math.min(Math.max(1, opts.maxRtoMs), MAX_TIMER_MS);
@@ -299,6 +344,7 @@ export class RpcPeer {
       this.counters.lateResponses++;
       return;
     }
+    if (!this.validate) return this.settle(m.id, undefined, m.result);
     const r = p.method.result.validate(m.result);
     if (!r.ok) this.settle(m.id, new RpcError('bad-result', `${p.method.name} result: ${r.error}`, true));
     else this.settle(m.id, undefined, r.value);
@@ -345,8 +391,12 @@ export class RpcPeer {
     }
     const entry = this.handlers.get(m.method);
     if (!entry) return this.finish(m.id, { type: 'err', id: m.id, code: 'unknown-method', message: `no method ${m.method}` });
-    const params = entry.method.params.validate(m.params);
-    if (!params.ok) return this.finish(m.id, { type: 'err', id: m.id, code: 'bad-params', message: params.error });
+    let value: unknown = m.params;
+    if (this.validate) {
+      const params = entry.method.params.validate(m.params);
+      if (!params.ok) return this.finish(m.id, { type: 'err', id: m.id, code: 'bad-params', message: params.error });
+      value = params.value;
+    }
     if (this.running.size >= this.o.maxConcurrentHandlers) {
       // Not executed, so not remembered: a retransmission may be served later.
       this.counters.overloadedAnswered++;
@@ -356,41 +406,59 @@ export class RpcPeer {
     this.executed.mark(m.id);
     this.counters.handled++;
     const id = m.id;
-    const ac = new AbortController();
-    const timer = this.clock.setTimeout(() => {
-      if (this.running.get(id)?.ac !== ac) return;
-      ac.abort(new RpcError('timeout', 'handler timed out'));
+    // The abort controller is made only if the handler asks for `ctx.signal` (most never do).
+    const run: Run = { ac: undefined, timer: undefined };
+    const ctx: RpcContext = {
+      id,
+      method: m.method,
+      get signal() {
+        return (run.ac ??= new AbortController()).signal;
+      },
+    };
+    let out: unknown;
+    try {
+      out = entry.fn(value, ctx);
+    } catch (err) {
+      out = Promise.reject(err);
+    }
+    if (!isThenable(out)) {
+      // Answered synchronously: nothing to time out or abort.
+      this.succeed(id, entry.method, out);
+      return;
+    }
+    run.timer = this.clock.setTimeout(() => {
+      if (this.running.get(id) !== run) return;
+      run.ac?.abort(new RpcError('timeout', 'handler timed out'));
       this.running.delete(id);
       this.finish(id, { type: 'err', id, code: 'timeout', message: `handler did not finish within ${this.o.handlerTimeoutMs} ms` });
     }, this.o.handlerTimeoutMs);
-    this.running.set(id, { ac, timer });
-    const ctx: RpcContext = { id, method: m.method, signal: ac.signal };
-    let result: Promise<unknown>;
-    try {
-      result = Promise.resolve(entry.fn(params.value, ctx));
-    } catch (err) {
-      result = Promise.reject(err);
-    }
-    result.then(
-      (value) => {
-        if (!this.endRun(id, ac)) return;
-        const checked = entry.method.result.validate(value);
-        if (!checked.ok) return this.finish(id, { type: 'err', id, code: 'internal', message: `handler returned an invalid result` });
-        this.finish(id, { type: 'res', id, result: checked.value === undefined ? null : checked.value });
+    this.running.set(id, run);
+    Promise.resolve(out).then(
+      (v) => {
+        if (this.endRun(id, run)) this.succeed(id, entry.method, v);
       },
       (err: unknown) => {
-        if (!this.endRun(id, ac)) return;
+        if (!this.endRun(id, run)) return;
         if (err instanceof RpcError) this.finish(id, { type: 'err', id, code: safeCode(err.code), message: err.message.slice(0, 1024) });
         else this.finish(id, { type: 'err', id, code: 'internal', message: 'internal error' });
       },
     );
   }
 
+  /** Answer request `id` with the handler's `value` (checked against the result schema). */
+  private succeed(id: number, method: RpcMethod<unknown, unknown>, value: unknown): void {
+    if (this.validate) {
+      const checked = method.result.validate(value);
+      if (!checked.ok) return this.finish(id, { type: 'err', id, code: 'internal', message: `handler returned an invalid result` });
+      value = checked.value;
+    }
+    this.finish(id, { type: 'res', id, result: value === undefined ? null : value });
+  }
+
   /** True when the run is still current (not timed out, not closed); clears it. */
-  private endRun(id: number, ac: AbortController): boolean {
-    const r = this.running.get(id);
-    if (!r || r.ac !== ac || this.closedReason !== undefined) return false;
-    r.timer.cancel();
+  private endRun(id: number, run: Run): boolean {
+    if (this.running.get(id) !== run || this.closedReason !== undefined) return false;
+    run.timer?.cancel();
     this.running.delete(id);
     return true;
   }
@@ -399,7 +467,7 @@ export class RpcPeer {
   private finish(id: number, message: Res | Err): void {
     if (this.closedReason !== undefined) return;
     this.executed.mark(id);
-    let bytes: Uint8Array;
+    let bytes: EncodedMessage;
     try {
       bytes = this.endpoint.registry.encode(message);
     } catch (err) {
@@ -415,7 +483,7 @@ export class RpcPeer {
   }
 
   /** Send without throwing: this runs in timer and promise callbacks, where a throw would crash the process. */
-  private sendSafely(bytes: Uint8Array): void {
+  private sendSafely(bytes: EncodedMessage): void {
     try {
       this.endpoint.sendEncoded(bytes);
     } catch {
@@ -423,7 +491,7 @@ export class RpcPeer {
     }
   }
 
-  private cacheGet(id: number): Uint8Array | undefined {
+  private cacheGet(id: number): EncodedMessage | undefined {
     const e = this.cache.get(id);
     if (!e) return undefined;
     if (e.at + this.o.responseCacheTtlMs <= this.clock.now()) {
@@ -433,7 +501,7 @@ export class RpcPeer {
     return e.bytes;
   }
 
-  private cachePut(id: number, bytes: Uint8Array): void {
+  private cachePut(id: number, bytes: EncodedMessage): void {
     const now = this.clock.now();
     this.cacheDelete(id);
     for (const [k, e] of this.cache) {
@@ -460,8 +528,8 @@ export class RpcPeer {
     for (const d of this.detach) d();
     for (const id of [...this.pending.keys()]) this.settle(id, new RpcError('closed', `rpc closed: ${reason}`));
     for (const r of this.running.values()) {
-      r.timer.cancel();
-      r.ac.abort(new RpcError('closed', `rpc closed: ${reason}`));
+      r.timer?.cancel();
+      r.ac?.abort(new RpcError('closed', `rpc closed: ${reason}`));
     }
     this.running.clear();
     this.cache.clear();
@@ -471,8 +539,8 @@ export class RpcPeer {
   }
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'signal')) as Partial<T>;
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof (x as { then?: unknown }).then === 'function';
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -154,6 +154,8 @@ export interface ScenarioReport {
   simSeconds: number;
   wallSeconds: number;
   heapMB: number;
+  /** With `peer.wireCheck`: messages checked against the real encoding, and mismatches (sim-endpoint.ts). */
+  wireCheck?: { checked: number; mismatches: number; firstMismatch: string | undefined };
 }
 
 interface Live {
@@ -600,6 +602,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       simSeconds: Math.round((finishedAt - t0) / 1000),
       wallSeconds: round((performance.now() - wall0) / 1000, 1),
       heapMB: Math.round(heapMax / 2 ** 20),
+      ...(world.wireCheck ? { wireCheck: { checked: world.wireCheck.checked, mismatches: world.wireCheck.mismatches, firstMismatch: world.wireCheck.firstMismatch } } : {}),
     };
   }
 }

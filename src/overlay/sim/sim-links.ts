@@ -25,6 +25,14 @@
  * FINISH  E2 | receiver-link u32 | pad                             (FINISH_LEN bytes)
  * DATA    E3 | receiver-link u32 | counter u64 | payload | tag[16]
  * ```
+ *
+ * Besides byte payloads, a link carries *parcels*: messages handed across as objects
+ * (sim-endpoint.ts). A parcel of `length` bytes goes out as the DATA packets its fragments
+ * would fill (fragment.ts: 9-byte header, at most `maxFragmentBytes` each), whose payload
+ * is a fragment header with version {@link PARCEL_VERSION} and the parcel's id in a
+ * {@link SimPostOffice}, padded with zeros; the receiver takes the object from the post
+ * office once every fragment has arrived (at most `maxPartialParcels` incomplete at once,
+ * the oldest given up first, as the reassembler does).
  * @module
  */
 import type { Clock, Timer } from '../../clock.ts';
@@ -32,6 +40,55 @@ import type { Address, DatagramSocket } from '../../net/net.ts';
 import { HandlerSet, type MessageChannel, type PayloadHandler } from '../../wire/channel.ts';
 import { DATA_HEADER_LEN, FINISH_LEN, INIT_LEN, RESP_LEN } from '../../wire/session/packets.ts';
 import { TAGLEN } from '../../wire/noise/crypto.ts';
+import { DEFAULT_MAX_FRAGMENT_BYTES, FRAGMENT_HEADER_BYTES } from '../../wire/fragment.ts';
+
+/** First payload byte of a parcel fragment (real fragments use 0x01). */
+export const PARCEL_VERSION = 0x5e;
+
+/** A message handed across a link as an object, with its encoded size (see sim-endpoint.ts). */
+export interface SimParcel {
+  readonly message: object;
+  /** Bytes of the message as `MessageRegistry.encode` produces it. */
+  readonly length: number;
+  /** The real encoding, when checking (sim-endpoint.ts). */
+  readonly bytes: Uint8Array | undefined;
+}
+
+/** Where parcels wait while their fragments cross the simulated network (one per simulation). */
+export class SimPostOffice {
+  private next = 1;
+  private readonly held = new Map<number, { parcel: SimParcel; at: number }>();
+
+  /** Parcels not yet taken are dropped this long after sending (their fragments were lost). */
+  constructor(private readonly holdMs = 30_000) {}
+
+  /** Hold `parcel`; returns its id (u32). */
+  put(parcel: SimParcel, now: number): number {
+    const cutoff = now - this.holdMs;
+    for (const [k, e] of this.held) {
+      if (e.at > cutoff) break;
+      this.held.delete(k);
+    }
+    let id = this.next;
+    while (this.held.has(id)) id = (id + 1) >>> 0;
+    this.next = (id + 1) >>> 0;
+    this.held.set(id, { parcel, at: now });
+    return id;
+  }
+
+  /** Take the parcel with `id` (once). */
+  take(id: number): SimParcel | undefined {
+    const e = this.held.get(id);
+    if (e === undefined) return undefined;
+    this.held.delete(id);
+    return e.parcel;
+  }
+
+  /** Parcels held now. */
+  get size(): number {
+    return this.held.size;
+  }
+}
 
 const INIT = 0xe0;
 const RESP = 0xe1;
@@ -63,6 +120,12 @@ export interface SimLinksOptions {
   maxQueued?: number;
   /** Answer every keepalive with a keepalive (supernodes: the leaf learns we are alive). */
   echoKeepalives?: boolean;
+  /** Where parcels wait in flight; needed to send or receive parcels. */
+  post?: SimPostOffice;
+  /** Fragment size of parcels, header included (default 1100, as FragmentedChannel). */
+  maxFragmentBytes?: number;
+  /** Incomplete parcels kept per link (default 8). */
+  maxPartialParcels?: number;
 }
 
 /** Counters of a {@link SimLinks}. */
@@ -87,7 +150,10 @@ export class SimLink implements MessageChannel {
   private counter = 0;
   private readonly handlers = new HandlerSet<[Uint8Array]>();
   private readonly closeHandlers = new HandlerSet<[string]>();
-  queue: Uint8Array[] | undefined = [];
+  private parcelHandler: ((parcel: SimParcel) => void) | undefined;
+  queue: (Uint8Array | SimParcel)[] | undefined = [];
+  /** Incomplete parcels: id -> fragments received. */
+  partials: Map<number, number> | undefined;
   timer: Timer | undefined;
   tries = 0;
 
@@ -117,6 +183,25 @@ export class SimLink implements MessageChannel {
     this.owner.sendData(this, payload);
   }
 
+  /** Send a message as a parcel (see module docs). */
+  sendParcel(parcel: SimParcel): void {
+    if (this.closed) return;
+    if (!this.established) {
+      const q = this.queue!;
+      if (q.length < this.owner.maxQueued) q.push(parcel);
+      return;
+    }
+    this.owner.sendParcel(this, parcel);
+  }
+
+  /** Receive parcels (one handler; returns its remover). */
+  onParcel(handler: (parcel: SimParcel) => void): () => void {
+    this.parcelHandler = handler;
+    return () => {
+      if (this.parcelHandler === handler) this.parcelHandler = undefined;
+    };
+  }
+
   /** Send an empty DATA packet (a keepalive). */
   keepalive(): void {
     if (this.closed || !this.established) return;
@@ -137,6 +222,8 @@ export class SimLink implements MessageChannel {
     this.timer?.cancel();
     this.timer = undefined;
     this.queue = undefined;
+    this.partials = undefined;
+    this.parcelHandler = undefined;
     this.owner.forget(this);
     this.handlers.clear();
     this.closeHandlers.emit(reason);
@@ -152,6 +239,18 @@ export class SimLink implements MessageChannel {
   receive(payload: Uint8Array): void {
     if (payload.byteLength > 0) this.handlers.emit(payload);
   }
+
+  /** @internal */
+  receiveParcel(parcel: SimParcel): void {
+    const h = this.parcelHandler;
+    if (h) {
+      try {
+        h(parcel);
+      } catch {
+        // as HandlerSet: a handler's error stays with it
+      }
+    }
+  }
 }
 
 const EMPTY = new Uint8Array(0);
@@ -160,6 +259,9 @@ const EMPTY = new Uint8Array(0);
 export class SimLinks {
   readonly self: number;
   readonly maxQueued: number;
+  private readonly post: SimPostOffice | undefined;
+  private readonly room: number;
+  private readonly maxPartial: number;
   readonly stats: SimLinksStats = { opened: 0, accepted: 0, closed: 0, handshakeFailures: 0, dropped: 0 };
   private readonly socket: DatagramSocket;
   private readonly clock: Clock;
@@ -187,6 +289,9 @@ export class SimLinks {
     this.maxLinks = options.maxLinks ?? 4096;
     this.maxQueued = options.maxQueued ?? 64;
     this.echo = options.echoKeepalives ?? false;
+    this.post = options.post;
+    this.room = (options.maxFragmentBytes ?? DEFAULT_MAX_FRAGMENT_BYTES) - FRAGMENT_HEADER_BYTES;
+    this.maxPartial = options.maxPartialParcels ?? 8;
     this.socket.onMessage((data, from) => this.onPacket(data, from));
   }
 
@@ -262,6 +367,56 @@ export class SimLinks {
     this.socket.send(out, link.address);
   }
 
+  /** @internal Send `parcel` as the DATA packets of its fragments. */
+  sendParcel(link: SimLink, parcel: SimParcel): void {
+    const post = this.post;
+    if (!post) throw new Error('SimLinks: parcels need a post office');
+    const size = parcel.length;
+    const room = this.room;
+    const count = Math.max(1, Math.ceil(size / room));
+    const id = post.put(parcel, this.clock.now());
+    for (let i = 0; i < count; i++) {
+      const data = Math.min(room, size - i * room);
+      const out = new Uint8Array(DATA_HEADER_LEN + FRAGMENT_HEADER_BYTES + data + TAGLEN);
+      out[0] = DATA;
+      writeU32(out, 1, link.remoteId);
+      writeU32(out, 5, link.nextCounter());
+      const f = DATA_HEADER_LEN;
+      out[f] = PARCEL_VERSION;
+      writeU32(out, f + 1, id);
+      out[f + 5] = i >> 8;
+      out[f + 6] = i & 0xff;
+      out[f + 7] = count >> 8;
+      out[f + 8] = count & 0xff;
+      link.lastSent = this.clock.now();
+      this.socket.send(out, link.address);
+    }
+  }
+
+  /** A parcel fragment arrived on `link` (payload starts with {@link PARCEL_VERSION}). */
+  private onParcelFragment(link: SimLink, data: Uint8Array): void {
+    const f = DATA_HEADER_LEN;
+    if (data.byteLength < f + FRAGMENT_HEADER_BYTES + TAGLEN) return void this.stats.dropped++;
+    const id = readU32(data, f + 1);
+    const count = (data[f + 7]! << 8) | data[f + 8]!;
+    if (count > 1) {
+      const partials = (link.partials ??= new Map());
+      const got = (partials.get(id) ?? 0) + 1;
+      if (got < count) {
+        partials.set(id, got);
+        if (partials.size > this.maxPartial) {
+          const oldest = partials.keys().next().value!;
+          partials.delete(oldest);
+          this.post?.take(oldest);
+        }
+        return;
+      }
+      partials.delete(id);
+    }
+    const parcel = this.post?.take(id);
+    if (parcel) link.receiveParcel(parcel);
+  }
+
   private newLink(peer: number, address: Address, initiator: boolean): SimLink {
     let id = this.nextId;
     while (this.byId.has(id) || id === 0) id = (id + 1) >>> 0;
@@ -300,7 +455,10 @@ export class SimLinks {
     link.timer = undefined;
     const q = link.queue;
     link.queue = undefined;
-    if (q) for (const payload of q) this.sendData(link, payload);
+    if (q) for (const item of q) {
+      if (item instanceof Uint8Array) this.sendData(link, item);
+      else this.sendParcel(link, item);
+    }
   }
 
   private onPacket(data: Uint8Array, from: Address): void {
@@ -322,6 +480,7 @@ export class SimLinks {
         if (this.echo) this.sendData(link, EMPTY);
         return;
       }
+      if (data[DATA_HEADER_LEN] === PARCEL_VERSION && this.post) return this.onParcelFragment(link, data);
       link.receive(data.subarray(DATA_HEADER_LEN, data.byteLength - TAGLEN));
       return;
     }

@@ -1,8 +1,10 @@
 /**
  * The simulator's stand-in for a running overlay node, composed from the real overlay
  * core (RoutingTable, RecordStore, DhtService, Dht with disjoint-path lookups, HostCache,
- * signed presence) and the real wire stack above the link (FragmentedChannel,
- * MessageEndpoint with schema validation, RpcPeer with retries), over {@link SimLinks}.
+ * signed presence) and the real RPC layer (RpcPeer with retries, response cache and
+ * duplicate suppression) over {@link SimLinks}. Messages cross the links as objects with
+ * their exact encoded sizes in fragment-sized datagrams ({@link SimEndpoint}; the real
+ * JSON, schema and fragmentation path is what `wireCheck` runs, and tests compare them).
  *
  * Roles:
  * - **supernode**: a DHT member. Bootstraps from seeds and its host cache, answers DHT
@@ -28,9 +30,8 @@
 import type { Timer } from '../../clock.ts';
 import type { Random } from '../../random.ts';
 import type { SimHost } from '../../net/sim.ts';
-import { FragmentedChannel } from '../../wire/fragment-channel.ts';
-import { MessageEndpoint } from '../../wire/message-endpoint.ts';
 import { RpcPeer } from '../../wire/rpc.ts';
+import { SimEndpoint } from './sim-endpoint.ts';
 import { type Contact, contactFromWire, contactToWire } from '../contact.ts';
 import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
@@ -124,7 +125,7 @@ export class SimPeer {
     this.startedAt = clock.now();
     this.hostCache = hostCache ?? new HostCache({ clock });
     const socket = host.bindSync({ port: SIM_PORT });
-    this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, echoKeepalives: role === 'supernode' });
+    this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, echoKeepalives: role === 'supernode', post: world.post });
     this.links.onAccept((link) => this.rpcOf(link));
     if (role === 'supernode') this.initSupernode();
   }
@@ -298,11 +299,15 @@ export class SimPeer {
   private rpcOf(link: SimLink): RpcPeer {
     const u = link.user as LinkUser | undefined;
     if (u) return u.rpc;
-    const { clock, registry } = this.world;
+    const { clock, registry, wireCheck } = this.world;
     // Smaller duplicate-suppression windows than the defaults: a simulated supernode holds
     // hundreds of links, and 10,000 nodes share one heap.
-    const endpoint = new MessageEndpoint(new FragmentedChannel(link, { clock, windowSize: 128, maxPartialMessages: 8 }), registry);
-    const rpc = new RpcPeer(endpoint, { clock, random: this.random, executedWindow: 512, responseCacheEntries: 64, defaults: { timeoutMs: this.world.config.dhtTimeoutMs } });
+    const endpoint = new SimEndpoint(link, registry, wireCheck);
+    const rpc = new RpcPeer(endpoint, {
+      clock, random: this.random, executedWindow: 512, responseCacheEntries: 64, defaults: { timeoutMs: this.world.config.dhtTimeoutMs },
+      // Every message comes from this simulator's code: validated only when checking (sim-endpoint.ts).
+      validate: wireCheck !== undefined,
+    });
     link.user = { rpc } satisfies LinkUser;
     link.onClose(() => {
       rpc.close('link closed');

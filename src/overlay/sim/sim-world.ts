@@ -13,7 +13,8 @@ import type { Identity, Signer } from '../../identity/identity.ts';
 import { MessageRegistry } from '../../wire/messages.ts';
 import { type Contact, ContactVerifier } from '../contact.ts';
 import { idKey } from '../node-id.ts';
-import type { LinkDirectory } from './sim-links.ts';
+import { type LinkDirectory, SimPostOffice } from './sim-links.ts';
+import { SimWireCheck } from './sim-endpoint.ts';
 import { MemoVerifier } from './memo-verifier.ts';
 import { nativeSigner } from './native-ed25519.ts';
 
@@ -56,6 +57,12 @@ export interface PeerConfig {
    * which OverlayNode still follows: see routing-table.ts).
    */
   pingQuietMs: number;
+  /**
+   * Check the simulator's message path (sim-endpoint.ts): encode, validate and decode every
+   * message with the real registry and hand the receiver the decoded copy, validate RPC
+   * parameters and results (default false: objects handed across, same datagrams).
+   */
+  wireCheck: boolean;
 }
 
 /** Default {@link PeerConfig}. */
@@ -72,6 +79,7 @@ export const DEFAULT_PEER_CONFIG: PeerConfig = {
   linkIdleMs: 60_000,
   dhtTimeoutMs: 2000,
   pingQuietMs: 15 * 60_000,
+  wireCheck: false,
 };
 
 /** One person/machine of the simulation (stable across its sessions). */
@@ -101,6 +109,10 @@ export class SimWorld implements LinkDirectory {
   readonly registry: MessageRegistry;
   readonly contacts: ContactVerifier;
   readonly records: MemoVerifier;
+  /** Parcels in flight (sim-links.ts). */
+  readonly post = new SimPostOffice();
+  /** Counters of the checked message path, when `config.wireCheck` is on. */
+  readonly wireCheck: SimWireCheck | undefined;
   readonly specs: NodeSpec[] = [];
   /** Indices of the seed supernodes (their configured addresses stay known when they are down). */
   seeds: number[] = [];
@@ -120,6 +132,7 @@ export class SimWorld implements LinkDirectory {
     this.registry = registry;
     this.contacts = new ContactVerifier({ difficulty: config.powDifficulty, cacheSize: 1 << 18 });
     this.records = new MemoVerifier({ clock, maxLifetimeMs: config.recordLifetimeMs });
+    this.wireCheck = config.wireCheck ? new SimWireCheck() : undefined;
   }
 
   /** Register a node spec (index = position). */

@@ -1,0 +1,139 @@
+/**
+ * The simulator's message path: an {@link RpcEndpoint} that hands each message across a
+ * {@link SimLink} as the object it is, instead of validating it, encoding it to JSON,
+ * cutting it into fragments, and on the other side reassembling, decoding and validating
+ * it again. The simulated wire still carries exactly the datagrams the real path would
+ * send: a message's size is the UTF-8 length of its JSON (what `MessageRegistry.encode`
+ * produces), split into fragments of the sizes `FragmentedChannel` gives (9-byte header,
+ * at most 1,100 bytes each), each in a DATA packet of the session's size; the message
+ * arrives only if all its fragments do (a lost fragment loses the message, as in the
+ * reassembler). The object itself waits in a {@link SimPostOffice} under the id the
+ * fragments carry.
+ *
+ * What is skipped is CPU only: every message in the simulation is built by the
+ * simulator's own code, so the schemas always hold and the JSON round trip is a deep
+ * copy. Receivers get the sender's object, not a copy; nothing on either side mutates a
+ * message after sending or receiving it. Both claims are checked by {@link SimWireCheck}
+ * (`PeerConfig.wireCheck`): messages are then encoded and validated by the real registry,
+ * deep-frozen at send (a later write throws), and the receiver gets the registry's decoded
+ * copy, compared with the object sent; RPC validation is on too. test/overlay/sim-wire.test.ts
+ * runs a scenario both ways and requires the same figures, and compares the datagrams of
+ * sample messages with the real FragmentedChannel's.
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import { HandlerSet } from '../../wire/channel.ts';
+import { MessageEncodeError, type MessageDef, type MessageRegistry, MAX_ENCODED_MESSAGE_BYTES, type WireMessage } from '../../wire/messages.ts';
+import type { RpcEndpoint } from '../../wire/rpc.ts';
+import type { SimLink, SimParcel } from './sim-links.ts';
+
+/** Counters of the checked path (see module docs). */
+export class SimWireCheck {
+  /** Messages encoded and decoded by the real registry. */
+  checked = 0;
+  /** Messages whose decoded copy differed from the object sent, or did not decode. */
+  mismatches = 0;
+  firstMismatch: string | undefined;
+
+  mismatch(what: string): void {
+    this.mismatches++;
+    this.firstMismatch ??= what;
+  }
+}
+
+/** Encoded size of `message` as `MessageRegistry.encode` would produce it (UTF-8 bytes of its JSON). */
+export function encodedSize(message: WireMessage): number {
+  return Buffer.byteLength(JSON.stringify(message), 'utf8');
+}
+
+/** See module docs. */
+export class SimEndpoint implements RpcEndpoint {
+  readonly registry: { encode(message: WireMessage): SimParcel };
+  private readonly handlers = new Map<string, HandlerSet<[WireMessage]>>();
+  private readonly closeHandlers = new HandlerSet<[string]>();
+  private readonly detach: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly link: SimLink,
+    private readonly real: MessageRegistry,
+    private readonly check?: SimWireCheck,
+  ) {
+    this.registry = { encode: (m) => this.encode(m) };
+    this.detach.push(link.onParcel((p) => this.receive(p)));
+    this.detach.push(link.onClose((reason) => this.shutdown(reason, false)));
+  }
+
+  /** Send an encoded message (a parcel from {@link registry}). */
+  sendEncoded(parcel: SimParcel): void {
+    if (this.closed) return;
+    this.link.sendParcel(parcel);
+  }
+
+  on<M extends { type: string }>(def: MessageDef<M>, handler: (message: M) => void): () => void {
+    if (this.real.get(def.type) !== (def as unknown)) throw new Error(`message type "${def.type}" is not in this endpoint's registry`);
+    let set = this.handlers.get(def.type);
+    if (!set) this.handlers.set(def.type, (set = new HandlerSet()));
+    return set.add(handler as unknown as (m: WireMessage) => void);
+  }
+
+  onClose(handler: (reason: string) => void): () => void {
+    return this.closeHandlers.add(handler);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  close(reason = 'endpoint closed'): void {
+    this.shutdown(reason, true);
+  }
+
+  private encode(message: WireMessage): SimParcel {
+    if (this.check) {
+      const bytes = this.real.encode(message); // validates; throws as the real path does
+      deepFreeze(message);
+      return { message, length: bytes.length, bytes };
+    }
+    if (this.real.get(message.type) === undefined) throw new MessageEncodeError('unknown-type', `unknown message type "${message.type}"`);
+    const length = encodedSize(message);
+    if (length > MAX_ENCODED_MESSAGE_BYTES) throw new MessageEncodeError('size', `${message.type} message of ${length} bytes exceeds ${MAX_ENCODED_MESSAGE_BYTES}`);
+    return { message, length, bytes: undefined };
+  }
+
+  private receive(parcel: SimParcel): void {
+    if (this.closed) return;
+    let message = parcel.message as WireMessage;
+    const check = this.check;
+    if (check && parcel.bytes) {
+      check.checked++;
+      const r = this.real.decode(parcel.bytes);
+      if (!r.ok) {
+        check.mismatch(`${message.type}: ${r.reason}: ${r.error}`);
+        return;
+      }
+      if (JSON.stringify(r.message) !== JSON.stringify(message)) check.mismatch(`${message.type}: changed after sending`);
+      message = r.message;
+    }
+    const set = this.handlers.get(message.type);
+    if (!set || set.size === 0) return;
+    set.emit(message);
+  }
+
+  private shutdown(reason: string, closeLink: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const d of this.detach) d();
+    this.handlers.clear();
+    if (closeLink) this.link.close();
+    this.closeHandlers.emit(reason);
+    this.closeHandlers.clear();
+  }
+}
+
+function deepFreeze(x: unknown): void {
+  if (x === null || typeof x !== 'object' || Object.isFrozen(x)) return;
+  Object.freeze(x);
+  for (const v of Object.values(x)) deepFreeze(v);
+}
