@@ -96,6 +96,13 @@ export interface ElectionProbes {
   upstreamKbps?: () => Promise<number>;
   /** CPU headroom 0..1; default 1. */
   cpuHeadroom?: () => number;
+  /**
+   * This machine's own IP addresses. A node bound to a wildcard address cannot tell a
+   * NAT's address from its own by the socket alone: with this, an observed address that
+   * is not one of ours means we are behind NAT (and not eligible), even when a full-cone
+   * NAT would let the dial-back through.
+   */
+  localAddresses?: () => readonly string[];
 }
 
 /** TURN credentials a supernode hands to an attached leaf. */
@@ -1743,6 +1750,11 @@ export class OverlayNode {
     const hello = await p.rpc.request(OvHello, { v: 1, role: 'leaf', user: { key: this.c.identity.publicKeyHex, device: this.device, proof: toHex(this.c.identity.sign(deviceProofMessage(this.link.publicKey, this.device))) } }, { timeoutMs: 5000 });
     const wildcard = local.host === '0.0.0.0' || local.host === '::';
     if (hello.observed.port !== local.port || (!wildcard && hello.observed.host !== local.host)) return false;
+    const ours = wildcard ? this.o.probes?.localAddresses?.() : undefined;
+    if (ours && !ours.includes(hello.observed.host)) {
+      this.log.debug({ observed: hello.observed.host }, 'behind NAT: the address supernodes see is not one of ours');
+      return false;
+    }
     const nonce = this.c.random.bytes(16);
     const key = toHex(nonce);
     const got = new Promise<boolean>((resolve) => {

@@ -9,13 +9,14 @@
  */
 import process from 'node:process';
 import { join } from 'node:path';
-import { loadavg, cpus } from 'node:os';
+import { loadavg, cpus, networkInterfaces } from 'node:os';
 import type { Address } from '../../net/net.ts';
 import { UdpNet } from '../../net/udp.ts';
 import type { Logger } from '../../log.ts';
 import { KeyStoreError, loadOrCreateIdentity } from '../../identity/keystore.ts';
 import type { Identity } from '../../identity/identity.ts';
 import { type OverlayInit, OverlayNode } from '../../overlay/overlay-node.ts';
+import type { ElectionPolicy } from '../../overlay/election.ts';
 import { multicastDnsDiscovery } from '../../overlay/mdns.ts';
 import type { CommandContext } from '../command.ts';
 import type { GlobalSettings } from '../global.ts';
@@ -41,6 +42,44 @@ export function cpuHeadroom(): number {
   return Math.max(0, Math.min(1, 1 - loadavg()[0]! / n));
 }
 
+/** The IP addresses of this machine's interfaces (the election's NAT check). */
+export function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+}
+
+/** The election settings `TINCAN_ELECTION` may override (for tests and experiments). */
+const ELECTION_KEYS = ['roundMs', 'cpuHeadroom', 'threshold', 'fullUpstreamKbps', 'fullUptimeMs', 'minSupernodes'] as const;
+
+/**
+ * Election overrides from `TINCAN_ELECTION`, a JSON object such as
+ * `{"roundMs":3000,"fullUptimeMs":10000}` (`roundMs`: time between election rounds,
+ * default 60 s; `cpuHeadroom`: a fixed CPU headroom 0..1 instead of the load average's,
+ * for tests on a busy machine; the others as in ElectionPolicy). Unknown keys or values
+ * that are not non-negative numbers are refused with a warning, and the defaults apply.
+ */
+export function electionOverrides(env: Record<string, string | undefined>, log: Logger): { roundMs?: number; cpuHeadroom?: number; policy: Partial<ElectionPolicy> } {
+  const text = env.TINCAN_ELECTION;
+  if (text === undefined || text === '') return { policy: {} };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const entries = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
+  const bad = entries === undefined || entries.some(([k, v]) => !(ELECTION_KEYS as readonly string[]).includes(k) || typeof v !== 'number' || !Number.isFinite(v) || v < 0);
+  if (bad) {
+    log.warn({ TINCAN_ELECTION: text.slice(0, 200), keys: ELECTION_KEYS }, 'TINCAN_ELECTION ignored: expected a JSON object of non-negative numbers with these keys');
+    return { policy: {} };
+  }
+  const { roundMs, cpuHeadroom, ...policy } = Object.fromEntries(entries) as Partial<Record<(typeof ELECTION_KEYS)[number], number>>;
+  return {
+    ...(roundMs !== undefined ? { roundMs: Math.max(1000, roundMs) } : {}),
+    ...(cpuHeadroom !== undefined ? { cpuHeadroom: Math.min(1, cpuHeadroom) } : {}),
+    policy,
+  };
+}
+
 /** Options shared by the overlay commands. */
 export interface OverlayCliOptions {
   listen: Address;
@@ -60,6 +99,7 @@ export function cliOverlayInit(global: GlobalSettings | undefined, ctx: CommandC
   const loopback = isLoopback(o.listen.host);
   const pow = ctx.io.env.TINCAN_POW_BITS !== undefined ? Number(ctx.io.env.TINCAN_POW_BITS) : undefined;
   const mdns = o.mdns ?? !loopback;
+  const election = electionOverrides(ctx.io.env, ctx.log);
   return {
     listen: o.listen,
     seeds: o.seeds,
@@ -72,7 +112,9 @@ export function cliOverlayInit(global: GlobalSettings | undefined, ctx: CommandC
     ...(mdns ? { lan: multicastDnsDiscovery({ log: ctx.log, clock: ctx.io.clock }) } : {}),
     // Many nodes on 127.0.0.1 share one /24: lift the per-prefix caps there.
     ...(loopback ? { maxPerPrefix: 1000, hostCachePerPrefix: 200 } : {}),
-    probes: { cpuHeadroom },
+    probes: { cpuHeadroom: election.cpuHeadroom !== undefined ? () => election.cpuHeadroom! : cpuHeadroom, localAddresses },
+    ...(election.roundMs !== undefined ? { electionMs: election.roundMs } : {}),
+    ...(Object.keys(election.policy).length > 0 ? { election: election.policy } : {}),
   };
 }
 
