@@ -10,7 +10,7 @@ import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
 import { Identity } from '../../src/identity/identity.ts';
 import { presenceVerifier, signPresence } from '../../src/overlay/presence-signing.ts';
-import { nativeSigner, nativeVerify } from '../../src/overlay/sim/native-ed25519.ts';
+import { nativeIdentity, nativeSigner, nativeVerify } from '../../src/overlay/sim/native-ed25519.ts';
 import { MemoVerifier } from '../../src/overlay/sim/memo-verifier.ts';
 import type { PresenceRecord } from '../../src/overlay/presence-record.ts';
 
@@ -30,6 +30,20 @@ s('native signatures are byte for byte Identity.sign; native verification agrees
     assert.not.ok(nativeVerify(id.publicKey, message, bad));
     assert.not.ok(nativeVerify(id.publicKey, message, sig.subarray(1)));
     assert.not.ok(nativeVerify(new Uint8Array(32).fill(0xff), message, sig));
+  }
+});
+
+s('native identities are Identity.generate from the same seed bytes: keys, node ID', () => {
+  const a = new SeededRandom(8);
+  const b = new SeededRandom(8);
+  for (let i = 0; i < 50; i++) {
+    const ref = Identity.generate(a);
+    const mine = nativeIdentity(b);
+    assert.equal(mine.secretKey, ref.secretKey);
+    assert.equal(mine.publicKey, ref.publicKey);
+    assert.equal(mine.idBytes, ref.idBytes);
+    assert.is(mine.id, ref.id);
+    assert.equal(a.bytes(4), b.bytes(4)); // the same randomness consumed
   }
 });
 

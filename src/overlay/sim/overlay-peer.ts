@@ -14,6 +14,7 @@ import type { Random } from '../../random.ts';
 import type { SimHost } from '../../net/sim.ts';
 import type { Address } from '../../net/net.ts';
 import { silentLogger } from '../../log.ts';
+import { Identity } from '../../identity/identity.ts';
 import type { Contact } from '../contact.ts';
 import { HostCache } from '../host-cache.ts';
 import { OverlayNode } from '../overlay-node.ts';
@@ -48,7 +49,8 @@ export class OverlayPeer {
     this.startedAt = clock.now();
     this.hostCache = hostCache ?? new HostCache({ clock });
     this.node = new OverlayNode(
-      { clock, random, net: host, log: silentLogger(), identity: spec.identity },
+      // The node's own Identity (pure-JS keys) from the spec's seed: the same key pair.
+      { clock, random, net: host, log: silentLogger(), identity: identityOf(spec) },
       {
         listen: { host: host.ip, port: SIM_PORT },
         role: role === 'supernode' ? 'always' : 'never',
@@ -114,4 +116,13 @@ export class OverlayPeer {
   get serviceStats(): undefined {
     return undefined;
   }
+}
+
+const identities = new WeakMap<NodeSpec, Identity>();
+
+/** The node's `Identity` from its spec's seed (made once per node). */
+function identityOf(spec: NodeSpec): Identity {
+  let id = identities.get(spec);
+  if (!id) identities.set(spec, (id = Identity.fromSecretKey(spec.identity.secretKey)));
+  return id;
 }

@@ -10,7 +10,7 @@
  */
 import type { Random } from '../../random.ts';
 import { type NatKind, type SimHost, type SimNet } from '../../net/sim.ts';
-import { Identity } from '../../identity/identity.ts';
+import { nativeIdentity } from './native-ed25519.ts';
 import { mintProofOfWork, verifyProofOfWork, POW_NONCE_BYTES } from '../proof-of-work.ts';
 import type { NodeSpec } from './sim-world.ts';
 
@@ -68,7 +68,7 @@ export class Population {
    */
   mint(index: number, isPublic: boolean, attacker: 'no' | 'paid' | 'cheap' = 'no'): NodeSpec {
     const r = this.random;
-    const identity = Identity.generate(r);
+    const identity = nativeIdentity(r); // as Identity.generate(r), on the platform's Ed25519
     let pow: Uint8Array = new Uint8Array(POW_NONCE_BYTES);
     if (attacker === 'cheap') {
       while (verifyProofOfWork(identity.publicKey, pow, this.difficulty)) pow = r.bytes(POW_NONCE_BYTES);

@@ -9,14 +9,14 @@
 import type { VirtualClock } from '../../virtual-clock.ts';
 import type { SimHost, SimNet } from '../../net/sim.ts';
 import type { Address } from '../../net/net.ts';
-import type { Identity, Signer } from '../../identity/identity.ts';
+import type { Signer } from '../../identity/identity.ts';
 import { MessageRegistry } from '../../wire/messages.ts';
 import { type Contact, ContactVerifier } from '../contact.ts';
 import { idKey } from '../node-id.ts';
 import { type LinkDirectory, SimPostOffice } from './sim-links.ts';
 import { SimWireCheck } from './sim-endpoint.ts';
 import { MemoVerifier } from './memo-verifier.ts';
-import { nativeSigner } from './native-ed25519.ts';
+import { nativeSigner, type SimIdentity } from './native-ed25519.ts';
 
 /** UDP port every simulated node listens on. */
 export const SIM_PORT = 4000;
@@ -86,7 +86,7 @@ export const DEFAULT_PEER_CONFIG: PeerConfig = {
 export interface NodeSpec {
   index: number;
   name: string;
-  identity: Identity;
+  identity: SimIdentity;
   /** Proof-of-work nonce (valid for public honest nodes; zeros for cheap attacker IDs). */
   pow: Uint8Array;
   /** Reachable without NAT (a supernode candidate). */
