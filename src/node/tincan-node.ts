@@ -36,6 +36,7 @@ import { type AudioOptions, openCapture, openPlayback } from '../audio/select.ts
 import { TurnServer } from '../../supernodes/turn/server.ts';
 import { mintTurnCredentials } from '../../supernodes/turn/credentials.ts';
 import type { CallMediaStats, NodeActions, NodeSnapshot } from './snapshot.ts';
+import { TypedEvents } from '../typed-events.ts';
 
 /** What the node gets from its environment. */
 export interface TincanNodeComponents {
@@ -134,7 +135,7 @@ export class TincanNode {
   private readonly lastStats = new Map<string, CallStats>();
   private readonly dialedAt = new Map<string, number>();
   private readonly events: string[] = [];
-  private readonly listeners = new Map<keyof TincanNodeEvents, Set<(e: never) => void>>();
+  private readonly eventHub = new TypedEvents<TincanNodeEvents>((err) => this.log.debug({ err: String(err) }, 'event handler failed'));
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -190,10 +191,7 @@ export class TincanNode {
 
   /** Subscribe to an event; returns the unsubscribe function. */
   on<K extends keyof TincanNodeEvents>(event: K, handler: (e: TincanNodeEvents[K]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(handler as (e: never) => void);
-    return () => set!.delete(handler as (e: never) => void);
+    return this.eventHub.on(event, handler);
   }
 
   /** The STUN/TURN servers media sessions use now (our supernodes only). */
@@ -317,13 +315,7 @@ export class TincanNode {
   // --- internals -------------------------------------------------------------------
 
   private emit<K extends keyof TincanNodeEvents>(event: K, e: TincanNodeEvents[K]): void {
-    for (const h of this.listeners.get(event) ?? []) {
-      try {
-        (h as (x: TincanNodeEvents[K]) => void)(e);
-      } catch (err) {
-        this.log.debug({ err: String(err) }, 'event handler failed');
-      }
-    }
+    this.eventHub.emit(event, e);
   }
 
   private note(line: string): void {

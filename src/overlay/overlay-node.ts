@@ -45,6 +45,7 @@ import { Dht, dhtRpc, newestPerPublisher } from './dht.ts';
 import { dhtSendOverRpc, registerDhtHandlers } from './dht-wire.ts';
 import { HostCache, loadHostCacheFile, saveHostCacheFile } from './host-cache.ts';
 import { networkPrefix } from './ip-prefix.ts';
+import { TypedEvents } from '../typed-events.ts';
 import { compareDistance, nodeIdFromHex, toHex } from './node-id.ts';
 import { mintProofOfWorkAsync } from './proof-of-work.ts';
 import { MAX_RECORD_SUPERNODES, nameKey, normalizeName, type PresenceRecord, recordKeys, republishAt, type SupernodeRef } from './presence-record.ts';
@@ -432,7 +433,7 @@ export class OverlayNode {
   private missingAttachments = 0;
   private electionRounds = 0;
   private readonly envelopeHandlers = new Set<(e: OverlayEnvelope) => void>();
-  private readonly listeners = new Map<keyof OverlayEvents, Set<(e: never) => void>>();
+  private readonly eventHub = new TypedEvents<OverlayEvents>((err) => this.log.debug({ err: String(err) }, 'event handler failed'));
   readonly counters: OverlayCounters = {
     attaches: 0, attachFailures: 0, reattaches: 0, publishes: 0, lookups: 0, searches: 0, signalsSent: 0, signalsRelayed: 0,
     signalsDelivered: 0, signalsRefused: 0, promotions: 0, demotions: 0, dialbacks: 0, leavesAccepted: 0, leavesRefused: 0,
@@ -479,10 +480,7 @@ export class OverlayNode {
 
   /** Subscribe to an event; returns an unsubscribe function. */
   on<K extends keyof OverlayEvents>(event: K, handler: (e: OverlayEvents[K]) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(handler as (e: never) => void);
-    return () => set!.delete(handler as (e: never) => void);
+    return this.eventHub.on(event, handler);
   }
 
   /** Bind, bootstrap, and take the configured role. Resolves once the first join attempt finished. */
@@ -728,13 +726,7 @@ export class OverlayNode {
   // --- events, roles -------------------------------------------------------------
 
   private emit<K extends keyof OverlayEvents>(event: K, e: OverlayEvents[K]): void {
-    for (const h of this.listeners.get(event) ?? []) {
-      try {
-        (h as (x: OverlayEvents[K]) => void)(e);
-      } catch (err) {
-        this.log.debug({ err: String(err) }, 'event handler failed');
-      }
-    }
+    this.eventHub.emit(event, e);
   }
 
   private setRole(role: OverlayRole, reason: string, score: number): void {
