@@ -250,13 +250,13 @@ export function multicastDnsDiscovery(options: MdnsOptions): MdnsDiscovery {
       for (const [k, when] of known) if (now - when < lim.repeatMs && k.slice(0, k.lastIndexOf(':')) === host) sameHost++;
       if (sameHost >= lim.perHost) return drop('too-many', 1, { host });
     }
-    if (!takeToken()) return drop('rate-limited', 1, { host });
-    known.delete(key);
-    if (known.size >= lim.known) {
+    if (at === undefined && known.size >= Math.max(1, lim.known)) {
       const [oldest, when] = known.entries().next().value as [string, number];
       if (now - when < lim.repeatMs) return drop('too-many', 1, { host, reason: 'table full' });
+      if (!takeToken()) return drop('rate-limited', 1, { host });
       known.delete(oldest);
-    }
+    } else if (!takeToken()) return drop('rate-limited', 1, { host });
+    known.delete(key);
     known.set(key, now);
     stats.found++;
     log.info({ address: key }, 'supernode announced on the LAN');

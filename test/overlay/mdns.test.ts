@@ -189,6 +189,18 @@ t('a flood is bounded: per packet, per host, per minute, and the table', async (
   r.mdns.close();
 });
 
+t('the table of reported addresses is bounded; the oldest go once stale', async () => {
+  const r = await rig({ known: 8, foundPerMinute: 1000 });
+  for (let h = 100; h < 120; h++) respond(r, `192.168.1.${h}`, { answers: [srv(4000)] });
+  assert.is(r.found.length, 8);
+  assert.is(r.mdns.stats().dropped['too-many'], 12);
+  await r.clock.advance(MDNS_LIMITS.repeatMs);
+  for (let h = 120; h < 140; h++) respond(r, `192.168.1.${h}`, { answers: [srv(4000)] });
+  assert.is(r.found.length, 16, 'stale entries make room, fresh ones do not');
+  assert.equal(r.found.at(-1), { host: '192.168.1.127', port: 4000 });
+  r.mdns.close();
+});
+
 t('random packets never throw and never exceed the bounds (property)', async () => {
   const r = await rig({ foundPerMinute: 5 });
   const value = fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), fc.constant(null), fc.constant(undefined), fc.double());
