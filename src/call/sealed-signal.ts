@@ -24,6 +24,7 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes as concat } from '@noble/hashes/utils.js';
 import type { Random } from '../random.ts';
 import type { Identity } from '../identity/identity.ts';
 import { verifySignature } from '../identity/keys.ts';
@@ -159,16 +160,6 @@ function signedBytes(recipient: Uint8Array, ephPublic: Uint8Array, body: Uint8Ar
 
 function recipientHint(publicKey: Uint8Array): Uint8Array {
   return sha256(publicKey).subarray(0, 8);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {

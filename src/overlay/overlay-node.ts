@@ -28,10 +28,10 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import type { Clock, Timer } from '../clock.ts';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import type { Timer } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import type { Random } from '../random.ts';
-import { type Address, type DatagramSocket, type Net, formatAddress, sameAddress } from '../net/net.ts';
+import { type Address, type DatagramSocket, formatAddress, sameAddress } from '../net/net.ts';
 import { Demux } from '../wire/demux.ts';
 import { FragmentedChannel } from '../wire/fragment-channel.ts';
 import { MessageEndpoint } from '../wire/message-endpoint.ts';
@@ -40,12 +40,13 @@ import { RpcPeer } from '../wire/rpc.ts';
 import { Identity } from '../identity/identity.ts';
 import { fingerprint } from '../identity/fingerprint.ts';
 import { type Contact, ContactVerifier, contactFromWire, contactToWire } from './contact.ts';
-import { DhtService, type DhtServiceOptions } from './dht-service.ts';
+import { DhtService } from './dht-service.ts';
 import { Dht, dhtRpc, newestPerPublisher } from './dht.ts';
 import { dhtSendOverRpc, registerDhtHandlers } from './dht-wire.ts';
 import { HostCache, loadHostCacheFile, saveHostCacheFile } from './host-cache.ts';
 import { networkPrefix } from './ip-prefix.ts';
 import { TypedEvents } from '../typed-events.ts';
+import { b64, deriveLinkIdentity, deviceProofMessage, unb64 } from './link-identity.ts';
 import { compareDistance, nodeIdFromHex, toHex } from './node-id.ts';
 import { mintProofOfWorkAsync } from './proof-of-work.ts';
 import { MAX_RECORD_SUPERNODES, nameKey, normalizeName, type PresenceRecord, recordKeys, republishAt, type SupernodeRef } from './presence-record.ts';
@@ -55,212 +56,18 @@ import { RecordStore } from './record-store.ts';
 import { RoutingTable } from './routing-table.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
-import { type LinksFactory, type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
+import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
 import { DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, promotionReason } from './election.ts';
 import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, encodeEcho, probeChannel } from './liveness.ts';
-import { DIALBACK_BYTE, encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
+import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
   BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
   OvDetach, OvLookup, OvMove, OvPeers, OvPing, OvPublish, OvRelay, OvSearch, OvSignal, OvTurn,
 } from './overlay-messages.ts';
 
-/** Node role. */
-export type OverlayRole = 'leaf' | 'supernode';
-/** Configured election mode. */
-export type RoleMode = 'auto' | 'always' | 'never';
-
-/** What the node is made of (the Env plus the user identity). */
-export interface OverlayComponents {
-  clock: Clock;
-  random: Random;
-  net: Net;
-  log: Logger;
-  /** The user identity: signs presence records; calls are addressed to its key. */
-  identity: Identity;
-}
-
-/** A seed: an address (its key is learned by a hail), or a known contact. */
-export type Seed = Address | { address: Address; id: string };
-
-/** mDNS (or any LAN discovery): announce our supernode address, report others. */
-export interface LanDiscovery {
-  /** Start; `found` is called with supernode addresses seen on the LAN. */
-  start(found: (address: Address) => void): void;
-  /** Announce (or stop announcing) this node as a supernode at `address`. */
-  announce(address: Address | undefined): void;
-  close(): void;
-}
-
-/** Measurements the election uses (injectable; defaults measure or assume idle). */
-export interface ElectionProbes {
-  /** Upstream kbit/s; default: time a ~24 KB request to a supernode. */
-  upstreamKbps?: () => Promise<number>;
-  /** CPU headroom 0..1; default 1. */
-  cpuHeadroom?: () => number;
-  /**
-   * This machine's own IP addresses. A node bound to a wildcard address cannot tell a
-   * NAT's address from its own by the socket alone: with this, an observed address that
-   * is not one of ours means we are behind NAT (and not eligible), even when a full-cone
-   * NAT would let the dial-back through.
-   */
-  localAddresses?: () => readonly string[];
-}
-
-/** TURN credentials a supernode hands to an attached leaf. */
-export interface TurnCredentials {
-  username: string;
-  password: string;
-  ttlSec: number;
-  urls: Address[];
-}
-
-/** Node settings. */
-export interface OverlayInit {
-  /** UDP address to bind. */
-  listen: Address;
-  seeds?: readonly Seed[];
-  role?: RoleMode;
-  /** Display name to publish (leaves); none: do not publish. */
-  name?: string;
-  /** Device name (several devices may share one identity; default 'default'). */
-  device?: string;
-  /** Host cache file; undefined = in memory only. */
-  hostCachePath?: string;
-  /** A host cache to start from (e.g. the simulator's persisted one); the file wins if both are given. */
-  hostCache?: HostCache;
-  /** Upstream to volunteer as supernode (kbit/s; default 1000). */
-  budgetKbps?: number;
-  /** Most leaves/sessions as supernode (default 100). */
-  maxSessions?: number;
-  /** Proof-of-work bits for supernode IDs (default 18; tests use less). */
-  powDifficulty?: number;
-  /** Link layer (default Noise sessions). */
-  links?: LinksFactory;
-  /** LAN discovery (default none; the CLI passes mDNS). */
-  lan?: LanDiscovery;
-  probes?: ElectionProbes;
-  election?: Partial<ElectionPolicy>;
-  /** Supernodes a leaf keeps (default 3). */
-  attachments?: number;
-  /**
-   * Period range of the leaf's attachment round (default [15 s, 25 s]): re-attach when
-   * short of supernodes, republish when due. Liveness is the probes' job.
-   */
-  keepaliveMs?: [number, number];
-  /**
-   * Leaves: liveness probe period per attached supernode (default 2.5 s). A dead
-   * supernode is noticed within about `probeMs` + `probeMisses` × 0.35-1 s (liveness.ts).
-   */
-  probeMs?: number;
-  /** Leaves: unanswered probes in a row that make a supernode dead (default 3). */
-  probeMisses?: number;
-  /** Presence record lifetime (default 1 h; republished at half). */
-  recordLifetimeMs?: number;
-  /** Supernode maintenance period (default 30 s). */
-  maintenanceMs?: number;
-  /** Election round period in auto (default 60 s). */
-  electionMs?: number;
-  /** Routing-table entries per /24 (default the table's; raise for loopback tests). */
-  maxPerPrefix?: number;
-  /** Host cache entries per /24 (default 4; raise for loopback tests). */
-  hostCachePerPrefix?: number;
-  /** Supernodes: issue TURN credentials for an attached leaf (user key hex). */
-  issueTurnCredentials?: (leafUserKey: string) => TurnCredentials | undefined;
-  /** Addresses to put in our presence record (e.g. host candidates); default none. */
-  recordAddresses?: () => Address[];
-  /**
-   * Per-peer DHT rates (defaults: DhtService's, but STORE 20/s burst 200: a supernode
-   * stores on behalf of up to --max-sessions leaves).
-   */
-  dhtRates?: DhtServiceOptions['rates'];
-  /** Contact checks (ID, proof of work), e.g. one shared by every simulated node; default one per node at `powDifficulty`. */
-  contactVerifier?: ContactVerifier;
-  /** Presence-record check (e.g. the simulator's memoised verifier); default `presenceVerifier`. */
-  verifyRecord?: (r: PresenceRecord) => { ok: true } | { ok: false; error: string };
-  /** DHT request timeout (default 2 s). */
-  dhtTimeoutMs?: number;
-  /** How long a supernode collects search hits (default 1.5 s). */
-  searchWindowMs?: number;
-  /**
-   * Handlers for other datagram classes arriving on our port, e.g. a TURN server's
-   * `stun` and `turn-channel` (it replies with {@link OverlayNode.sendDatagram}).
-   */
-  datagramHandlers?: Partial<Record<'stun' | 'turn-channel', (data: Uint8Array, from: Address) => void>>;
-}
-
-/** Counters in the snapshot. */
-export interface OverlayCounters {
-  attaches: number;
-  attachFailures: number;
-  reattaches: number;
-  publishes: number;
-  lookups: number;
-  searches: number;
-  signalsSent: number;
-  signalsRelayed: number;
-  signalsDelivered: number;
-  signalsRefused: number;
-  promotions: number;
-  demotions: number;
-  dialbacks: number;
-  leavesAccepted: number;
-  leavesRefused: number;
-}
-
-/** A view of the node for status displays and tests. */
-export interface OverlaySnapshot {
-  id: string;
-  userKey: string;
-  address: Address | undefined;
-  role: OverlayRole;
-  mode: RoleMode;
-  score: number;
-  roleReason: string;
-  reachable: boolean | undefined;
-  /** Leaf: the supernodes we are attached to. */
-  supernodes: { id: string; address: Address; rttMs: number | undefined }[];
-  /** Supernode: attached leaves; routing-table and store sizes. */
-  leaves: number;
-  tableSize: number;
-  storedRecords: number;
-  sessions: number;
-  hostCache: number;
-  /** Our presence record as last accepted: when (clock ms), and the supernode IDs it names. */
-  published: { seq: number; expiresAt: number; at: number; supernodes: string[] } | undefined;
-  /** Leaf: the last supernode we stopped using, why, and when (clock ms). */
-  lastDetach: { supernode: string; reason: string; at: number } | undefined;
-  counters: OverlayCounters;
-}
-
-/** A lookup result for display (`tincan lookup --json`). */
-export interface LookupEntry {
-  name: string;
-  id: string;
-  publicKey: string;
-  fingerprint: string;
-  supernodes: string[];
-  seq: number;
-  expires: string;
-}
-
-/** Events of a node. */
-export interface OverlayEvents {
-  role: { role: OverlayRole; reason: string; score: number };
-  attached: { supernode: string; count: number };
-  detached: { supernode: string; reason: string; count: number };
-  published: { seq: number; accepted: number; supernodes: string[] };
-}
-
-/** A signal envelope (structurally the call layer's SignalEnvelope). */
-export interface OverlayEnvelope {
-  from: string;
-  to: string;
-  callId: string;
-  fromDevice?: string;
-  toDevice?: string;
-  sealed?: Uint8Array;
-  notice?: 'tampered' | 'undeliverable';
-}
+export { deriveLinkIdentity } from './link-identity.ts';
+export type { OverlayRole, RoleMode, OverlayComponents, Seed, LanDiscovery, ElectionProbes, TurnCredentials, OverlayInit, OverlayCounters, OverlaySnapshot, LookupEntry, OverlayEvents, OverlayEnvelope } from './overlay-types.ts';
+import type { OverlayRole, RoleMode, OverlayComponents, Seed, LanDiscovery, ElectionProbes, TurnCredentials, OverlayInit, OverlayCounters, OverlaySnapshot, LookupEntry, OverlayEvents, OverlayEnvelope } from './overlay-types.ts';
 
 interface PeerState {
   link: OverlayLink;
@@ -306,52 +113,6 @@ const SIGNAL_HEDGE_MS = 700;
 
 /** How long a recipient's supernodes from a lookup are used for signals without looking again. */
 const ROUTE_TTL_MS = 60_000;
-
-const DEVICE_PREFIX = new TextEncoder().encode('tincan-device-v1');
-const LINK_KEY_PREFIX = new TextEncoder().encode('tincan-link-key-v1');
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function b64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
-  return btoa(s);
-}
-
-function unb64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-function deviceProofMessage(linkKey: Uint8Array, device: string): Uint8Array {
-  return concat(DEVICE_PREFIX, linkKey, new TextEncoder().encode(device));
-}
-
-/**
- * The link key of one run of (identity, device). Fresh per run (`salt`): two runs of one
- * identity and device may be up at once (a running node and the temporary leaf of
- * `tincan lookup` with the same home), and each must be its own node to its supernodes.
- * (A restart alone would not need it: the wire layer gives a restarted peer a fresh session.)
- */
-export function deriveLinkIdentity(identity: Identity, device: string, salt: Uint8Array): Identity {
-  return Identity.fromSecretKey(sha256(concat(LINK_KEY_PREFIX, identity.secretKey, salt, new TextEncoder().encode(device))));
-}
 
 let registry: MessageRegistry | undefined;
 /** One registry for every node of the process (it is immutable once built). */
