@@ -510,7 +510,8 @@ export class OverlayNode {
     const send = dhtSendOverRpc(async (to, signal) => (await this.peerFor(to.address, toHex(to.id), signal)).rpc, { timeoutMs: this.o.dhtTimeoutMs });
     const rpc = dhtRpc(send);
     const verify = (c: Contact) => this.verifier.accepts(c);
-    this.table = new RoutingTable({ self: self.id, clock, verify, ping: (c, signal) => rpc.ping(c, signal), ...(this.o.maxPerPrefix ? { maxPerPrefix: this.o.maxPerPrefix, maxPerPrefixPerBucket: this.o.maxPerPrefix } : {}) });
+    // A full bucket pings its oldest entry only after 15 quiet minutes (BEP 5's "questionable"; see RoutingTable pingQuietMs).
+    this.table = new RoutingTable({ self: self.id, clock, verify, ping: (c, signal) => rpc.ping(c, signal), pingQuietMs: 15 * 60_000, ...(this.o.maxPerPrefix ? { maxPerPrefix: this.o.maxPerPrefix, maxPerPrefixPerBucket: this.o.maxPerPrefix } : {}) });
     this.store = new RecordStore({ clock, self: self.id, verify: this.verifyRecord, maxTtlMs: this.o.recordLifetimeMs * 2, replicateIntervalMs: Math.min(3600_000, this.o.recordLifetimeMs / 2) });
     this.service = new DhtService({ self, table: this.table, store: this.store, clock, rates: { store: { ratePerSec: 20, burst: 200 }, ping: { ratePerSec: 5, burst: 20 }, ...this.o.dhtRates } });
     this.dht = new Dht({ self, table: this.table, store: this.store, rpc, clock, verifyContact: verify, verifyRecord: this.verifyRecord, timeoutMs: this.o.dhtTimeoutMs });

@@ -53,8 +53,8 @@ export interface PeerConfig {
   dhtTimeoutMs: number;
   /**
    * RoutingTable `pingQuietMs`: a full bucket pings its oldest entry only if it was silent
-   * this long (default 15 min, BEP 5's "questionable"; 0 is the Kademlia paper's rule,
-   * which OverlayNode still follows: see routing-table.ts).
+   * this long (default 15 min, BEP 5's "questionable", as OverlayNode; 0 is the Kademlia
+   * paper's rule: see routing-table.ts).
    */
   pingQuietMs: number;
   /**
