@@ -1072,6 +1072,9 @@ export class OverlayNode {
     try {
       p = await this.peerFor(address, id, ac.signal);
       timer.cancel();
+      // Seeds, the host cache, mDNS and peer exchange give only addresses: attach only to a
+      // supernode whose ID carries a valid proof of work (checked by sayHello).
+      if (!p.contact) throw new Error(p.role === 'supernode' ? 'supernode ID without a valid proof of work' : `not a supernode (${p.role ?? 'no answer'})`);
       const a = await p.rpc.request(OvAttach, null, { timeoutMs: 3000, initialRtoMs: 500 });
       if (this.closed) return;
       const rtt = clock.now() - t0;

@@ -169,4 +169,24 @@ function counters(x: WorldNode): { bytes: number; packets: number } {
   return { bytes: x.host.sentBytes + x.host.receivedBytes, packets: x.host.sentPackets + x.host.receivedPackets };
 }
 
+s('a leaf does not attach to a supernode whose ID lacks the proof of work, wherever it heard of it', async () => {
+  const w = new OverlayWorld(17);
+  // The network's difficulty here is 12 bits; one supernode mints none (difficulty 0 for
+  // itself; a 0-bit proof passes a 12-bit check with probability 1/4096).
+  const honest = w.add({ role: 'always', powDifficulty: 12 });
+  await w.run(honest.node.start());
+  const cheap = w.add({ role: 'always', powDifficulty: 0, seeds: [{ host: honest.ip, port: PORT }] });
+  await w.run(cheap.node.start());
+  // The leaf hears of the cheap one first.
+  const leaf = w.add({ name: 'careful', powDifficulty: 12, seeds: [{ host: cheap.ip, port: PORT }, { host: honest.ip, port: PORT }] });
+  await w.run(leaf.node.start());
+  await w.advance(30_000);
+  const snap = leaf.node.snapshot();
+  const ids = snap.supernodes.map((x) => x.id);
+  assert.ok(ids.includes(honest.node.id), `attached to the honest supernode: ${JSON.stringify(ids)}`);
+  assert.ok(!ids.includes(cheap.node.id), 'not attached to the one without proof of work');
+  assert.ok(snap.counters.attachFailures >= 1, 'the refusal is counted');
+  await w.closeAll();
+});
+
 s.run();
