@@ -375,6 +375,7 @@ export class OverlayNode {
       published: this.record ? { seq: this.record.seq, expiresAt: this.record.expiresAt, at: this.publishedAt, supernodes: this.record.supernodes.map((s) => s.id) } : undefined,
       lastDetach: this.lastDetach,
       counters: { ...this.counters },
+      ...(this.o.lan?.stats ? { lan: this.o.lan.stats() } : {}),
     };
   }
 

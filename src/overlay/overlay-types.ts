@@ -42,6 +42,8 @@ export interface LanDiscovery {
   /** Announce (or stop announcing) this node as a supernode at `address`. */
   announce(address: Address | undefined): void;
   close(): void;
+  /** Counters for status and metrics (what was sent, heard, found and dropped, by reason). */
+  stats?(): object;
 }
 
 /** Measurements the election uses (injectable; defaults measure or assume idle). */
@@ -183,6 +185,8 @@ export interface OverlaySnapshot {
   /** Leaf: the last supernode we stopped using, why, and when (clock ms). */
   lastDetach: { supernode: string; reason: string; at: number } | undefined;
   counters: OverlayCounters;
+  /** LAN discovery's counters, when it runs (see mdns.ts `MdnsStats`). */
+  lan?: object;
 }
 
 /** A lookup result for display (`tincan lookup --json`). */

@@ -96,6 +96,8 @@ t('a seedless leaf attaches to the supernode found on the link; a rogue\'s flood
   const after = leaf.node.snapshot();
   assert.is(after.hostCache, 1, `only the real supernode is in the host cache (${after.hostCache})`);
   assert.equal(after.supernodes.map((s) => s.id), [sn.node.id]);
+  // The node's status carries LAN discovery's counters.
+  assert.equal(after.lan, st);
   assert.is(sn.node.snapshot().hostCache <= 1, true, 'the supernode did not cache the rogue either');
   await w.closeAll();
 });
