@@ -44,7 +44,44 @@ export class SimWireCheck {
 
 /** Encoded size of `message` as `MessageRegistry.encode` would produce it (UTF-8 bytes of its JSON). */
 export function encodedSize(message: WireMessage): number {
-  return Buffer.byteLength(JSON.stringify(message), 'utf8');
+  // A signed record is immutable and travels in many messages (40 STOREs per publish, and
+  // every FIND_VALUE answer that holds it): its size is computed once. The message's JSON is
+  // the JSON of the same message with the record replaced by `0`, and `0` by the record's
+  // JSON (or an array of records by `[]`, then filled in).
+  const body = message.type === 'req' ? message.params : message.type === 'res' ? message.result : undefined;
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const b = body as Record<string, unknown>;
+    const record = b.record;
+    if (isRecord(record)) {
+      const outer = message.type === 'req' ? { ...message, params: { ...b, record: 0 } } : { ...message, result: { ...b, record: 0 } };
+      return utf8Length(outer) - 1 + recordSize(record);
+    }
+    const records = b.records;
+    if (Array.isArray(records) && records.length > 0 && records.every(isRecord)) {
+      const outer = message.type === 'req' ? { ...message, params: { ...b, records: [] } } : { ...message, result: { ...b, records: [] } };
+      let size = utf8Length(outer) + records.length - 1;
+      for (const r of records) size += recordSize(r);
+      return size;
+    }
+  }
+  return utf8Length(message);
+}
+
+function utf8Length(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+const recordSizes = new WeakMap<object, number>();
+
+/** A presence record (signed: immutable once made). */
+function isRecord(x: unknown): x is object {
+  return x !== null && typeof x === 'object' && !Array.isArray(x) && typeof (x as { signature?: unknown }).signature === 'string';
+}
+
+function recordSize(record: object): number {
+  let n = recordSizes.get(record);
+  if (n === undefined) recordSizes.set(record, (n = utf8Length(record)));
+  return n;
 }
 
 /** See module docs. */

@@ -57,7 +57,11 @@ export interface SimParcel {
 /** Where parcels wait while their fragments cross the simulated network (one per simulation). */
 export class SimPostOffice {
   private next = 1;
-  private readonly held = new Map<number, { parcel: SimParcel; at: number }>();
+  private readonly held = new Map<number, SimParcel>();
+  /** Ids and times of puts, oldest first (from `head`), for expiry without an object per parcel. */
+  private ids: number[] = [];
+  private times: number[] = [];
+  private head = 0;
 
   /** Parcels not yet taken are dropped this long after sending (their fragments were lost). */
   constructor(private readonly holdMs = 30_000) {}
@@ -65,23 +69,27 @@ export class SimPostOffice {
   /** Hold `parcel`; returns its id (u32). */
   put(parcel: SimParcel, now: number): number {
     const cutoff = now - this.holdMs;
-    for (const [k, e] of this.held) {
-      if (e.at > cutoff) break;
-      this.held.delete(k);
+    const { ids, times } = this;
+    while (this.head < ids.length && times[this.head]! <= cutoff) this.held.delete(ids[this.head++]!);
+    if (this.head > 4096 && this.head * 2 > ids.length) {
+      this.ids = ids.slice(this.head);
+      this.times = times.slice(this.head);
+      this.head = 0;
     }
     let id = this.next;
     while (this.held.has(id)) id = (id + 1) >>> 0;
     this.next = (id + 1) >>> 0;
-    this.held.set(id, { parcel, at: now });
+    this.held.set(id, parcel);
+    this.ids.push(id);
+    this.times.push(now);
     return id;
   }
 
   /** Take the parcel with `id` (once). */
   take(id: number): SimParcel | undefined {
-    const e = this.held.get(id);
-    if (e === undefined) return undefined;
-    this.held.delete(id);
-    return e.parcel;
+    const p = this.held.get(id);
+    if (p !== undefined) this.held.delete(id);
+    return p;
   }
 
   /** Parcels held now. */
@@ -357,7 +365,7 @@ export class SimLinks {
 
   /** @internal */
   sendData(link: SimLink, payload: Uint8Array): void {
-    const out = new Uint8Array(DATA_HEADER_LEN + payload.byteLength + TAGLEN);
+    const out = scratch(DATA_HEADER_LEN + payload.byteLength + TAGLEN);
     out[0] = DATA;
     writeU32(out, 1, link.remoteId);
     const c = link.nextCounter();
@@ -377,7 +385,7 @@ export class SimLinks {
     const id = post.put(parcel, this.clock.now());
     for (let i = 0; i < count; i++) {
       const data = Math.min(room, size - i * room);
-      const out = new Uint8Array(DATA_HEADER_LEN + FRAGMENT_HEADER_BYTES + data + TAGLEN);
+      const out = scratch(DATA_HEADER_LEN + FRAGMENT_HEADER_BYTES + data + TAGLEN);
       out[0] = DATA;
       writeU32(out, 1, link.remoteId);
       writeU32(out, 5, link.nextCounter());
@@ -549,6 +557,19 @@ export class SimLinks {
     }
     this.stats.dropped++;
   }
+}
+
+const SCRATCH: Uint8Array[] = [];
+const SCRATCH_MAX = 2048;
+
+/**
+ * A reused buffer of `length` bytes for an outgoing packet: sockets copy what they send
+ * (SimNet does, as UDP), so one buffer per length serves every node. Bytes past the
+ * headers written are whatever was there (padding; the tag is not checked).
+ */
+function scratch(length: number): Uint8Array {
+  if (length > SCRATCH_MAX) return new Uint8Array(length);
+  return (SCRATCH[length] ??= new Uint8Array(length));
 }
 
 function writeU32(b: Uint8Array, at: number, v: number): void {

@@ -565,7 +565,8 @@ export class SimPeer {
 
   private keepalive(): void {
     const now = this.world.clock.now();
-    for (const sn of [...this.attached]) {
+    // lostSupernode replaces `attached` (never edits it in place): iterating it is safe.
+    for (const sn of this.attached) {
       const link = this.links.get(sn);
       if (!link) {
         this.lostSupernode(sn);
