@@ -68,6 +68,48 @@ s('typed errors: remote codes, unknown method, bad params both sides, internal',
   t.close();
 });
 
+s('synchronous handlers answer at once, with no handler timer; ctx.signal still works for async ones', async () => {
+  const t = rpcPair({}, { handlerTimeoutMs: 1000 });
+  t.b.rpc.handle(Add, (p) => ({ sum: p.a + p.b }));
+  let aborted: unknown;
+  t.b.rpc.handle(Slow, (ms, ctx) => {
+    ctx.signal.addEventListener('abort', () => (aborted = ctx.signal.reason));
+    return t.clock.sleep(ms).then(() => ms);
+  });
+  const sum = t.a.rpc.request(Add, { a: 1, b: 2 });
+  await t.clock.advance(0);
+  assert.is(t.b.rpc.stats().running, 0);
+  await t.clock.advance(100);
+  assert.equal(await sum, { sum: 3 });
+  const slow = rejection(t.a.rpc.request(Slow, 5000, { timeoutMs: 10_000 }));
+  await t.clock.advance(100);
+  assert.is(t.b.rpc.stats().running, 1);
+  await t.clock.advance(2000);
+  assert.instance(aborted, RpcError);
+  assert.is((await slow as RpcError).code, 'timeout');
+  t.close();
+});
+
+s('validate: false skips the method schemas (a simulator whose messages are its own) and changes nothing else', async () => {
+  const strict = rpcPair();
+  const loose = rpcPair({}, { validate: false });
+  for (const t of [strict, loose]) t.b.rpc.handle(Add, (p) => ({ sum: p.a + p.b }));
+  for (const t of [strict, loose]) {
+    const ok = t.a.rpc.request(Add, { a: 2, b: 3 });
+    await t.clock.advance(100);
+    assert.equal(await ok, { sum: 5 });
+  }
+  // What only validation catches:
+  const bad = rejection(strict.a.rpc.request(Add, { a: 1 } as never));
+  await strict.clock.advance(100);
+  assert.is((await bad as RpcError).code, 'bad-params');
+  const unchecked = loose.a.rpc.request(Add, { a: 1 } as never);
+  await loose.clock.advance(100);
+  assert.equal(await unchecked, { sum: null }); // 1 + undefined, through JSON
+  strict.close();
+  loose.close();
+});
+
 s('timeout after retries when the peer is silent', async () => {
   const t = rpcPair({ loss: 1 });
   let ran = 0;
