@@ -20,6 +20,9 @@ export const optionalSeedOption = repeated('HOST:PORT', 'supernode to join the n
 /** `--no-mdns`: no LAN discovery. */
 export const noMdnsOption = flag('do not find (or, as a supernode, announce) supernodes on the LAN with mDNS');
 
+/** `--metrics HOST:PORT`: Prometheus metrics over HTTP (`GET /metrics`); port 0 picks a free one. */
+export const metricsOption = optional('HOST:PORT', 'serve Prometheus metrics over HTTP on this address (GET /metrics)', hostPort({ allowAnyPort: true }));
+
 /** `--name N`: this node's display name. */
 export const nameOption = required('N', 'your display name (not unique: contacts are pinned by key)', text(MAX_NAME_LENGTH));
 

@@ -4,10 +4,10 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { audioOption, echoOption, listenOption, micDeviceOption, nameOption, noMdnsOption, optionalSeedOption, speakerDeviceOption } from '../common.ts';
+import { audioOption, echoOption, listenOption, metricsOption, micDeviceOption, nameOption, noMdnsOption, optionalSeedOption, speakerDeviceOption } from '../common.ts';
 import { flag, optional, withDefault } from '../options.ts';
 import { failure, success } from '../outcome.ts';
-import { hostPort, integer, nonEmpty, oneOf } from '../values.ts';
+import { integer, nonEmpty, oneOf } from '../values.ts';
 
 /** Values of `--supernode`. */
 export const SUPERNODE_MODES = ['auto', 'always', 'never'] as const;
@@ -36,7 +36,7 @@ export const nodeCommand = defineCommand({
     headless: flag('run without the terminal UI (implied when not on a terminal)'),
     stdinCommands: flag('answer "lookup NAME" / "search TEXT" / "status" / "call NAME [S]" lines on stdin with JSON lines'),
     control: optional('SOCKET', 'serve the JSON-RPC control API on this Unix socket', nonEmpty),
-    metrics: optional('HOST:PORT', 'serve Prometheus metrics over HTTP on this address', hostPort({ allowAnyPort: true })),
+    metrics: metricsOption,
     autoAnswer: flag('answer incoming calls automatically'),
     echo: echoOption,
     audio: audioOption,
@@ -101,21 +101,34 @@ export const nodeCommand = defineCommand({
       });
     }
     const { callResult, placeCall } = await import('./call-common.ts');
+    // Place a call, keep it up `durationS`, hang up: `call --json`'s object.
+    const runCall = (name: string, durationS: number): Promise<Record<string, unknown>> =>
+      placeCall(tincan, name, ctx.io.clock, { durationS, stop }).then(
+        (r) => ({ call: name, ok: r.ok, ...callResult(r.setupMs, r.stats), ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}) }),
+        (err: Error) => ({ call: name, ok: false, error: err.message }),
+      );
     // `call NAME [SECONDS]`: place a call (default 5 s) and answer with `call --json`'s object.
     const callLine = (cmd: string, arg: string, reply: (o: unknown) => void): boolean => {
       if (cmd !== 'call' || !arg) return false;
       const [name = '', seconds] = arg.split(/\s+/);
-      const durationS = Math.min(3600, Math.max(0.1, Number(seconds ?? 5) || 5));
-      placeCall(tincan, name, ctx.io.clock, { durationS, stop }).then(
-        (r) => reply({ call: name, ok: r.ok, ...callResult(r.setupMs, r.stats), ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}) }),
-        (err: Error) => reply({ call: name, ok: false, error: err.message }),
-      );
+      void runCall(name, Math.min(3600, Math.max(0.1, Number(seconds ?? 5) || 5))).then(reply);
       return true;
     };
+    // --control SOCKET (JSON-RPC) and --metrics HOST:PORT (Prometheus).
+    const { openEndpoints } = await import('../../control/endpoints.ts');
+    let endpoints;
+    try {
+      endpoints = await openEndpoints(tincan, { ...(options.control ? { control: options.control } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), clock: ctx.io.clock, log: ctx.log, placeCall: runCall });
+    } catch (err) {
+      await tincan.close();
+      return failure(`could not serve ${options.control ? '--control' : ''}${options.control && options.metrics ? '/' : ''}${options.metrics ? '--metrics' : ''}: ${(err as Error).message}`);
+    }
+    for (const line of endpoints.describe()) say(line);
     const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx, callLine) : undefined;
     if (ui) await (await import('./terminal-ui.ts')).showUi(tincan, ctx, stop);
     else await stop;
     detachStdin?.();
+    await endpoints.close();
     const last = node.snapshot();
     const echoed = tincan.echoStats();
     await tincan.close();

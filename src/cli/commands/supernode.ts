@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { COMING, noMdnsOption } from '../common.ts';
+import { COMING, metricsOption, noMdnsOption } from '../common.ts';
 import { flag, optional, repeated, required, withDefault } from '../options.ts';
 import { failure, success } from '../outcome.ts';
 import { hostPort, integer, nonEmpty } from '../values.ts';
@@ -28,6 +28,7 @@ export const supernodeCommand = defineCommand({
     maxSessions: withDefault('N', 'most relayed sessions at once', integer(1, 100_000), 100),
     seed: repeated('HOST:PORT', 'another supernode to join', hostPort()),
     noMdns: noMdnsOption,
+    metrics: metricsOption,
     allowPrivatePeers: flag('let TURN relay to loopback/private addresses (tests only)'),
     stdinCommands: flag('answer "stored NAME" / "lookup NAME" / "search TEXT" / "status" lines on stdin with JSON lines'),
   },
@@ -61,11 +62,22 @@ export const supernodeCommand = defineCommand({
     }
     const snap = node.snapshot();
     const address = formatAddress(snap.address!);
+    // --metrics HOST:PORT (Prometheus), before the "listening" line so scripts can scrape at once.
+    const { openEndpoints } = await import('../../control/endpoints.ts');
+    let endpoints;
+    try {
+      endpoints = await openEndpoints(tincan, { ...(options.metrics ? { metrics: options.metrics } : {}), clock: ctx.io.clock, log: ctx.log });
+    } catch (err) {
+      await tincan.close();
+      return failure(`could not serve --metrics: ${(err as Error).message}`);
+    }
+    if (!global.json) for (const line of endpoints.describe()) ctx.io.stdout(`${line}\n`);
     if (!global.json) ctx.io.stdout(`supernode ${node.id} listening on ${address}\n`);
     ctx.log.info({ id: node.id, address, table: snap.tableSize }, 'supernode running');
     const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx) : undefined;
     await stop;
     detachStdin?.();
+    await endpoints.close();
     const last = node.snapshot();
     const turn = tincan.turn?.stats();
     await tincan.close();
