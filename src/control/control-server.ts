@@ -12,7 +12,8 @@
  * - a line longer than `maxLineBytes` (64 KiB) gets an error and the connection closes;
  * - at most `maxConnections` (16) at once: the next get an error line and are closed;
  * - each connection may send `ratePerSec` requests a second (bursts of `burst`) and have
- *   `maxPending` requests running: beyond, the request gets an error (-32001, -32003);
+ *   `maxPending` (16) requests running and `maxWaiting` (32) more waiting for a slot:
+ *   beyond, the request gets an error (-32001, -32003);
  * - a client that does not read its replies (more than 1 MiB queued) is disconnected;
  * - idle connections close after `idleTimeoutMs` (10 min).
  *
@@ -83,8 +84,10 @@ export interface ControlServerOptions {
   /** Requests per second per connection (default 20), bursts up to `burst` (default 40). */
   ratePerSec?: number;
   burst?: number;
-  /** Requests running at once per connection (default 8). */
+  /** Requests running at once per connection (default 16). */
   maxPending?: number;
+  /** Requests waiting for one of those slots, per connection (default 32). */
+  maxWaiting?: number;
   /** Close a connection idle this long, ms (default 10 min). */
   idleTimeoutMs?: number;
   /** Disconnect a client with more than this many reply bytes queued (default 1 MiB). */
@@ -117,7 +120,8 @@ export class ControlServer {
       maxConnections: 16,
       ratePerSec: 20,
       burst: 40,
-      maxPending: 8,
+      maxPending: 16,
+      maxWaiting: 32,
       idleTimeoutMs: 10 * 60_000,
       maxQueuedBytes: 1024 * 1024,
       ...options,
@@ -200,6 +204,7 @@ export class ControlServer {
     let tokens = this.o.burst;
     let refilledAt = this.o.clock.now();
     let pending = 0;
+    const waiting: string[] = [];
     const send = (line: string) => {
       if (socket.destroyed) return;
       if (socket.writableLength > this.o.maxQueuedBytes) {
@@ -216,15 +221,19 @@ export class ControlServer {
       refilledAt = now;
       if (tokens < 1) return send(errorLine(requestId(line), RpcCode.rateLimited, `rate limited: at most ${this.o.ratePerSec} requests a second`));
       tokens -= 1;
-      if (pending >= this.o.maxPending) return send(errorLine(requestId(line), RpcCode.tooManyPending, `too many requests in progress (at most ${this.o.maxPending})`));
+      if (pending < this.o.maxPending) return run(line);
+      if (waiting.length >= this.o.maxWaiting) return send(errorLine(requestId(line), RpcCode.tooManyPending, `too many requests in progress (at most ${this.o.maxPending} running and ${this.o.maxWaiting} waiting)`));
+      waiting.push(line);
+    };
+    const run = (line: string) => {
       pending++;
-      void this.handle(line).then(
-        (reply) => {
-          pending--;
-          if (reply !== undefined) send(reply);
-        },
-        () => pending--,
-      );
+      const done = (reply: string | undefined) => {
+        pending--;
+        if (reply !== undefined) send(reply);
+        const next = waiting.shift();
+        if (next !== undefined && !socket.destroyed) run(next);
+      };
+      void this.handle(line).then(done, () => done(undefined));
     };
     socket.on('data', (data: Buffer) => {
       let start = 0;
