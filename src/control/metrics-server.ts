@@ -51,7 +51,8 @@ export class MetricsServer {
     const maxConnections = o.maxConnections ?? 8;
     const contentType = o.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
     let self: MetricsServer | undefined;
-    const server = createServer({ maxHeaderSize: 8192 }, (req, res) => void self?.handle(req, res, scrape, contentType, maxConnections));
+    // The header/request timeouts are enforced by a sweep every second (Node's default: 30 s).
+    const server = createServer({ maxHeaderSize: 8192, connectionsCheckingInterval: 1000 }, (req, res) => void self?.handle(req, res, scrape, contentType, maxConnections));
     server.headersTimeout = o.headersTimeoutMs ?? 5000;
     server.requestTimeout = o.requestTimeoutMs ?? 10_000;
     server.keepAliveTimeout = o.idleTimeoutMs ?? 5000;

@@ -9,7 +9,7 @@
  * sessions, routing table, stored records, host cache, every overlay counter), LAN
  * discovery's counters, calls (count by state; per active call its path, RTT, jitter,
  * loss, bitrate and MOS from the last per-second sample) and the TURN server's stats when
- * the node runs one. The HTTP side is metrics-server.ts.
+ * the node runs one (`tincan_turn_*`, present when the node was built with a TURN server). The HTTP side is metrics-server.ts.
  *
  * The source is structural, so this module needs nothing above the overlay: a
  * `TincanNode` fits, and so does `{ overlay: someOverlayNode }`.
@@ -212,6 +212,8 @@ export class NodeMetrics {
     const turnGauge = (name: string, help: string, v: (t: TurnStats) => number) => this.gauge(name, help, [], (g, s) => s.turn && g.set(v(s.turn)));
     const turnCounter = (name: string, help: string, v: (t: TurnStats) => number) => this.counter(name, help, [], (set, s) => s.turn && set({}, v(s.turn)));
     this.gauge('tincan_turn_enabled', '1 when the node runs a TURN server on its port', [], (g, s: T) => g.set(s.turn ? 1 : 0));
+    // A node that cannot be a supernode (role never) has no TURN server, and no TURN series.
+    if (!this.source.turn) return;
     turnGauge('tincan_turn_allocations', 'TURN allocations alive', (t) => t.allocations);
     turnGauge('tincan_turn_permissions', 'TURN permissions alive (over all allocations)', (t) => t.permissions);
     turnGauge('tincan_turn_channels', 'TURN channel bindings alive', (t) => t.channels);
