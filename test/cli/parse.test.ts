@@ -153,7 +153,7 @@ parse('numbers, ranges and enums are validated', async () => {
 
 parse('missing and extra values, arguments and conflicting options', async () => {
   const cases: Array<[string[], string, RegExp]> = [
-    [['call', 'bob'], 'call', /missing required option --seed HOST:PORT/],
+    [['answer', '--seed', '127.0.0.1:1'], 'answer', /missing required option --name N/],
     [['call', '--seed', '127.0.0.1:1'], 'call', /missing NAME/],
     [['call', 'bob', 'carol', '--seed', '127.0.0.1:1'], 'call', /unexpected argument "carol"/],
     [['call', 'bob', '--seed'], 'call', /option --seed needs a value \(HOST:PORT\)/],

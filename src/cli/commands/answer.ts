@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { audioOption, echoOption, nameOption, playOption, recordOption, seedOption, micDeviceOption, speakerDeviceOption } from '../common.ts';
+import { audioOption, echoOption, nameOption, playOption, recordOption, optionalSeedOption, micDeviceOption, speakerDeviceOption } from '../common.ts';
 import { failure, success } from '../outcome.ts';
 
 /** `tincan answer --name N --seed HOST:PORT [--play F.wav] [--record F.wav] [--echo]`. */
@@ -19,7 +19,7 @@ export const answerCommand = defineCommand({
   positionals: [],
   options: {
     name: nameOption,
-    seed: seedOption,
+    seed: optionalSeedOption,
     play: playOption,
     record: recordOption,
     audio: audioOption,
@@ -30,7 +30,7 @@ export const answerCommand = defineCommand({
   groups: [{ options: ['play', 'echo'], required: false }],
   examples: ['answer --name bob --seed 203.0.113.7:4000 --record heard.wav'],
   async run({ options, global }, ctx) {
-    const { identityFor, untilSignal } = await import('./overlay-common.ts');
+    const { awaitSupernode, identityFor, untilSignal } = await import('./overlay-common.ts');
     const { callAudio, callResult, cliTincanNode } = await import('./call-common.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
@@ -44,7 +44,8 @@ export const answerCommand = defineCommand({
     const stop = untilSignal(ctx.log);
     try {
       await node.start();
-      if (node.overlay.snapshot().supernodes.length === 0) return failure('no supernode accepted us (are the seeds running?)');
+      const why = await awaitSupernode(node.overlay, { seeds: options.seed, clock: ctx.io.clock });
+      if (why) return failure(why);
       if (!global.json) ctx.io.stdout(`answering as ${options.name}\n`);
       let setupMs: number | undefined;
       let callId: string | undefined;

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { networkInterfaces } from 'node:os';
 import type { Address } from '../../net/net.ts';
 import { UdpNet } from '../../net/udp.ts';
 import type { Identity } from '../../identity/identity.ts';
@@ -18,7 +17,7 @@ import type { CallStats } from '../../call/call-stats.ts';
 import { type CallAudioOptions, TincanNode, type TincanNodeOptions } from '../../node/tincan-node.ts';
 import type { CommandContext } from '../command.ts';
 import type { GlobalSettings } from '../global.ts';
-import { cliOverlayInit, isLoopback } from './overlay-common.ts';
+import { cliOverlayInit, defaultListenHost, firstPublicIPv4, isLoopback } from './overlay-common.ts';
 
 /** Audio flags as parsed. */
 export interface AudioFlags {
@@ -72,8 +71,7 @@ export interface CliNodeOptions {
 
 /** Build (not start) a TincanNode for the command line. */
 export function cliTincanNode(global: GlobalSettings | undefined, ctx: CommandContext, o: CliNodeOptions): TincanNode {
-  const loopbackSeeds = o.seeds.length > 0 && o.seeds.every((s) => isLoopback(s.host));
-  const listen = o.listen ?? { host: loopbackSeeds ? '127.0.0.1' : '0.0.0.0', port: 0 };
+  const listen = o.listen ?? { host: defaultListenHost(o.seeds), port: 0 };
   const loopback = isLoopback(listen.host);
   const overlay = cliOverlayInit(global, ctx, {
     listen,
@@ -99,14 +97,6 @@ export function cliTincanNode(global: GlobalSettings | undefined, ctx: CommandCo
     ...(o.echo ? { echo: true } : {}),
   };
   return new TincanNode({ clock: ctx.io.clock, random: ctx.io.random, net: new UdpNet(), log: ctx.log, identity: o.identity }, init);
-}
-
-/** The first non-internal IPv4 address of this machine (advertised TURN address when bound to 0.0.0.0). */
-function firstPublicIPv4(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return undefined;
 }
 
 /** DESIGN.md's `call --json` object from the final stats. */

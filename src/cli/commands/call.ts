@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { audioOption, durationOption, nameArgument, playOption, recordOption, seedOption, toneOption, micDeviceOption, speakerDeviceOption } from '../common.ts';
+import { audioOption, durationOption, nameArgument, playOption, recordOption, optionalSeedOption, toneOption, micDeviceOption, speakerDeviceOption } from '../common.ts';
 import { failure, success } from '../outcome.ts';
 import { withDefault } from '../options.ts';
 import { text } from '../values.ts';
@@ -17,7 +17,7 @@ export const callCommand = defineCommand({
     'With --json, prints {ok, setupMs, path, via, rttMs, jitterMs, lossPct, mos, packetsSent,\npacketsReceived} when the call ends. Without --play or --tone, sends the microphone. With --play and no\n--duration, hangs up when the file has played; with --duration, loops it that long.',
   positionals: [nameArgument('display name of the person to call')],
   options: {
-    seed: seedOption,
+    seed: optionalSeedOption,
     play: playOption,
     tone: toneOption,
     record: recordOption,
@@ -30,7 +30,7 @@ export const callCommand = defineCommand({
   groups: [{ options: ['play', 'tone'], required: false }],
   examples: ['call bob --seed 203.0.113.7:4000', 'call echo --seed 127.0.0.1:4000 --tone 440 --duration 5 --json'],
   async run({ options, positionals, global }, ctx) {
-    const { identityFor, untilSignal } = await import('./overlay-common.ts');
+    const { awaitSupernode, identityFor, untilSignal } = await import('./overlay-common.ts');
     const { callAudio, callResult, cliTincanNode, placeCall } = await import('./call-common.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
@@ -46,7 +46,8 @@ export const callCommand = defineCommand({
     const stop = untilSignal(ctx.log);
     try {
       await node.start();
-      if (node.overlay.snapshot().supernodes.length === 0) return failure('no supernode accepted us (are the seeds running?)', { json: callResult(undefined, undefined) });
+      const why = await awaitSupernode(node.overlay, { seeds: options.seed, clock: ctx.io.clock });
+      if (why) return failure(why, { json: callResult(undefined, undefined) });
       const r = await placeCall(node, target, ctx.io.clock, { durationS: options.duration, stop, endWithSource: options.play !== undefined && options.duration === undefined });
       const json: Record<string, unknown> = { ...callResult(r.setupMs, r.stats), ...(r.durationS !== undefined ? { durationS: r.durationS } : {}), ...(r.reason ? { reason: r.reason } : {}) };
       if (!r.ok) return failure(r.error ?? `call ${r.reason}`, { json });

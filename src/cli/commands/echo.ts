@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { nameOption, seedOption } from '../common.ts';
+import { nameOption, optionalSeedOption } from '../common.ts';
 import { failure, success } from '../outcome.ts';
 
 /** `tincan echo --name N --seed HOST:PORT`. */
@@ -13,10 +13,10 @@ export const echoCommand = defineCommand({
   summary: 'run the echo service: answer calls and play back what is heard',
   description: 'Runs until SIGINT or SIGTERM. Prints "echo service NAME ready" once joined;\nwith --json, one object at exit: {"ok":true,"calls":N,"echoed":N}.',
   positionals: [],
-  options: { name: nameOption, seed: seedOption },
+  options: { name: nameOption, seed: optionalSeedOption },
   examples: ['echo --name echo --seed 203.0.113.7:4000'],
   async run({ options, global }, ctx) {
-    const { identityFor, untilSignal } = await import('./overlay-common.ts');
+    const { awaitSupernode, identityFor, untilSignal } = await import('./overlay-common.ts');
     const { cliTincanNode } = await import('./call-common.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
@@ -24,7 +24,8 @@ export const echoCommand = defineCommand({
     const stop = untilSignal(ctx.log);
     try {
       await node.start();
-      if (node.overlay.snapshot().supernodes.length === 0) return failure('no supernode accepted us (are the seeds running?)');
+      const why = await awaitSupernode(node.overlay, { seeds: options.seed, clock: ctx.io.clock });
+      if (why) return failure(why);
       if (!global.json) ctx.io.stdout(`echo service ${options.name} ready\n`);
       node.on('event', (line) => ctx.log.info(line));
       await stop;

@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { nameArgument, seedOption } from '../common.ts';
+import { nameArgument, optionalSeedOption } from '../common.ts';
 import { failure, success } from '../outcome.ts';
 
 /** `tincan lookup NAME --seed HOST:PORT`. */
@@ -12,12 +12,13 @@ export const lookupCommand = defineCommand({
   name: 'lookup',
   summary: 'show the directory records for a name, newest first',
   description: [
-    'Joins as a temporary leaf through the seeds, looks the name up, prints and leaves.',
+    'Joins as a temporary leaf through the seeds (without --seed: the host cache and mDNS on the LAN),',
+    'looks the name up, prints and leaves.',
     'With --json, prints {ok, records: [{name, id, fingerprint, supernodes, seq, expires}]}',
     '(id: the publisher\'s node ID; supernodes: HOST:PORT of the supernodes it is attached to).',
   ].join('\n'),
   positionals: [nameArgument('display name to look up (exact)')],
-  options: { seed: seedOption },
+  options: { seed: optionalSeedOption },
   examples: ['lookup alice --seed 203.0.113.7:4000'],
   async run({ options, positionals, global }, ctx) {
     const { identityFor, withTemporaryLeaf } = await import('./overlay-common.ts');

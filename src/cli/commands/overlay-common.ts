@@ -139,21 +139,68 @@ export function untilSignal(log: Logger): Promise<string> {
   });
 }
 
+/** The first non-internal IPv4 address of this machine, if any. */
+export function firstPublicIPv4(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
 /**
- * Join as a temporary leaf (no name, no host-cache writes beyond the usual, no mDNS on
- * loopback), run `fn`, close. Fails if no supernode accepted us.
+ * Where a command's node listens unless told: 127.0.0.1 when every seed is on loopback, or
+ * when there are no seeds and the machine has no other interface (a loopback-only test
+ * namespace: the host cache can only hold loopback supernodes); otherwise 0.0.0.0.
+ */
+export function defaultListenHost(seeds: readonly Address[]): string {
+  if (seeds.length > 0) return seeds.every((s) => isLoopback(s.host)) ? '127.0.0.1' : '0.0.0.0';
+  return firstPublicIPv4() === undefined ? '127.0.0.1' : '0.0.0.0';
+}
+
+/** How long a command without --seed waits for the host cache or mDNS to give a supernode. */
+export const DISCOVERY_WAIT_MS = 3000;
+
+/**
+ * After `start()`: resolve undefined once the node is attached to a supernode, or a
+ * message saying why not. With seeds, the first join attempt decides; without, the node
+ * waits up to {@link DISCOVERY_WAIT_MS} for the host cache or mDNS to find one.
+ */
+export async function awaitSupernode(node: OverlayNode, o: { seeds: readonly Address[]; clock: { setTimeout(fn: () => void, ms: number): { cancel(): void } } }): Promise<string | undefined> {
+  if (node.snapshot().supernodes.length > 0) return undefined;
+  if (o.seeds.length > 0) return 'no supernode accepted us (are the seeds running?)';
+  await new Promise<void>((resolve) => {
+    const timer = o.clock.setTimeout(() => {
+      off();
+      resolve();
+    }, DISCOVERY_WAIT_MS);
+    const off = node.on('attached', () => {
+      timer.cancel();
+      off();
+      resolve();
+    });
+  });
+  const snap = node.snapshot();
+  if (snap.supernodes.length > 0) return undefined;
+  const lan = snap.lan !== undefined ? `none on the LAN (mDNS) within ${DISCOVERY_WAIT_MS / 1000} s` : 'mDNS is off (loopback only)';
+  return `no supernode found: no --seed, none from the host cache answered, and ${lan}: give --seed HOST:PORT`;
+}
+
+/**
+ * Join as a temporary leaf (no name; through the seeds, or without them the host cache
+ * and mDNS), run `fn`, close. Fails if no supernode accepted us.
  */
 export async function withTemporaryLeaf<T>(global: GlobalSettings, ctx: CommandContext, identity: Identity, seeds: readonly Address[], fn: (node: OverlayNode) => Promise<T>): Promise<T> {
-  const loopbackSeeds = seeds.length > 0 && seeds.every((s) => isLoopback(s.host));
+  const host = defaultListenHost(seeds);
   const node = cliOverlayNode(global, ctx, identity, {
-    listen: { host: loopbackSeeds ? '127.0.0.1' : '0.0.0.0', port: 0 },
+    listen: { host, port: 0 },
     seeds,
     role: 'never',
-    mdns: false,
+    mdns: seeds.length === 0 && !isLoopback(host),
   });
   try {
     await node.start();
-    if (node.snapshot().supernodes.length === 0) throw new Error('no supernode accepted us (are the seeds running?)');
+    const why = await awaitSupernode(node, { seeds, clock: ctx.io.clock });
+    if (why) throw new Error(why);
     return await fn(node);
   } finally {
     await node.close();

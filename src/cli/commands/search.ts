@@ -4,7 +4,7 @@
  * @module
  */
 import { defineCommand } from '../command.ts';
-import { MAX_NAME_LENGTH, seedOption } from '../common.ts';
+import { MAX_NAME_LENGTH, optionalSeedOption } from '../common.ts';
 import { failure, success } from '../outcome.ts';
 import { text } from '../values.ts';
 
@@ -18,7 +18,7 @@ export const searchCommand = defineCommand({
     'With --json, prints {ok, results: [{name, id, fingerprint}]}.',
   ].join('\n'),
   positionals: [{ name: 'TEXT', help: 'part of a display name', parse: text(MAX_NAME_LENGTH) }],
-  options: { seed: seedOption },
+  options: { seed: optionalSeedOption },
   examples: ['search ali --seed 203.0.113.7:4000'],
   async run({ options, positionals, global }, ctx) {
     const { identityFor, withTemporaryLeaf } = await import('./overlay-common.ts');
