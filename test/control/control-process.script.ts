@@ -7,7 +7,7 @@
  *
  * Usage: control-process.script.ts DIR
  */
-import { lstatSync, existsSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -62,7 +62,7 @@ async function main(): Promise<Record<string, unknown>> {
   await echo.waitLine((l) => l.includes('ready'), 60_000);
   const sock = join(dir, 'alice.sock');
   const alice = start('alice', ['node', '--name', 'alice', ...SEED, '--listen', '127.0.0.1:0', '--headless', '--audio', 'tone', '--control', sock, '--metrics', `127.0.0.1:${ALICE_METRICS}`]);
-  await alice.waitLine((l) => l.startsWith('metrics on '), 60_000);
+  await alice.waitLine((l) => l.startsWith('node '), 60_000);
   const socketMode = (lstatSync(sock).mode & 0o777).toString(8);
 
   const aliceScrape = await scrape(ALICE_METRICS);
@@ -82,6 +82,11 @@ async function main(): Promise<Record<string, unknown>> {
   const snScrape = await scrape(SN_METRICS);
   await client.close();
 
+  // Bad endpoints fail at once, before joining: a path that is a file, a port in use.
+  writeFileSync(join(dir, 'not-a-socket'), 'keep me');
+  const badControl = await start('bad-control', ['node', '--name', 'carol', ...SEED, '--listen', '127.0.0.1:0', '--headless', '--audio', 'null', '--control', join(dir, 'not-a-socket'), '--json']).result(30_000);
+  const busyMetrics = await start('busy-metrics', ['supernode', '--listen', `127.0.0.1:${PORT + 10}`, '--metrics', `127.0.0.1:${SN_METRICS}`, '--json']).result(30_000);
+
   await alice.stop();
   const aliceExited = alice.child.exitCode !== null || alice.child.signalCode !== null;
   const socketLeft = existsSync(sock);
@@ -99,6 +104,9 @@ async function main(): Promise<Record<string, unknown>> {
     calls: calls.result ?? calls.error,
     aliceAfter: pick(aliceAfter.body, ['tincan_overlay_lookups_total', 'tincan_calls']),
     snScrape: { status: snScrape.status, lines: pick(snScrape.body, ['tincan_overlay_leaves', 'tincan_overlay_role', 'tincan_turn_enabled', 'tincan_overlay_stored_records', 'tincan_turn_allocations_created_total']) },
+    badControl,
+    notASocket: readFileSync(join(dir, 'not-a-socket'), 'utf8'),
+    busyMetrics,
     aliceExited,
     socketLeft,
     metricsPortOpen,

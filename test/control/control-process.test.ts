@@ -68,6 +68,14 @@ p('scrapes show the live node; status, lookup and call over the socket; both clo
   assert.ok(r.snScrape.lines.includes('tincan_turn_enabled 1'));
   assert.ok(r.snScrape.lines.some((l: string) => /^tincan_overlay_stored_records [1-9]/.test(l)), r.snScrape.lines.join('\n'));
 
+  // Bad endpoints: refused before joining, with the reason, and the file left alone.
+  assert.is(r.badControl.code, 1);
+  assert.is(r.badControl.json.ok, false);
+  assert.match(r.badControl.json.error, /could not serve --control: .*not-a-socket exists and is not a socket/);
+  assert.is(r.notASocket, 'keep me');
+  assert.is(r.busyMetrics.code, 1);
+  assert.match(r.busyMetrics.json.error, /could not serve --metrics: .*EADDRINUSE/);
+
   // SIGTERM: the socket file is removed and the metrics port closed.
   assert.ok(r.aliceExited);
   assert.is(r.socketLeft, false);

@@ -23,6 +23,9 @@ export const nodeCommand = defineCommand({
     'off with --no-mdns or on a loopback address); until one accepts it says what it is waiting for.',
     'With --stdin-commands, reads lines "lookup NAME", "search TEXT", "status" or "call NAME [SECONDS]" on stdin and',
     'answers each with one JSON line on stdout (for scripts and tests).',
+    'With --control SOCKET, serves JSON-RPC 2.0 (one object per line: status, lookup {name}, search {text},',
+    'call {name, seconds?}, hangup {callId?}, calls) on a Unix socket only its owner may use; with',
+    '--metrics HOST:PORT, Prometheus metrics at GET /metrics. Each prints where it listens.',
   ].join('\n'),
   positionals: [],
   options: {
@@ -47,7 +50,7 @@ export const nodeCommand = defineCommand({
   examples: ['node --name alice --seed 203.0.113.7:4000 --headless'],
   async run({ options, global }, outer) {
     const { identityFor, isLoopback, serveStdinCommands, untilSignal } = await import('./overlay-common.ts');
-    const { callAudio, cliTincanNode } = await import('./call-common.ts');
+    const { callAudio, callResult, cliTincanNode, placeCall } = await import('./call-common.ts');
     const { formatAddress } = await import('../../net/net.ts');
     // The terminal UI when on a terminal (and not scripted): logs then go to a file.
     const ui = !options.headless && !options.stdinCommands && !global.json && outer.io.isTTY;
@@ -79,9 +82,27 @@ export const nodeCommand = defineCommand({
       if (c.state === 'ended') say(`call ${c.callId.slice(0, 8)} ended: ${c.reason}`);
     });
     const stop = untilSignal(ctx.log);
+    // Place a call, keep it up `durationS`, hang up: `call --json`'s object (stdin `call` lines, control API).
+    const runCall = (name: string, durationS: number): Promise<Record<string, unknown>> =>
+      placeCall(tincan, name, ctx.io.clock, { durationS, stop }).then(
+        (r) => ({ call: name, ok: r.ok, ...callResult(r.setupMs, r.stats), ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}) }),
+        (err: Error) => ({ call: name, ok: false, error: err.message }),
+      );
+    // --control SOCKET (JSON-RPC) and --metrics HOST:PORT (Prometheus), before joining:
+    // a bad path or a busy port fails at once, and a scrape shows the node while it joins.
+    const { openEndpoints } = await import('../../control/endpoints.ts');
+    let endpoints;
+    try {
+      endpoints = await openEndpoints(tincan, { ...(options.control ? { control: options.control } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), clock: ctx.io.clock, log: ctx.log, placeCall: runCall });
+    } catch (err) {
+      await tincan.close();
+      return failure(`could not serve ${[options.control ? '--control' : '', options.metrics ? '--metrics' : ''].filter(Boolean).join('/')}: ${(err as Error).message}`);
+    }
+    for (const line of endpoints.describe()) say(line);
     try {
       await tincan.start();
     } catch (err) {
+      await endpoints.close();
       await tincan.close();
       return failure(`could not start the node: ${(err as Error).message}`);
     }
@@ -100,13 +121,6 @@ export const nodeCommand = defineCommand({
         say(`attached to supernode ${e.supernode.slice(0, 16)}${s ? ` at ${formatAddress(s.address)}` : ''}`);
       });
     }
-    const { callResult, placeCall } = await import('./call-common.ts');
-    // Place a call, keep it up `durationS`, hang up: `call --json`'s object.
-    const runCall = (name: string, durationS: number): Promise<Record<string, unknown>> =>
-      placeCall(tincan, name, ctx.io.clock, { durationS, stop }).then(
-        (r) => ({ call: name, ok: r.ok, ...callResult(r.setupMs, r.stats), ...(r.reason ? { reason: r.reason } : {}), ...(r.error ? { error: r.error } : {}) }),
-        (err: Error) => ({ call: name, ok: false, error: err.message }),
-      );
     // `call NAME [SECONDS]`: place a call (default 5 s) and answer with `call --json`'s object.
     const callLine = (cmd: string, arg: string, reply: (o: unknown) => void): boolean => {
       if (cmd !== 'call' || !arg) return false;
@@ -114,16 +128,6 @@ export const nodeCommand = defineCommand({
       void runCall(name, Math.min(3600, Math.max(0.1, Number(seconds ?? 5) || 5))).then(reply);
       return true;
     };
-    // --control SOCKET (JSON-RPC) and --metrics HOST:PORT (Prometheus).
-    const { openEndpoints } = await import('../../control/endpoints.ts');
-    let endpoints;
-    try {
-      endpoints = await openEndpoints(tincan, { ...(options.control ? { control: options.control } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), clock: ctx.io.clock, log: ctx.log, placeCall: runCall });
-    } catch (err) {
-      await tincan.close();
-      return failure(`could not serve ${options.control ? '--control' : ''}${options.control && options.metrics ? '/' : ''}${options.metrics ? '--metrics' : ''}: ${(err as Error).message}`);
-    }
-    for (const line of endpoints.describe()) say(line);
     const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx, callLine) : undefined;
     if (ui) await (await import('./terminal-ui.ts')).showUi(tincan, ctx, stop);
     else await stop;

@@ -17,6 +17,7 @@ export const supernodeCommand = defineCommand({
     'Runs until SIGINT or SIGTERM; on shutdown its leaves are told to move first.',
     'Prints "supernode ID listening on HOST:PORT" once joined; with --json, one object at exit:',
     '{"ok":true,"id":HEX,"address":"HOST:PORT","role":"supernode","leaves":N,...}.',
+    'With --metrics HOST:PORT, serves Prometheus metrics at GET /metrics (and prints where).',
     'TINCAN_POW_BITS overrides the proof-of-work difficulty (every node of a network must agree).',
   ].join('\n'),
   positionals: [],
@@ -54,15 +55,7 @@ export const supernodeCommand = defineCommand({
     });
     const node = tincan.overlay;
     const stop = untilSignal(ctx.log);
-    try {
-      await tincan.start();
-    } catch (err) {
-      await tincan.close();
-      return failure(`could not start the supernode: ${(err as Error).message}`);
-    }
-    const snap = node.snapshot();
-    const address = formatAddress(snap.address!);
-    // --metrics HOST:PORT (Prometheus), before the "listening" line so scripts can scrape at once.
+    // --metrics HOST:PORT (Prometheus), before joining: a busy port fails at once.
     const { openEndpoints } = await import('../../control/endpoints.ts');
     let endpoints;
     try {
@@ -72,6 +65,15 @@ export const supernodeCommand = defineCommand({
       return failure(`could not serve --metrics: ${(err as Error).message}`);
     }
     if (!global.json) for (const line of endpoints.describe()) ctx.io.stdout(`${line}\n`);
+    try {
+      await tincan.start();
+    } catch (err) {
+      await endpoints.close();
+      await tincan.close();
+      return failure(`could not start the supernode: ${(err as Error).message}`);
+    }
+    const snap = node.snapshot();
+    const address = formatAddress(snap.address!);
     if (!global.json) ctx.io.stdout(`supernode ${node.id} listening on ${address}\n`);
     ctx.log.info({ id: node.id, address, table: snap.tableSize }, 'supernode running');
     const detachStdin = options.stdinCommands ? await serveStdinCommands(node, ctx) : undefined;
