@@ -413,18 +413,28 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     // Members a lookup can reach: supernodes whose IDs pass the contact check (not cheap Sybils).
     const members = sn.filter((l) => world.contacts.accepts(l.spec.contact!));
     const k = config.k;
+    // XOR distance compared on the first 32 bits as a number, the whole ID only on a tie.
+    const memberIds = members.map((m) => m.spec.contact!.id);
+    const memberTop = Uint32Array.from(memberIds, top32);
+    const closer = (key: Uint8Array, keyTop: number, i: number, j: number): boolean => {
+      const di = (memberTop[i]! ^ keyTop) >>> 0;
+      const dj = (memberTop[j]! ^ keyTop) >>> 0;
+      return di !== dj ? di < dj : compareDistance(key, memberIds[i]!, memberIds[j]!) < 0;
+    };
     const place = (record: PresenceRecord): boolean => {
       let ok = true;
       for (const key of recordKeys(record)) {
-        const best: Live[] = [];
-        for (const m of members) {
-          const id = m.spec.contact!.id;
-          if (best.length === k && compareDistance(key, id, best[k - 1]!.spec.contact!.id) >= 0) continue;
-          let i = best.length;
-          while (i > 0 && compareDistance(key, best[i - 1]!.spec.contact!.id, id) > 0) i--;
-          best.splice(i, 0, m);
-          if (best.length > k) best.pop();
+        // The k members closest to `key`, closest first.
+        const keyTop = top32(key);
+        const order: number[] = [];
+        for (let m = 0; m < members.length; m++) {
+          if (order.length === k && !closer(key, keyTop, m, order[k - 1]!)) continue;
+          let i = order.length;
+          while (i > 0 && closer(key, keyTop, m, order[i - 1]!)) i--;
+          order.splice(i, 0, m);
+          if (order.length > k) order.pop();
         }
+        const best = order.map((i) => members[i]!);
         let accepted = 0;
         for (const m of best) if (!m.ended && (m.peer as SimPeer).storeDirect(key, record)) accepted++;
         if (accepted === 0) ok = false;
@@ -605,6 +615,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       ...(world.wireCheck ? { wireCheck: { checked: world.wireCheck.checked, mismatches: world.wireCheck.mismatches, firstMismatch: world.wireCheck.firstMismatch } } : {}),
     };
   }
+}
+
+/** The first 32 bits of an ID as an unsigned number. */
+function top32(id: Uint8Array): number {
+  return ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;
 }
 
 function hexBytes(hex: string): Uint8Array {
