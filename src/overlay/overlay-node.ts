@@ -51,6 +51,7 @@ import { compareDistance, nodeIdFromHex, toHex } from './node-id.ts';
 import { mintProofOfWorkAsync } from './proof-of-work.ts';
 import { MAX_RECORD_SUPERNODES, nameKey, normalizeName, type PresenceRecord, recordKeys, republishAt, type SupernodeRef } from './presence-record.ts';
 import { RouteCache } from './route-cache.ts';
+import { hedged } from './hedged.ts';
 import { presenceVerifier, signPresence } from './presence-signing.ts';
 import { RecordStore } from './record-store.ts';
 import { RoutingTable } from './routing-table.ts';
@@ -1402,43 +1403,11 @@ export class OverlayNode {
     // Through our supernodes, hedged: when the first has not confirmed delivery within
     // SIGNAL_HEDGE_MS (it may have just died), the next one is asked too; the callee drops
     // repeats. The first confirmed delivery settles the send.
-    const peers = this.attachedPeers();
     const request = { env, via: via.map((s) => ({ id: s.id, address: { host: s.address.host, port: s.address.port } })) };
-    await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let pending = 0;
-      let settled = false;
-      let lastError = 'no supernode';
-      const timers: Timer[] = [];
-      const settle = (err?: Error) => {
-        if (settled) return;
-        settled = true;
-        for (const t of timers) t.cancel();
-        if (err) reject(err);
-        else resolve();
-      };
-      const tryNext = (): void => {
-        if (settled || next >= peers.length) return;
-        const p = peers[next++]!;
-        pending++;
-        timers.push(this.c.clock.setTimeout(tryNext, SIGNAL_HEDGE_MS));
-        p.rpc.request(OvSignal, request, { timeoutMs: 10_000, initialRtoMs: 1000 }).then(
-          (a) => {
-            if (a.delivered > 0) return settle();
-            lastError = a.error ?? 'not delivered';
-          },
-          (err) => {
-            lastError = String(err);
-          },
-        ).finally(() => {
-          pending--;
-          if (settled) return;
-          if (next < peers.length) tryNext();
-          else if (pending === 0) settle(new Error(`recipient unreachable: ${lastError}`));
-        });
-      };
-      if (peers.length === 0) settle(new Error('recipient unreachable: no supernode'));
-      else tryNext();
+    const attempts = this.attachedPeers().map((p) => () => p.rpc.request(OvSignal, request, { timeoutMs: 10_000, initialRtoMs: 1000 }));
+    if (attempts.length === 0) throw new Error('recipient unreachable: no supernode');
+    await hedged(attempts, { clock: this.c.clock, hedgeMs: SIGNAL_HEDGE_MS, outcome: (a) => (a.delivered > 0 ? true : a.error ?? 'not delivered') }).catch((err: Error) => {
+      throw new Error(`recipient unreachable: ${err.message}`);
     });
   }
 
