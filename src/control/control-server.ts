@@ -15,7 +15,7 @@
  *   `maxPending` (16) requests running and `maxWaiting` (32) more waiting for a slot:
  *   beyond, the request gets an error (-32001, -32003);
  * - a client that does not read its replies (more than 1 MiB queued) is disconnected;
- * - idle connections close after `idleTimeoutMs` (10 min).
+ * - idle connections (nothing sent or running) close after `idleTimeoutMs` (10 min).
  *
  * Errors (JSON-RPC 2.0): -32700 not JSON, -32600 not a request (or a batch: not
  * supported, or a line too long), -32601 unknown method, -32602 bad params (with the
@@ -198,12 +198,14 @@ export class ControlServer {
     }
     this.connections.add(socket);
     socket.on('close', () => this.connections.delete(socket));
-    socket.setTimeout(this.o.idleTimeoutMs, () => socket.destroy());
     let chunks: Buffer[] = [];
     let buffered = 0;
     let tokens = this.o.burst;
     let refilledAt = this.o.clock.now();
     let pending = 0;
+    // Idle: no bytes either way for idleTimeoutMs, and no request running (a call may last an hour).
+    socket.setTimeout(this.o.idleTimeoutMs);
+    socket.on('timeout', () => (pending === 0 ? socket.destroy() : socket.setTimeout(this.o.idleTimeoutMs)));
     const waiting: string[] = [];
     const send = (line: string) => {
       if (socket.destroyed) return;

@@ -255,6 +255,28 @@ limits('per-connection rate limit; pipelined requests wait for a slot, up to a c
   }
 });
 
+limits('an idle connection is closed; one waiting for a long request is not', async () => {
+  const path = join(dir, 'idle.sock');
+  const slow: ControlMethods = { ...toyMethods, slow: { params: NoParams, run: () => clock.sleep(900).then(() => 'done') } };
+  const s = await ControlServer.listen(path, slow, { clock, idleTimeoutMs: 300 });
+  try {
+    const idle = await ControlClient.connect(path);
+    const busy = await ControlClient.connect(path);
+    const t0 = Date.now();
+    const reply = busy.request('slow');
+    await Promise.race([idle.closed, clock.sleep(3000)]);
+    assert.ok(idle.isClosed, 'idle connection closed');
+    assert.ok(Date.now() - t0 < 2000, `idle closed after ${Date.now() - t0} ms`);
+    assert.is((await reply).result, 'done', 'the long request was answered');
+    assert.not.ok(busy.isClosed);
+    // Then it idles too, and is closed.
+    await Promise.race([busy.closed, clock.sleep(3000)]);
+    assert.ok(busy.isClosed, 'closed once idle');
+  } finally {
+    await s.close();
+  }
+});
+
 limits.run();
 
 const file = suite('control API: the socket file');
