@@ -143,6 +143,24 @@ m('TURN stats map to gauges and labelled counters', async () => {
   assert.is(sample(text, 'tincan_calls_active'), 0, 'no node snapshot: no calls');
 });
 
+m('LAN discovery counters, and overlay counters without a name of their own', async () => {
+  const real = world!.alice.overlay;
+  const overlay = {
+    snapshot: () => {
+      const snap = real.snapshot();
+      return { ...snap, counters: { ...snap.counters, newThing: 4 }, lan: { queriesSent: 3, found: 2, dropped: { rate: 5, 'not-on-link': 1 } } };
+    },
+  };
+  const text = await new NodeMetrics({ overlay }, { processMetrics: false }).scrape();
+  assert.is(sample(text, 'tincan_lan_discovery_enabled'), 1);
+  assert.is(sample(text, 'tincan_lan_events_total{event="queriesSent"}'), 3);
+  assert.is(sample(text, 'tincan_lan_events_total{event="found"}'), 2);
+  assert.is(sample(text, 'tincan_lan_dropped_total{reason="rate"}'), 5);
+  assert.is(sample(text, 'tincan_lan_dropped_total{reason="not-on-link"}'), 1);
+  assert.is(sample(text, 'tincan_overlay_counter_total{counter="newThing"}'), 4);
+  assert.is(sample(text, 'tincan_overlay_counter_total{counter="lookups"}'), undefined, 'named counters are not repeated');
+});
+
 m.run();
 
 /** One HTTP request without keep-alive: status, headers, body. */
