@@ -361,6 +361,12 @@ export class CallManager {
   private onSignal(ctx: CallContext, body: SignalBody): void {
     const call = ctx.call;
     const out = call.direction === 'outgoing';
+    // Once one of the callee's devices answered, the call is with that device: what the
+    // others send (their late answer, their hangup as they stop) is not about this call.
+    if (out && ctx.remoteDevice !== undefined && body.device !== ctx.remoteDevice) {
+      this.components.log.debug({ callId: call.id, kind: body.kind, device: body.device }, 'call: signal from another device of the callee ignored');
+      return;
+    }
     switch (body.kind) {
       case 'ringing':
         if (out && call.transition('ringing', this.now())) this.arm(ctx, this.ringTimeoutMs, () => {
@@ -383,7 +389,9 @@ export class CallManager {
         );
         break;
       case 'answered-elsewhere':
-        if (!out && body.reason !== this.init.device && !call.ended && call.state === 'ringing') this.finish(ctx, 'hangup', 'answered on another device');
+        // The caller took another device's answer: stop ringing, or drop our own answer
+        // (both devices may have answered at once).
+        if (!out && body.reason !== this.init.device && !call.ended) this.finish(ctx, 'hangup', 'answered on another device');
         break;
       case 'decline':
         if (out) this.finish(ctx, 'declined', 'declined by the callee');

@@ -9,7 +9,7 @@
  */
 import process from 'node:process';
 import { join } from 'node:path';
-import { loadavg, cpus, networkInterfaces } from 'node:os';
+import { hostname, loadavg, cpus, networkInterfaces } from 'node:os';
 import type { Address } from '../../net/net.ts';
 import { UdpNet } from '../../net/udp.ts';
 import type { Logger } from '../../log.ts';
@@ -104,6 +104,7 @@ export function cliOverlayInit(global: GlobalSettings | undefined, ctx: CommandC
     listen: o.listen,
     seeds: o.seeds,
     role: o.role,
+    device: deviceName(ctx.io.random),
     ...(o.name !== undefined ? { name: o.name } : {}),
     ...(o.budgetKbps !== undefined ? { budgetKbps: o.budgetKbps } : {}),
     ...(o.maxSessions !== undefined ? { maxSessions: o.maxSessions } : {}),
@@ -137,6 +138,23 @@ export function untilSignal(log: Logger): Promise<string> {
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
   });
+}
+
+/**
+ * This run's device name: the host name and a random suffix. Several devices may run one
+ * identity (a copied --home): each must have its own name, or a call that rings them all
+ * cannot tell which one answered.
+ */
+export function deviceName(random: { bytes(n: number): Uint8Array }): string {
+  const host = (() => {
+    try {
+      return hostname().replace(/[^A-Za-z0-9._-]/g, '').slice(0, 40);
+    } catch {
+      return '';
+    }
+  })() || 'device';
+  const suffix = [...random.bytes(3)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${host}-${suffix}`;
 }
 
 /** The first non-internal IPv4 address of this machine, if any. */
