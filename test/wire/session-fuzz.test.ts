@@ -202,11 +202,13 @@ prop('every message arrives at most once, exactly when a copy got through; the h
           for (const m of b.inbox) assert.is(m.from, a.nodeId);
         }
         close();
-        await clock.advance(0);
+        // Datagrams still in flight (at most latency + jitter, 10 + 300 ms) are delivered
+        // to closed sessions and dropped; after that, a closed manager leaves no timer.
+        await clock.advance(400);
         assert.is(clock.pending, 0, 'no timers left after close');
       },
     ),
-    { numRuns: 60 },
+    { numRuns: 60, examples: [[{ seed: 987714, loss: 0.5611886519674857, duplicate: 0, jitterMs: 179, messages: 1, rekeyAfterMessages: 5 }]] },
   );
 });
 prop.run();
