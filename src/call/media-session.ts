@@ -251,27 +251,54 @@ export class MediaSession {
 
   private firstOffer: Promise<string> | undefined;
 
-  private async makeOffer(iceRestart: boolean): Promise<string> {
-    // An ICE restart uses a new peer connection (see swap); the peer answers with one too.
-    await this.ready;
-    if (iceRestart) await this.swap();
-    const offer = await this.pc.createOffer();
-    await this.pc.setLocalDescription(offer);
-    await this.gathered();
-    return this.pc.localDescription!.sdp;
+  private makeOffer(iceRestart: boolean): Promise<string> {
+    return this.describing(async () => {
+      // An ICE restart uses a new peer connection (see swap); the peer answers with one too.
+      await this.ready;
+      this.assertOpen();
+      if (iceRestart) await this.swap();
+      const offer = await this.pc.createOffer();
+      this.assertOpen();
+      await this.pc.setLocalDescription(offer);
+      await this.gathered();
+      return this.pc.localDescription!.sdp;
+    });
   }
 
   /** Accept a remote offer and return the answer SDP. */
-  async answer(offerSdp: string): Promise<string> {
-    // A restart offer (new ICE credentials) gets a new peer connection here too (see swap).
-    await this.ready;
-    const current = this.pc.remoteDescription?.sdp;
-    if (current && iceUfrag(current) !== iceUfrag(offerSdp)) await this.swap();
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
-    await this.gathered();
-    return this.pc.localDescription!.sdp;
+  answer(offerSdp: string): Promise<string> {
+    return this.describing(async () => {
+      // A restart offer (new ICE credentials) gets a new peer connection here too (see swap).
+      await this.ready;
+      this.assertOpen();
+      const current = this.pc.remoteDescription?.sdp;
+      if (current && iceUfrag(current) !== iceUfrag(offerSdp)) await this.swap();
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      const answer = await this.pc.createAnswer();
+      this.assertOpen();
+      await this.pc.setLocalDescription(answer);
+      await this.gathered();
+      return this.pc.localDescription!.sdp;
+    });
+  }
+
+  /** Offers and answers being made now: close() lets them finish gathering first. */
+  private readonly describingNow = new Set<Promise<unknown>>();
+
+  /**
+   * Run one offer/answer. close() waits for it: closing a peer connection while werift
+   * is still gathering could leave a candidate socket bound after close.
+   */
+  private describing<T>(work: () => Promise<T>): Promise<T> {
+    const p = work();
+    const settled = p.then(() => {}, () => {});
+    this.describingNow.add(settled);
+    void settled.then(() => this.describingNow.delete(settled));
+    return p;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('media session closed');
   }
 
   /** Apply the remote answer to our offer. */
@@ -381,6 +408,12 @@ export class MediaSession {
     this.handlers = [];
     this.deadHandlers = [];
     await this.ready.catch(() => {});
+    if (this.describingNow.size > 0) {
+      // Bounded: a gathering stuck on an unreachable TURN server must not hold up close.
+      let timer: { cancel(): void } | undefined;
+      await Promise.race([Promise.all([...this.describingNow]), new Promise<void>((r) => (timer = this.components.clock.setTimeout(r, CLOSE_WAIT_FOR_GATHERING_MS)))]);
+      timer?.cancel();
+    }
     await Promise.all([this.pc?.close(), ...[...this.closingOld].map((pc) => pc.close().catch(() => {}))]);
   }
 
@@ -468,6 +501,9 @@ export class MediaSession {
 function iceUfrag(sdp: string): string | undefined {
   return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
 }
+
+/** Longest close() waits for an offer or answer still gathering candidates. */
+const CLOSE_WAIT_FOR_GATHERING_MS = 3000;
 
 /** A fresh self-signed ECDSA P-256 certificate and key for one peer connection (~10 ms). */
 function freshDtlsKeys(): Promise<DtlsKeys> {
