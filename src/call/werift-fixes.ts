@@ -21,10 +21,15 @@
  *   werift's 500 ms retransmission timer. An ICE connection now keeps the first
  *   {@link EARLY_DTLS_MAX} DTLS datagrams that arrive before a DTLS endpoint is created
  *   on it, and the new endpoint reads them first.
+ * - **TURN deallocation.** werift's TURN client closed its socket without telling the
+ *   server, so every call's relay allocation lived on for its whole lifetime (10 min):
+ *   a leaf placing calls ran into the server's per-user allocation quota and relaying
+ *   failed. Closing now sends a Refresh with LIFETIME 0 first (RFC 8656 7.2; at most
+ *   {@link TURN_DEALLOCATE_WAIT_MS} waited for the answer).
  *
  * @module
  */
-import { Connection, DtlsClient, DtlsServer } from 'werift';
+import { Connection, DtlsClient, DtlsServer, Message, TurnProtocol, classes, methods } from 'werift';
 
 /** DTLS handshake type of HelloVerifyRequest. */
 const HELLO_VERIFY_REQUEST = 3;
@@ -137,5 +142,38 @@ if (!iceProto[EARLY_MARK]) {
   }
 }
 
+/** Longest a closing TURN client waits for the server to confirm its deallocation. */
+export const TURN_DEALLOCATE_WAIT_MS = 500;
+
+interface TurnClientLike {
+  relayedAddress?: unknown;
+  server: unknown;
+  requestWithRetry(request: unknown, addr: unknown): Promise<unknown>;
+  close(): Promise<void>;
+  [DEALLOCATED]?: true;
+}
+
+const DEALLOCATED = Symbol.for('tincan.werift.turnDeallocated');
+const TURN_MARK = Symbol.for('tincan.werift.turnDeallocate');
+const turnProto = TurnProtocol.prototype as unknown as TurnClientLike & { [TURN_MARK]?: true };
+if (!turnProto[TURN_MARK]) {
+  turnProto[TURN_MARK] = true;
+  const close = turnProto.close;
+  turnProto.close = async function (this: TurnClientLike) {
+    if (this.relayedAddress && !this[DEALLOCATED]) {
+      this[DEALLOCATED] = true;
+      const request = new Message(methods.REFRESH, classes.REQUEST);
+      request.setAttribute('LIFETIME', 0);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.requestWithRetry(request, this.server).catch(() => {}),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, TURN_DEALLOCATE_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    return close.call(this);
+  };
+}
+
 /** How many workarounds this module installs (for tests that check it loaded). */
-export const WERIFT_FIXES = ['duplicate-hello-verify-request', 'dtls-client-start-delay', 'early-dtls-datagrams'] as const;
+export const WERIFT_FIXES = ['duplicate-hello-verify-request', 'dtls-client-start-delay', 'early-dtls-datagrams', 'turn-deallocate-on-close'] as const;

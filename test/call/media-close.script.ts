@@ -2,8 +2,9 @@
  * Closing a MediaSession while its offer is still being made (run inside a loopback-only
  * namespace by media-session.test.ts): as `TincanNode.dial` does when the name lookup
  * fails at once. Prints one JSON line: how many UDP sockets were open before, while
- * offers were in progress, and after every session closed (the TURN server's relay
- * sockets, one per allocation until it expires, counted apart), and how each offer ended.
+ * offers were in progress, and after every session closed, how many allocations the TURN
+ * server still holds (each closed session must have released its own), and how each
+ * offer ended.
  */
 import process from 'node:process';
 import { MediaSession } from '../../src/call/media-session.ts';
