@@ -19,9 +19,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChildProcess } from 'node:child_process';
 import { NatLab, canUseNetns, type LabHost } from '../helpers/netns.ts';
-import { REPO_ROOT, tincanCommand } from '../helpers/cli.ts';
+import { type NetnsTincan, startTincanIn, untilOutput } from '../helpers/netns-tincan.ts';
 
 const election = suite('netns: supernode election through real NATs');
 
@@ -38,30 +37,12 @@ election.after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Proc {
-  child: ChildProcess;
-  out: string;
-  err: string;
-}
+type Proc = NetnsTincan;
 
 const ELECTION = JSON.stringify({ roundMs: 2000, fullUptimeMs: 4000, cpuHeadroom: 1 });
 
-function start(host: LabHost, label: string, args: string[]): Proc {
-  const [cmd, argv] = tincanCommand([...args, '--home', join(dir, label)]);
-  const child = lab.spawn(host.ns, 'env', ['-C', REPO_ROOT, cmd, ...argv], { TINCAN_POW_BITS: '8', TINCAN_ELECTION: ELECTION, NO_COLOR: '1' });
-  const p: Proc = { child, out: '', err: '' };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (p.out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (p.err = (p.err + d).slice(-200_000)));
-  return p;
-}
-
-async function until(what: string, p: Proc, pred: () => boolean, timeoutMs: number): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms; stdout:\n${p.out.slice(-2000)}\nstderr:\n${p.err.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const start = (host: LabHost, label: string, args: string[]): Proc => startTincanIn(lab, host, { home: join(dir, label), env: { TINCAN_ELECTION: ELECTION } }, args);
+const until = untilOutput;
 
 interface Status {
   role: string;

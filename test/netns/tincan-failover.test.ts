@@ -15,9 +15,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChildProcess } from 'node:child_process';
 import { NatLab, canUseNetns, type LabHost } from '../helpers/netns.ts';
-import { REPO_ROOT, tincanCommand } from '../helpers/cli.ts';
+import { type NetnsTincan, startTincanIn, untilOutput } from '../helpers/netns-tincan.ts';
 import { readWav } from '../../codecs/wav.ts';
 
 const failover = suite('netns: a relayed tincan call survives the death of its relaying supernode');
@@ -35,30 +34,9 @@ failover.after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Proc {
-  child: ChildProcess;
-  out: string;
-  err: string;
-  exited: Promise<number | null>;
-}
-
-function start(host: LabHost, label: string, args: string[]): Proc {
-  const [cmd, argv] = tincanCommand([...args, '--home', join(dir, label)]);
-  // tincanCommand's paths are relative to the repository root.
-  const child = lab.spawn(host.ns, 'env', ['-C', REPO_ROOT, cmd, ...argv], { TINCAN_POW_BITS: '8', NO_COLOR: '1' });
-  const p: Proc = { child, out: '', err: '', exited: new Promise((r) => child.on('close', (c) => r(c))) };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (p.out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (p.err = (p.err + d).slice(-400_000)));
-  return p;
-}
-
-async function until(what: string, p: Proc, pred: () => boolean, timeoutMs: number): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms; stderr:\n${p.err.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+type Proc = NetnsTincan;
+const start = (host: LabHost, label: string, args: string[]): Proc => startTincanIn(lab, host, { home: join(dir, label) }, args);
+const until = untilOutput;
 
 /** The caller's "call path" log lines: {path, via, time}. */
 function pathLines(p: Proc): { path: string; via: string | null; time: number }[] {

@@ -11,6 +11,7 @@ import process from 'node:process';
 import { join } from 'node:path';
 import { hostname, loadavg, cpus, networkInterfaces } from 'node:os';
 import type { Address } from '../../net/net.ts';
+import type { Clock } from '../../clock.ts';
 import { UdpNet } from '../../net/udp.ts';
 import type { Logger } from '../../log.ts';
 import { KeyStoreError, loadOrCreateIdentity } from '../../identity/keystore.ts';
@@ -183,7 +184,7 @@ export const DISCOVERY_WAIT_MS = 3000;
  * message saying why not. With seeds, the first join attempt decides; without, the node
  * waits up to {@link DISCOVERY_WAIT_MS} for the host cache or mDNS to find one.
  */
-export async function awaitSupernode(node: OverlayNode, o: { seeds: readonly Address[]; clock: { setTimeout(fn: () => void, ms: number): { cancel(): void } } }): Promise<string | undefined> {
+export async function awaitSupernode(node: OverlayNode, o: { seeds: readonly Address[]; clock: Pick<Clock, 'setTimeout'> }): Promise<string | undefined> {
   if (node.snapshot().supernodes.length > 0) return undefined;
   if (o.seeds.length > 0) return 'no supernode accepted us (are the seeds running?)';
   await new Promise<void>((resolve) => {
