@@ -295,8 +295,14 @@ export class SimNet {
     this.hostCount--;
   }
 
-  /** @internal The send path of every {@link SimSocket}. */
-  transmit(sock: SimSocket, data: Uint8Array, to: Address): void {
+  /**
+   * @internal The send path of every {@link SimSocket}. With `instant`, a datagram that
+   * crosses the internet (not one to the sender's own LAN or address) skips the delay: it
+   * reaches the receiving host within this call, after the same route, NAT translation
+   * and filtering, loss, queue accounting and counters as any other (see
+   * {@link SimSocket.sendNow}).
+   */
+  transmit(sock: SimSocket, data: Uint8Array, to: Address, instant = false): void {
     const host = sock.host;
     const size = data.byteLength;
     const port = to.port;
@@ -405,6 +411,7 @@ export class SimNet {
     if (keep < 1 && random.float() >= keep) return this.dropAt(host, 'loss');
     if (this.queue.size >= this.maxInFlight) return this.dropAt(host, 'overload');
     const f = this.flight(data, from, fromEid, fromPort, edge, port);
+    if (instant) return this.arrive(f, now);
     f.host = dst;
     f.serialization = serialization;
     this.schedule(f, depart + sampleDelay(random, latency, jitter) + serialization);

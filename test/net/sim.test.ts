@@ -141,6 +141,41 @@ s('handlers run synchronously from the clock and an exception does not wedge the
   assert.is(clock.pending, 0);
 });
 
+s('sendNow arrives within the call, through the same NAT filter, loss and counters as send', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10 });
+  const nat = sim.addNat('203.0.113.1', { kind: 'port-restricted' });
+  const leaf = await sim.addHost('10.0.0.2', { nat }).bind({ port: 5000 });
+  const serverHost = sim.addHost('192.0.2.2');
+  const server = await serverHost.bind({ port: 4000 });
+  const atServer: string[] = [];
+  const atLeaf: number[] = [];
+  let mappedPort = 0;
+  server.onMessage((data, from) => {
+    atServer.push(`${data[0]} ${from.host}`);
+    mappedPort = from.port;
+  });
+  leaf.onMessage((data) => atLeaf.push(data[0]!));
+  // Before the leaf has sent anything, its NAT has no mapping: dropped, as by send.
+  server.sendNow(Uint8Array.of(1), { host: '203.0.113.1', port: 5000 });
+  assert.equal(atLeaf, []);
+  assert.is(totalDrops(sim.stats().drops), 1);
+  // Out through the NAT: the server sees the mapped address before sendNow returns; no clock timer.
+  leaf.sendNow(Uint8Array.of(2), server.address);
+  assert.equal(atServer, ['2 203.0.113.1']);
+  assert.is(clock.pending, 0);
+  server.sendNow(Uint8Array.of(3), { host: '203.0.113.1', port: mappedPort });
+  assert.equal(atLeaf, [3]);
+  assert.is(leaf.stats().sentPackets, 1);
+  assert.is(leaf.stats().receivedPackets, 1);
+  assert.is(serverHost.stats().receivedPackets, 1);
+  // A lossy path loses instant datagrams too.
+  sim.setLink('203.0.113.1', '192.0.2.2', { loss: 1 });
+  leaf.sendNow(Uint8Array.of(4), server.address);
+  assert.is(atServer.length, 1);
+  assert.is(sim.stats().drops.loss, 1);
+  sim.close();
+});
+
 s('sim.close() removes everything and leaves no timer', async () => {
   const { clock, sim } = makeSim({ latencyMs: 10 });
   const a = await sim.addHost('192.0.2.1').bind();

@@ -125,7 +125,7 @@ export class SimPeer {
     this.startedAt = clock.now();
     this.hostCache = hostCache ?? new HostCache({ clock });
     const socket = host.bindSync({ port: SIM_PORT });
-    this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, echoKeepalives: role === 'supernode', post: world.post });
+    this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, echoKeepalives: role === 'supernode', post: world.post, instantKeepalives: config.instantKeepalives });
     this.links.onAccept((link) => this.rpcOf(link));
     if (role === 'supernode') this.initSupernode();
   }

@@ -44,10 +44,7 @@ export interface PeerConfig {
   replicatePerRound: number;
   /** Leaves a supernode serves at most (default 200). */
   maxLeaves: number;
-  /**
-   * Link idle timeout (default 60 s; sessions use 180 s). Shorter than real sessions so that
-   * the supernode-to-supernode links of one lookup do not pile up in the one shared heap.
-   */
+  /** Link idle timeout (default 180 s, as sessions). */
   linkIdleMs: number;
   /** Per-request timeout of DHT RPCs (default 2 s). */
   dhtTimeoutMs: number;
@@ -63,6 +60,11 @@ export interface PeerConfig {
    * parameters and results (default false: objects handed across, same datagrams).
    */
   wireCheck: boolean;
+  /**
+   * Keepalives and their echoes arrive at once (SimSocket.sendNow: same NAT, loss and
+   * byte effects, no clock event; default true). See sim-links.ts.
+   */
+  instantKeepalives: boolean;
 }
 
 /** Default {@link PeerConfig}. */
@@ -76,10 +78,11 @@ export const DEFAULT_PEER_CONFIG: PeerConfig = {
   maintenanceMs: 60_000,
   replicatePerRound: 0,
   maxLeaves: 200,
-  linkIdleMs: 60_000,
+  linkIdleMs: 180_000,
   dhtTimeoutMs: 2000,
   pingQuietMs: 15 * 60_000,
   wireCheck: false,
+  instantKeepalives: true,
 };
 
 /** One person/machine of the simulation (stable across its sessions). */
