@@ -54,12 +54,22 @@ export function toHex(bytes: Uint8Array): string {
  * ```
  */
 export function nodeIdFromHex(hex: string): NodeId {
-  if (typeof hex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hex)) {
-    throw new Error(`invalid node id: expected 64 hex characters`);
-  }
+  if (typeof hex !== 'string' || hex.length !== 2 * ID_BYTES) throw new Error(`invalid node id: expected 64 hex characters`);
   const out = new Uint8Array(ID_BYTES);
-  for (let i = 0; i < ID_BYTES; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < ID_BYTES; i++) {
+    const hi = nibble(hex.charCodeAt(2 * i));
+    const lo = nibble(hex.charCodeAt(2 * i + 1));
+    if ((hi | lo) < 0) throw new Error(`invalid node id: expected 64 hex characters`);
+    out[i] = (hi << 4) | lo;
+  }
   return out;
+}
+
+/** Value of one hex digit's char code (either case), or -1. */
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 32;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
 const keyCache = new WeakMap<Uint8Array, string>();

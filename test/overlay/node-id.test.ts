@@ -19,6 +19,10 @@ s('hex round trip and validation', () => {
   fc.assert(fc.property(id, (a) => idEquals(nodeIdFromHex(toHex(a)), a) && idKey(a) === toHex(a)));
   assert.throws(() => nodeIdFromHex('zz'.repeat(32)), /64 hex/);
   assert.throws(() => nodeIdFromHex('ab'), /64 hex/);
+  assert.throws(() => nodeIdFromHex('0'.repeat(63) + 'g'), /64 hex/);
+  assert.throws(() => nodeIdFromHex('0'.repeat(63) + '\u0161'), /64 hex/);
+  assert.throws(() => nodeIdFromHex('@'.repeat(64)), /64 hex/);
+  assert.equal(nodeIdFromHex('AB'.repeat(32)), nodeIdFromHex('ab'.repeat(32)));
 });
 
 s('XOR is a metric: identity, symmetry, triangle inequality', () => {

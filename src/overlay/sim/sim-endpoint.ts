@@ -44,43 +44,44 @@ export class SimWireCheck {
 
 /** Encoded size of `message` as `MessageRegistry.encode` would produce it (UTF-8 bytes of its JSON). */
 export function encodedSize(message: WireMessage): number {
-  // A signed record is immutable and travels in many messages (40 STOREs per publish, and
-  // every FIND_VALUE answer that holds it): its size is computed once. The message's JSON is
-  // the JSON of the same message with the record replaced by `0`, and `0` by the record's
-  // JSON (or an array of records by `[]`, then filled in).
+  // Signed records and wire contacts are immutable and travel in many messages (40 STOREs
+  // per publish; the same supernodes in every FIND_NODE answer): their sizes are computed
+  // once. The message's JSON is the JSON of the same message with each such field replaced
+  // by `0` (or an array of them by `[]`), plus their sizes and the commas between them.
   const body = message.type === 'req' ? message.params : message.type === 'res' ? message.result : undefined;
-  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
-    const b = body as Record<string, unknown>;
-    const record = b.record;
-    if (isRecord(record)) {
-      const outer = message.type === 'req' ? { ...message, params: { ...b, record: 0 } } : { ...message, result: { ...b, record: 0 } };
-      return utf8Length(outer) - 1 + recordSize(record);
-    }
-    const records = b.records;
-    if (Array.isArray(records) && records.length > 0 && records.every(isRecord)) {
-      const outer = message.type === 'req' ? { ...message, params: { ...b, records: [] } } : { ...message, result: { ...b, records: [] } };
-      let size = utf8Length(outer) + records.length - 1;
-      for (const r of records) size += recordSize(r);
-      return size;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return utf8Length(message);
+  const b = body as Record<string, unknown>;
+  let outer: Record<string, unknown> | undefined;
+  let extra = 0;
+  for (const key in b) {
+    const v = b[key];
+    if (isImmutable(v)) {
+      (outer ??= { ...b })[key] = 0;
+      extra += immutableSize(v) - 1;
+    } else if (Array.isArray(v) && v.length > 0 && v.every(isImmutable)) {
+      (outer ??= { ...b })[key] = [];
+      extra += v.length - 1;
+      for (const x of v) extra += immutableSize(x);
     }
   }
-  return utf8Length(message);
+  if (outer === undefined) return utf8Length(message);
+  return utf8Length(message.type === 'req' ? { ...message, params: outer } : { ...message, result: outer }) + extra;
 }
 
 function utf8Length(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 
-const recordSizes = new WeakMap<object, number>();
+const sizes = new WeakMap<object, number>();
 
-/** A presence record (signed: immutable once made). */
-function isRecord(x: unknown): x is object {
-  return x !== null && typeof x === 'object' && !Array.isArray(x) && typeof (x as { signature?: unknown }).signature === 'string';
+/** A presence record (signed: immutable once made) or a frozen object (wire contacts). */
+function isImmutable(x: unknown): x is object {
+  return x !== null && typeof x === 'object' && !Array.isArray(x) && (Object.isFrozen(x) || typeof (x as { signature?: unknown }).signature === 'string');
 }
 
-function recordSize(record: object): number {
-  let n = recordSizes.get(record);
-  if (n === undefined) recordSizes.set(record, (n = utf8Length(record)));
+function immutableSize(x: object): number {
+  let n = sizes.get(x);
+  if (n === undefined) sizes.set(x, (n = utf8Length(x)));
   return n;
 }
 
