@@ -23,6 +23,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Address } from '../net/net.ts';
 import { type NodeId, nodeIdFromHex } from './node-id.ts';
+import { memoString } from '../memo-string.ts';
 
 /** A supernode a leaf is attached to, as advertised in its record. */
 export interface SupernodeRef {
@@ -71,8 +72,11 @@ export function normalizeName(name: string): string {
 
 /** The DHT key of a display name: SHA-256 of a domain tag and the normalised name. */
 export function nameKey(name: string): NodeId {
-  return sha256(new TextEncoder().encode(NAME_DOMAIN + normalizeName(name)));
+  return nameKeys(name);
 }
+
+// Shared results: node IDs are immutable once made (node-id.ts).
+const nameKeys = memoString((name: string) => sha256(new TextEncoder().encode(NAME_DOMAIN + normalizeName(name))), 16_384);
 
 /** The two DHT keys a record is stored under: its name key and its publisher's node ID. */
 export function recordKeys(record: PresenceRecord): [NodeId, NodeId] {
