@@ -35,6 +35,25 @@ export interface ElectionPolicy {
   demoteAfterRounds: number;
   /** Load below which the over-budget count resets (fraction of budget; default 0.8). */
   recoverFraction: number;
+  /**
+   * Rounds in a row a leaf must see its supernodes overloaded (or its attachments
+   * missing) before it may promote itself for that (default 2): one busy round is not a
+   * shortage.
+   */
+  promoteAfterRounds: number;
+  /**
+   * Once that has held long enough, the chance per round that this leaf promotes itself
+   * (default 0.1). Every eligible leaf of a busy area sees the same loads in the same
+   * minute; without the draw they would all promote at once (a stampede).
+   */
+  promoteChance: number;
+  /**
+   * A supernode above this load (percent of maxSessions; default 80, as `overloadedPct`)
+   * moves the leaves beyond it elsewhere, once per round. Otherwise its leaves stay, keep
+   * seeing it overloaded and keep promoting while the supernodes promoted for them stay
+   * empty (leaves attach to the nearest supernodes and never move on their own).
+   */
+  shedAbovePct: number;
 }
 
 /** Defaults of {@link ElectionPolicy}. */
@@ -46,6 +65,9 @@ export const DEFAULT_ELECTION_POLICY: ElectionPolicy = {
   overloadedPct: 80,
   demoteAfterRounds: 3,
   recoverFraction: 0.8,
+  promoteAfterRounds: 2,
+  promoteChance: 0.1,
+  shedAbovePct: 80,
 };
 
 /** Score 0..100: 40 bandwidth, 30 CPU, 30 uptime. Unreachable nodes score 0. */
@@ -67,13 +89,48 @@ export interface AreaView {
   missingAttachments: number;
 }
 
+const TOO_FEW = 'too few supernodes';
+
 /** Why to promote, or undefined to stay a leaf. */
 export function promotionReason(score: number, area: AreaView, p: ElectionPolicy = DEFAULT_ELECTION_POLICY): string | undefined {
   if (score < p.threshold) return undefined;
-  if (area.knownSupernodes < p.minSupernodes) return `too few supernodes (${area.knownSupernodes} < ${p.minSupernodes}), score ${score}`;
+  if (area.knownSupernodes < p.minSupernodes) return `${TOO_FEW} (${area.knownSupernodes} < ${p.minSupernodes}), score ${score}`;
   if (area.averageLoadPct !== undefined && area.averageLoadPct > p.overloadedPct) return `supernodes overloaded (${Math.round(area.averageLoadPct)}%), score ${score}`;
   if (area.missingAttachments > 0 && area.knownSupernodes < p.minSupernodes * 2) return `attachments missing (${area.missingAttachments}), score ${score}`;
   return undefined;
+}
+
+/**
+ * Damping of promotions: {@link promotionReason}'s overload and missing-attachment
+ * reasons count only once one of them has held for `promoteAfterRounds` rounds in a row,
+ * and then promote with chance `promoteChance` per round. Too few supernodes known passes
+ * at once: there is nobody else to wait for.
+ */
+export class PromotionGate {
+  private held = 0;
+  constructor(private readonly p: ElectionPolicy = DEFAULT_ELECTION_POLICY) {}
+
+  /** Rounds in a row with an overload reason. */
+  get rounds(): number {
+    return this.held;
+  }
+
+  /** The reason to promote now, or undefined; `draw` gives a uniform number in [0, 1). */
+  update(reason: string | undefined, draw: () => number): string | undefined {
+    if (reason === undefined) {
+      this.held = 0;
+      return undefined;
+    }
+    if (reason.startsWith(TOO_FEW)) return reason;
+    this.held++;
+    if (this.held < this.p.promoteAfterRounds) return undefined;
+    return draw() < this.p.promoteChance ? `${reason}, for ${this.held} rounds` : undefined;
+  }
+}
+
+/** How many of its `sessions` leaves a supernode should move elsewhere this round (see `shedAbovePct`). */
+export function leavesToShed(sessions: number, maxSessions: number, p: ElectionPolicy = DEFAULT_ELECTION_POLICY): number {
+  return Math.max(0, sessions - Math.floor((maxSessions * p.shedAbovePct) / 100));
 }
 
 /** Load of a supernode in one round. */

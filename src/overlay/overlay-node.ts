@@ -58,7 +58,7 @@ import { RoutingTable } from './routing-table.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
-import { DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, promotionReason } from './election.ts';
+import { DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
 import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, encodeEcho, probeChannel } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
@@ -172,6 +172,7 @@ export class OverlayNode {
   private readonly leavesByUser = new Map<string, Set<string>>();
   private readonly signalLimiter: RateLimiter<string>;
   private readonly demotion: DemotionTracker;
+  private readonly promotionGate: PromotionGate;
   private lastSentBytes = 0;
   private lastSentAt = 0;
   // leaf state
@@ -220,6 +221,7 @@ export class OverlayNode {
     this.hostCache = init.hostCache ?? new HostCache({ clock: components.clock, maxPerPrefix: init.hostCachePerPrefix });
     this.signalLimiter = new RateLimiter<string>({ clock: components.clock, ratePerSec: 10, burst: 30, maxKeys: 10_000 });
     this.demotion = new DemotionTracker(this.policy);
+    this.promotionGate = new PromotionGate(this.policy);
   }
 
   // --- public API ----------------------------------------------------------------
@@ -562,10 +564,13 @@ export class OverlayNode {
     }
   }
 
-  private tellLeavesToMove(reason: string): void {
+  /** Tell `count` of our leaves (default all) to attach elsewhere. */
+  private tellLeavesToMove(reason: string, count = Infinity): void {
+    if (count <= 0) return;
     const peers = (this.table?.closest(this.link.idBytes, 10) ?? []).map(contactToWire);
     for (const p of this.peers.values()) {
       if (!p.attachedHere) continue;
+      if (count-- <= 0) break;
       try {
         p.endpoint.send({ type: 'ov.move', reason: reason.slice(0, 64), peers });
       } catch {
@@ -1531,11 +1536,11 @@ export class OverlayNode {
     const attached = this.attachedPeers();
     const loads = attached.map((p) => p.load).filter((x): x is number => x !== undefined);
     const known = new Set([...attached.map((p) => p.link.peerId), ...this.hostCache.list().filter((e) => e.lastSeen > 0 && e.failures === 0).map((e) => e.id)]);
-    const reason = promotionReason(score, {
+    const reason = this.promotionGate.update(promotionReason(score, {
       knownSupernodes: known.size,
       averageLoadPct: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : undefined,
       missingAttachments: this.missingAttachments,
-    }, this.policy);
+    }, this.policy), () => this.c.random.float());
     this.log.debug({ score, reachable: this.reachable, upstreamKbps, known: known.size }, 'election round');
     if (reason) await this.promote(`promoted: ${reason}`);
   }
@@ -1549,6 +1554,7 @@ export class OverlayNode {
     this.lastSentAt = now;
     const why = this.demotion.update({ sessions: this.leafCount(), maxSessions: this.o.maxSessions, sentKbps: kbps, budgetKbps: this.o.budgetKbps, cpuHeadroom: this.o.probes?.cpuHeadroom?.() ?? 1 });
     if (why) void this.demote(why);
+    else this.tellLeavesToMove('full', leavesToShed(this.leafCount(), this.o.maxSessions, this.policy));
   }
 }
 

@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { DEFAULT_ELECTION_POLICY, DemotionTracker, electionScore, promotionReason } from '../../src/overlay/election.ts';
+import { DEFAULT_ELECTION_POLICY, DemotionTracker, electionScore, leavesToShed, PromotionGate, promotionReason } from '../../src/overlay/election.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, HAIL_ANSWER_LEN, HAIL_REQUEST_LEN, parseProbe } from '../../src/overlay/probes.ts';
 
 const s = suite('overlay/election and probes');
@@ -42,6 +42,43 @@ s('demotion needs 3 rounds in a row over budget; a calm round resets (hysteresis
   const bw = new DemotionTracker();
   for (let i = 0; i < 2; i++) bw.update({ ...calm, sentKbps: 2000 });
   assert.match(bw.update({ ...calm, sentKbps: 2000 })!, /upstream 2000 kbit\/s > budget 1000/);
+});
+
+s('promotion gate: overload must hold 2 rounds, then passes with the configured chance; too few supernodes passes at once', () => {
+  const overloaded = promotionReason(80, { knownSupernodes: 10, averageLoadPct: 95, missingAttachments: 0 })!;
+  const missing = promotionReason(80, { knownSupernodes: 4, averageLoadPct: 10, missingAttachments: 1 })!;
+  const tooFew = promotionReason(80, { knownSupernodes: 1, averageLoadPct: undefined, missingAttachments: 2 })!;
+  assert.match(missing, /attachments missing/);
+  const always = () => 0;
+  const never = () => 0.99;
+  const g = new PromotionGate();
+  assert.is(g.update(overloaded, always), undefined, 'first round: not yet');
+  assert.match(g.update(overloaded, always)!, /overloaded .* for 2 rounds/);
+  assert.is(g.update(undefined, always), undefined);
+  assert.is(g.rounds, 0, 'a calm round resets');
+  assert.is(g.update(missing, always), undefined);
+  assert.is(g.update(missing, never), undefined, 'held, but the draw says no');
+  assert.match(g.update(missing, always)!, /attachments missing/);
+  assert.match(new PromotionGate().update(tooFew, never)!, /too few supernodes/);
+  // 100 eligible leaves seeing the same overload: about promoteChance of them promote per round, not all.
+  let promoted = 0;
+  let x = 1;
+  const draw = () => (x = (x * 48271) % 2147483647) / 2147483647;
+  for (let i = 0; i < 100; i++) {
+    const leaf = new PromotionGate();
+    leaf.update(overloaded, draw);
+    if (leaf.update(overloaded, draw)) promoted++;
+  }
+  assert.ok(promoted >= 3 && promoted <= 20, `promoted ${promoted} of 100`);
+});
+
+s('shedding: a supernode above shedAbovePct moves the leaves beyond it, none below', () => {
+  assert.is(leavesToShed(80, 100), 0);
+  assert.is(leavesToShed(81, 100), 1);
+  assert.is(leavesToShed(100, 100), 20);
+  assert.is(leavesToShed(38, 38), 8, '38 x 0.8 = 30.4: 30 stay');
+  assert.is(leavesToShed(0, 0), 0);
+  assert.is(leavesToShed(90, 100, { ...DEFAULT_ELECTION_POLICY, shedAbovePct: 100 }), 0);
 });
 
 s('probes: round trips, answers never longer than requests, the parser never throws', () => {
