@@ -5,10 +5,26 @@
  *
  * - **Population**: `publicFraction` of the nodes are public (supernode candidates, each
  *   in its own /24); the rest sit behind home NATs of the four kinds (population.ts).
- * - **Roles**: a stand-in for election until OverlayNode's lands: an honest public node
- *   that (re)joins becomes a supernode while supernodes are fewer than
- *   `supernodeRatio` x live nodes; every minute, if they fall below 90% of that, the
- *   public leaves with the best uplink are promoted (restarted as supernodes).
+ * - **Roles** (stand-in node): the real election rule (election.ts) run by every node
+ *   (sim-election.ts). Seeds are supernodes (`always`); every other honest node starts,
+ *   and returns, in `auto` as a leaf, and each minute (random phase) a leaf may promote
+ *   itself and a supernode may demote itself or move leaves elsewhere; the scenario
+ *   carries a decision out by restarting the node in its new role (same spec, same
+ *   departure schedule). The only roles not from the rule are the converged start's: it
+ *   seats `election.startRatio` (default `supernodeRatio`) x the honest nodes, public ones
+ *   in random order, as supernodes at t0, because it models a network that has been
+ *   running (its sessions began up to an hour earlier, which counts as uptime).
+ *   `supernodeRatio` is configuration, not a target: it sets the supernodes' capacity
+ *   (`maxSessionsFor`: leaves refused beyond it, promotions when leaves see their
+ *   supernodes above 80% of it), and the reported ratio is whatever the rule reaches.
+ *   Modelling choices: reachability is taken from the topology (a public host) instead of
+ *   a dial-back (OverlayNode's is tested on real network namespaces); a supernode's load
+ *   is read from it when its leaf takes an attach answer or notices a keepalive echo
+ *   (the real ones carry it in a load byte); its upstream is its host's sent bytes over
+ *   the round against a budget of `election.budgetShare` (10%) of its uplink.
+ *   With OverlayNode (`always`/`never`) the scenario still assigns roles: a public node
+ *   that (re)joins becomes a supernode while supernodes are fewer than the ratio, and
+ *   every minute, below 90% of it, the public leaves with the best uplink are promoted.
  * - **Churn**: session lengths are exponential with rate `churnPerHour` for leaves (a
  *   median of ln 2 / churn hours: 0.69 gives the 1 h median) and a quarter of it for
  *   public nodes; each departure is followed, after an exponential pause (mean 60 s),
@@ -45,6 +61,8 @@ import { SimKeyDirectory } from './overlay-links.ts';
 import type { Contact } from '../contact.ts';
 import type { SimHost } from '../../net/sim.ts';
 import { percentile, round, snapshot, TrafficAccount, type TrafficSnapshot } from './metrics.ts';
+import { type ElectionCounts, SimElection } from './sim-election.ts';
+import { DEFAULT_ELECTION_POLICY, type ElectionPolicy } from '../election.ts';
 
 /** What the scenario needs of a node: the stand-in {@link SimPeer} or an {@link OverlayPeer}. */
 export interface ScenarioPeer {
@@ -90,8 +108,25 @@ export interface ScenarioOptions {
   warmupS?: number;
   /** Share of public nodes (default 0.15). */
   publicFraction?: number;
-  /** Target supernodes / live nodes (default 0.1). */
+  /**
+   * Supernodes / live nodes the configuration aims at (default 0.1). With the stand-in it
+   * sets the supernodes' capacity (see {@link maxSessionsFor}); the ratio reached is the
+   * election's. With OverlayNode the scenario assigns roles to hold it.
+   */
   supernodeRatio?: number;
+  /** The stand-in's election (sim-election.ts). */
+  election?: {
+    /** Supernodes / nodes seated by the converged start (default `supernodeRatio`). */
+    startRatio?: number;
+    /** Overrides of the election policy (election.ts). */
+    policy?: Partial<ElectionPolicy>;
+    /** Round period (default 60 s). */
+    electionMs?: number;
+    /** A supernode's upstream budget as a share of its uplink (default 0.1). */
+    budgetShare?: number;
+    /** Leaves a supernode serves at most (default {@link maxSessionsFor}). */
+    maxSessions?: number;
+  };
   /** Seeds (default 8): the first supernodes. */
   seeds?: number;
   /** Attacker share of all supernodes (default 0). */
@@ -126,7 +161,8 @@ export interface ScenarioReport {
   nodes: number;
   /** Mean live supernodes (honest) over the measurement. */
   supernodes: number;
-  supernodeRatio: { target: number; min: number; mean: number; max: number; band: [number, number]; within: boolean };
+  /** Sampled every 10 s of the measurement; `last` is the final sample. */
+  supernodeRatio: { target: number; min: number; mean: number; max: number; last: number; band: [number, number]; within: boolean };
   attackers: number;
   lookups: number;
   lookupSuccess: number;
@@ -147,6 +183,13 @@ export interface ScenarioReport {
   departures: number;
   arrivals: number;
   promotions: number;
+  /** Stand-in election: demotions, reasons, most promotions in one round, the sessions cap (0 with OverlayNode). */
+  demotions: number;
+  promotionReasons: Record<string, number>;
+  demotionReasons: Record<string, number>;
+  leavesShed: number;
+  maxPromotionsPerRound: number;
+  maxSessions: number;
   /** Arrivals not attached/joined 60 s after arriving (new nodes in a seed outage, mostly). */
   joinFailures: { returning: number; fresh: number; freshArrivals: number };
   datagrams: number;
@@ -161,6 +204,8 @@ export interface ScenarioReport {
 interface Live {
   peer: ScenarioPeer;
   spec: NodeSpec;
+  /** Session start for the election's uptime (in the past for the converged start). */
+  startedAt: number;
   start: TrafficSnapshot | undefined;
   settleAt: number;
   fresh: boolean;
@@ -172,8 +217,14 @@ interface Live {
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioReport> {
   const wall0 = performance.now();
   const name = options.name ?? (options.sybil ? 'sybil' : options.seedOutage ? 'seed-outage' : 'baseline');
+  const useOverlay = options.node === 'overlay';
+  const ratio = options.supernodeRatio ?? 0.1;
+  const policy: ElectionPolicy = { ...DEFAULT_ELECTION_POLICY, ...options.election?.policy };
+  const attachments = options.peer?.attachments ?? DEFAULT_PEER_CONFIG.attachments;
+  const maxSessions = useOverlay ? 0 : options.election?.maxSessions ?? maxSessionsFor(ratio, attachments, policy);
   // Under attack a leaf publishes through two supernodes: one of them may be an attacker that drops it.
-  const config: PeerConfig = { ...DEFAULT_PEER_CONFIG, ...(options.sybil ? { publishVia: 2 } : {}), ...options.peer };
+  // A stand-in supernode refuses leaves beyond its election capacity, as OverlayNode does.
+  const config: PeerConfig = { ...DEFAULT_PEER_CONFIG, ...(options.sybil ? { publishVia: 2 } : {}), ...(useOverlay ? {} : { maxLeaves: maxSessions }), ...options.peer };
   const root = new SeededRandom(options.seed);
   const netRandom = root.fork();
   const popRandom = root.fork();
@@ -184,12 +235,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const net = new SimNet({ clock, random: netRandom, latencyMs: 20, jitterMs: 2, loss: 0.001, timeResolutionMs: 1 });
   const world = new SimWorld(clock, net, config, new MessageRegistry());
   const keys = new SimKeyDirectory();
-  const useOverlay = options.node === 'overlay';
   if (useOverlay && options.sybil) throw new Error('the Sybil scenario runs on the stand-in node only');
   const pop = new Population({ net, random: popRandom, powDifficulty: config.powDifficulty });
 
   const N = options.nodes;
-  const ratio = options.supernodeRatio ?? 0.1;
   const publicFraction = options.publicFraction ?? 0.15;
   const sybil = options.sybil ?? 0;
   const warmStart = (options.start ?? (useOverlay ? 'cold' : 'warm')) === 'warm';
@@ -225,14 +274,24 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       const l = liveByIndex.get(peer.spec.index);
       if (l && l.peer === peer && !published.includes(l)) published.push(l);
     },
+    moveBelowPct: policy.shedAbovePct,
+    loadOf(index: number): number | undefined {
+      const l = liveByIndex.get(index);
+      return l && l.peer.isSupernode ? Math.min(100, (100 * (l.peer as SimPeer).leafCount) / maxSessions) : undefined;
+    },
   };
+  const election = useOverlay ? undefined : new SimElection(clock, root.fork(), {
+    maxSessions, policy,
+    ...(options.election?.electionMs ? { electionMs: options.election.electionMs } : {}),
+    ...(options.election?.budgetShare !== undefined ? { budgetShare: options.election.budgetShare } : {}),
+  });
 
   // During the warm-up the population is still arriving: aim at the full size.
   const wantSupernodes = () => Math.round(ratio * (clock.now() < measureStart ? honest : live.length - attackersLive()));
   let attackersOnline = 0;
   const attackersLive = () => attackersOnline;
 
-  function startSession(spec: NodeSpec, role: 'leaf' | 'supernode', fresh: boolean, start = true): Live {
+  function startSession(spec: NodeSpec, role: 'leaf' | 'supernode', fresh: boolean, start = true, startedAt = clock.now()): Live {
     const host = pop.place(spec);
     if (spec.isPublic) spec.contact = { id: spec.identity.idBytes, publicKey: spec.identity.publicKey, pow: spec.pow, address: { host: host.ip, port: SIM_PORT } };
     else spec.contact = undefined;
@@ -240,9 +299,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       ? new OverlayPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index), keys, world.seedList)
       : new SimPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index));
     caches.set(spec.index, peer.hostCache);
-    const l: Live = { peer, spec, start: undefined, settleAt: clock.now() + 120_000, fresh, ended: false, departure: undefined };
+    const l: Live = { peer, spec, startedAt, start: undefined, settleAt: clock.now() + 120_000, fresh, ended: false, departure: undefined };
     live.push(l);
     liveByIndex.set(spec.index, l);
+    if (election && !spec.attacker) enroll(l);
     if (role === 'supernode' && !spec.attacker) supernodes++;
     if (spec.attacker) {
       attackersOnline++;
@@ -286,11 +346,64 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     }
   }
 
-  const isSeed = (spec: NodeSpec) => world.seeds.includes(spec.index);
+  const seedIndices = new Set<number>();
+  function isSeed(spec: NodeSpec): boolean {
+    return seedIndices.has(spec.index);
+  }
 
+  /**
+   * The role a (re)joining node starts in. Stand-in: attackers and seeds are supernodes,
+   * every other node starts in `auto` as a leaf and the election decides. OverlayNode
+   * (which the scenario runs as `always` or `never`): public nodes join as supernodes
+   * while they are fewer than the ratio, and the top-up below promotes more.
+   */
   function roleFor(spec: NodeSpec): 'leaf' | 'supernode' {
-    if (spec.attacker) return 'supernode';
+    if (spec.attacker || isSeed(spec)) return 'supernode';
+    if (election) return 'leaf';
     return spec.isPublic && supernodes < wantSupernodes() + 1 ? 'supernode' : 'leaf';
+  }
+
+  /** End `l`'s session and start its node again in `role`, keeping its departure schedule. */
+  function restart(l: Live, role: 'leaf' | 'supernode'): void {
+    const departure = l.departure;
+    l.departure = undefined;
+    endSession(l);
+    const nl = startSession(l.spec, role, false);
+    if (departure) {
+      departure.cancel();
+      scheduleDeparture(nl);
+    }
+  }
+
+  function enroll(l: Live): void {
+    const peer = l.peer as SimPeer;
+    election!.enroll({
+      node: {
+        get isSupernode() {
+          return peer.isSupernode;
+        },
+        host: peer.host,
+        hostCache: peer.hostCache,
+        attachedIds: () => peer.supernodes.map((i) => toHex(world.specs[i]!.identity.idBytes)),
+        get supernodeLoads() {
+          return peer.supernodeLoads;
+        },
+        get missingAttachments() {
+          return peer.missingAttachments;
+        },
+        get leafCount() {
+          return peer.leafCount;
+        },
+        shedLeaves: (n) => peer.shedLeaves(n),
+      },
+      isPublic: l.spec.isPublic,
+      uplinkKbps: l.spec.uplinkKbps,
+      startedAt: l.startedAt,
+      seed: isSeed(l.spec),
+      live: () => !l.ended,
+      promote: () => restart(l, 'supernode'),
+      demote: () => restart(l, 'leaf'),
+    });
   }
 
   function scheduleDeparture(l: Live): void {
@@ -361,6 +474,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const seedCount = Math.min(options.seeds ?? 8, publics.length);
   // Seeds: online from the start (every node is configured with their addresses).
   const seedSpecs = publics.slice(0, seedCount);
+  for (const spec of seedSpecs) seedIndices.add(spec.index);
   const seedSessions = seedSpecs.map((spec) => startSession(spec, 'supernode', false, false));
   for (const spec of seedSpecs) world.addSeed(spec.index);
   const others = specs.filter((s) => !seedSpecs.includes(s));
@@ -406,8 +520,15 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       return xs;
     };
     const sessions: Live[] = [...seedSessions];
-    for (const spec of shuffle(others.filter((x) => x.isPublic))) sessions.push(startSession(spec, roleFor(spec), false, false));
-    for (const spec of others.filter((x) => !x.isPublic)) sessions.push(startSession(spec, 'leaf', false, false));
+    // Seated at t0 (the stand-in's only roles not from the election): `startRatio` of
+    // the honest nodes, public ones in random order. Sessions began up to an hour ago.
+    const seat = Math.round((options.election?.startRatio ?? ratio) * honest);
+    const began = () => clock.now() - random.float() * 3600_000;
+    for (const spec of shuffle(others.filter((x) => x.isPublic))) {
+      const role = spec.attacker || (election ? supernodes < seat : roleFor(spec) === 'supernode') ? 'supernode' : 'leaf';
+      sessions.push(startSession(spec, role, false, false, began()));
+    }
+    for (const spec of others.filter((x) => !x.isPublic)) sessions.push(startSession(spec, 'leaf', false, false, began()));
     const sn = sessions.filter((l) => l.peer.isSupernode);
     const contacts = sn.map((l) => l.spec.contact!);
     // Members a lookup can reach: supernodes whose IDs pass the contact check (not cheap Sybils).
@@ -458,8 +579,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     }
   }
 
-  // --- supernode top-up (stand-in for election) ----------------------------------
+  // --- supernode top-up (OverlayNode only: the stand-in runs the election) -----------
   const electionTimer = clock.setInterval(() => {
+    if (election) return;
     const want = wantSupernodes();
     if (supernodes >= 0.9 * want) return;
     const candidates = live.filter((l) => !l.peer.isSupernode && l.spec.isPublic && !l.spec.attacker).sort((a, b) => b.spec.uplinkKbps - a.spec.uplinkKbps);
@@ -574,6 +696,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const report = buildReport();
   sampler.cancel();
   electionTimer.cancel();
+  election?.close();
   for (const l of [...live]) {
     l.ended = true;
     l.departure?.cancel();
@@ -589,11 +712,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     const band: [number, number] = [round(ratio * 0.75, 4), round(ratio * 1.25, 4)];
     const minR = ratioSamples.length ? Math.min(...ratioSamples) : 0;
     const maxR = ratioSamples.length ? Math.max(...ratioSamples) : 0;
+    const counts: ElectionCounts = election?.counts ?? { promotions, demotions: 0, promotionReasons: {}, demotionReasons: {}, leavesShed: 0, maxPromotionsPerRound: 0 };
     return {
       scenario: name,
       nodes: N,
       supernodes: snSamples.length ? Math.round(snSamples.reduce((a, b) => a + b, 0) / snSamples.length) : supernodes,
-      supernodeRatio: { target: ratio, min: round(minR, 4), mean: round(meanRatio, 4), max: round(maxR, 4), band, within: minR >= band[0] && maxR <= band[1] },
+      supernodeRatio: { target: ratio, min: round(minR, 4), mean: round(meanRatio, 4), max: round(maxR, 4), last: round(ratioSamples.at(-1) ?? 0, 4), band, within: minR >= band[0] && maxR <= band[1] },
       attackers,
       lookups: lookupsDone,
       lookupSuccess: lookupsDone ? round(lookupsFound / lookupsDone, 4) : 0,
@@ -605,7 +729,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       leafBytesPerSec: leafAll.bytesPerSec,
       leafIdleBytesPerSec: leafIdle.bytesPerSec,
       traffic: { leaf: leafAll.toJSON(), leafIdle: leafIdle.toJSON(), supernode: snAll.toJSON() },
-      departures, arrivals, promotions,
+      departures, arrivals,
+      promotions: counts.promotions,
+      demotions: counts.demotions,
+      promotionReasons: counts.promotionReasons,
+      demotionReasons: counts.demotionReasons,
+      leavesShed: counts.leavesShed,
+      maxPromotionsPerRound: counts.maxPromotionsPerRound,
+      maxSessions,
       joinFailures: { ...joinFailures, freshArrivals },
       datagrams: stats.deliveredPackets,
       drops,
@@ -615,6 +746,19 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       ...(world.wireCheck ? { wireCheck: { checked: world.wireCheck.checked, mismatches: world.wireCheck.mismatches, firstMismatch: world.wireCheck.firstMismatch } } : {}),
     };
   }
+}
+
+/**
+ * The stand-in supernodes' capacity for a configured ratio: `attachments / ratio` leaf
+ * sessions per supernode (each node keeps `attachments`) is to be the load at which
+ * leaves start promoting (`overloadedPct`): 0.1 gives 38. Promotions keep supernodes from
+ * staying above it and churn takes the supernodes down, so the ratio settles near the
+ * configured one: a little above, because leaves attach to their nearest supernodes
+ * rather than evenly (the spare room of the less loaded ones is not seen), which the
+ * leaf's own count (`1 - ratio` of the nodes are leaves) roughly offsets.
+ */
+export function maxSessionsFor(ratio: number, attachments: number, policy: ElectionPolicy = DEFAULT_ELECTION_POLICY): number {
+  return Math.max(1, Math.round(attachments / (ratio * (policy.overloadedPct / 100))));
 }
 
 /** The first 32 bits of an ID as an unsigned number. */

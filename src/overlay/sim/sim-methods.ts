@@ -20,6 +20,12 @@ export const ATTACH_MAX_PEERS = 10;
 export const SimAttach = defineMethod('sim.attach', Type.Null(),
   Type.Object({ accepted: Type.Boolean(), peers: Type.Array(WireContactSchema, { maxItems: ATTACH_MAX_PEERS }) }, { additionalProperties: false }));
 
+/** `sim.detach`: we no longer use this supernode (an attach answered after we had enough); it stops counting us. */
+export const SimDetach = defineMethod('sim.detach', Type.Null(), Type.Null());
+
+/** `sim.move` (supernode to leaf): attach elsewhere, to one of `peers` first (the supernode is full). */
+export const SimMove = defineMethod('sim.move', Type.Object({ peers: Type.Array(WireContactSchema, { maxItems: ATTACH_MAX_PEERS }) }, { additionalProperties: false }), Type.Null());
+
 /** `sim.publish`: store our signed record in the DHT (the supernode runs the publish). */
 export const SimPublish = defineMethod('sim.publish', Type.Object({ record: PresenceRecordSchema }, { additionalProperties: false }),
   Type.Object({ accepted: Type.Integer({ minimum: 0, maximum: 1000 }), refused: Type.Integer({ minimum: 0, maximum: 1000 }) }, { additionalProperties: false }));

@@ -16,7 +16,9 @@
  *   publishes its signed record through `publishVia` of them, republishes at half-life
  *   or when its supernodes change, sends keepalives every 15-25 s and replaces a
  *   supernode that stopped answering. Lookups go to its supernodes in turn until one
- *   finds a record.
+ *   finds a record. A supernode that refuses it (full) names others, tried next; a late
+ *   acceptance is answered with a detach; a supernode moving it (sim-election.ts) names
+ *   others, tried one at a time, keeping one below the move mark.
  * - **attacker** (a supernode with `spec.attacker`): answers FIND_NODE/FIND_VALUE with
  *   the attacker contacts closest to the target (fake close contacts), never returns a
  *   record, drops STOREs while claiming success, and accepts leaves only to drop their
@@ -43,7 +45,7 @@ import { signPresence } from '../presence-signing.ts';
 import { RecordStore } from '../record-store.ts';
 import { RoutingTable } from '../routing-table.ts';
 import { type SimLink, SimLinks } from './sim-links.ts';
-import { ATTACH_MAX_PEERS, SimAttach, SimLookup, SimPublish } from './sim-methods.ts';
+import { ATTACH_MAX_PEERS, SimAttach, SimDetach, SimLookup, SimMove, SimPublish } from './sim-methods.ts';
 import { type NodeSpec, SIM_PORT, type SimWorld } from './sim-world.ts';
 
 /** A node's role in the simulation. */
@@ -67,6 +69,17 @@ interface LinkUser {
 export interface PeerEvents {
   /** The leaf's record was accepted by at least one supernode (or the supernode stored its own). */
   published(peer: { readonly spec: NodeSpec }): void;
+  /**
+   * The load (percent of its sessions) that supernode `peer` reports now: what the real
+   * attach answer and keepalive echo carry in their load byte (the simulator reads it
+   * from the supernode when the leaf takes the answer or notices the echo).
+   */
+  loadOf?(peer: number): number | undefined;
+  /**
+   * A leaf moved by a full supernode keeps one of the supernodes it named only if that
+   * one's load is below this (percent; it would be moved on again otherwise).
+   */
+  readonly moveBelowPct?: number;
 }
 
 /**
@@ -107,6 +120,12 @@ export class SimPeer {
   private republishWanted = false;
   /** Leaf: when the last keepalive went to each supernode. */
   private readonly pinged = new Map<number, number>();
+  /** Leaf: the load each attached supernode last reported (attach answer, keepalive echo). */
+  private readonly loads = new Map<number, number>();
+  /** Leaf: supernodes wanted but not attached after the last attach run. */
+  missingAttachments = 0;
+  /** Leaf: supernodes a supernode that moved us named, tried first at the next attach. */
+  private moveHints: Contact[] = [];
   private readonly ac = new AbortController();
   /** Set by {@link startWarm} until the first record is placed. */
   private warm: WarmStart | undefined;
@@ -144,9 +163,38 @@ export class SimPeer {
     return this.attached;
   }
 
+  /** Leaf: the loads its attached supernodes last reported (those that reported one). */
+  get supernodeLoads(): number[] {
+    const out: number[] = [];
+    for (const sn of this.attached) {
+      const l = this.loads.get(sn);
+      if (l !== undefined) out.push(l);
+    }
+    return out;
+  }
+
   /** Leaves attached to this supernode. */
   get leafCount(): number {
     return this.leaves.size;
+  }
+
+  /**
+   * Supernode: move `n` random leaves elsewhere (as OverlayNode's move notice): each is
+   * told, with the supernodes closest to it in our table, and stops counting here.
+   */
+  shedLeaves(n: number): void {
+    const leaves = [...this.leaves];
+    for (let i = 0; i < n && leaves.length > 0; i++) {
+      const j = this.random.int(leaves.length);
+      const peer = leaves[j]!;
+      leaves[j] = leaves[leaves.length - 1]!;
+      leaves.pop();
+      const link = this.links.get(peer);
+      if (!link) continue;
+      this.leaves.delete(peer);
+      const peers = this.table!.closest(this.world.contactOf(peer).id, ATTACH_MAX_PEERS).map(contactToWire);
+      void this.rpcOf(link).request(SimMove, { peers }, { timeoutMs: 3000 }).catch(() => {});
+    }
   }
 
   /** Routing table size (supernodes). */
@@ -315,6 +363,16 @@ export class SimPeer {
       if (!this.isSupernode && this.attached.includes(link.peer)) this.lostSupernode(link.peer);
     });
     if (this.isSupernode) this.serve(link, rpc);
+    else {
+      rpc.handle(SimMove, ({ peers }) => {
+        if (this.attached.includes(link.peer)) {
+          this.moveHints = peers.map((w) => contactFromWire(w)).filter((x): x is Contact => x !== undefined);
+          // Close after the answer went out; the close starts the re-attachment.
+          this.world.clock.setTimeout(() => link.close('moved'), 100);
+        }
+        return null;
+      });
+    }
     return rpc;
   }
 
@@ -350,6 +408,10 @@ export class SimPeer {
       const peers = this.table!.closest(sender.id, ATTACH_MAX_PEERS).map(contactToWire);
       return { accepted, peers };
     });
+    rpc.handle(SimDetach, () => {
+      this.leaves.delete(link.peer);
+      return null;
+    });
     rpc.handle(SimPublish, async ({ record }) => {
       const r = record as PresenceRecord;
       if (!this.leaves.has(link.peer) || r.nodeId !== toHex(sender.id)) return { accepted: 0, refused: 1 };
@@ -383,6 +445,7 @@ export class SimPeer {
       this.leaves.add(link.peer);
       return { accepted: true, peers: fake(sender.id).slice(0, ATTACH_MAX_PEERS) };
     });
+    rpc.handle(SimDetach, () => null);
     rpc.handle(SimPublish, () => ({ accepted: 20, refused: 0 }));
     rpc.handle(SimLookup, () => ({ records: [], hops: 0, rpcs: 0 }));
   }
@@ -471,58 +534,103 @@ export class SimPeer {
     if (this.attaching || this.closed) return;
     this.attaching = true;
     const want = this.world.config.attachments;
+    // Each supernode is asked once per run; one that refused (full) names others, tried first next.
+    const tried = new Set<number>();
+    const redirects: Contact[] = [];
+    const fresh = (c: Contact) => {
+      const i = this.world.indexOfId(c.id);
+      return i !== undefined && !tried.has(i) && !this.attached.includes(i) && i !== this.spec.index;
+    };
     try {
+      // Moved by a full supernode: the ones it named, one at a time in its order, so that
+      // moved leaves spread over them instead of all going to the nearest.
+      for (const c of this.moveHints.splice(0)) {
+        if (this.attached.length >= want || this.closed) break;
+        if (!fresh(c)) continue;
+        const i = this.world.indexOfId(c.id)!;
+        tried.add(i);
+        await this.tryAttach(c);
+        const load = this.attached.includes(i) ? this.loads.get(i) : undefined;
+        if (load !== undefined && this.events.moveBelowPct !== undefined && load >= this.events.moveBelowPct) this.detach(i);
+      }
       for (let round = 0; round < 4 && this.attached.length < want && !this.closed; round++) {
-        const pool = this.candidates(round === 0 ? [] : seeds);
-        const list = pool.length > 0 ? pool : this.candidates(seeds);
+        const pool = this.candidates(round === 0 ? [] : seeds).filter(fresh);
+        const list = pool.length > 0 ? pool : this.candidates(seeds).filter(fresh);
         // Shuffle lightly so leaves spread over supernodes, then try a few at once:
         // the first to answer are the closest.
         for (let i = list.length - 1; i > 0; i--) {
           const j = this.random.int(i + 1);
           [list[i], list[j]] = [list[j]!, list[i]!];
         }
-        const tries = list.slice(0, Math.min(list.length, (want - this.attached.length) + 2));
+        const named = redirects.splice(0).filter(fresh);
+        const tries = [...named, ...list].slice(0, Math.min(named.length + list.length, (want - this.attached.length) + 2));
         if (tries.length === 0) break;
-        await Promise.all(tries.map((c) => this.tryAttach(c)));
+        for (const c of tries) tried.add(this.world.indexOfId(c.id)!);
+        await Promise.all(tries.map(async (c) => redirects.push(...await this.tryAttach(c))));
       }
     } finally {
       this.attaching = false;
     }
     if (this.closed) return;
+    this.missingAttachments = Math.max(0, want - this.attached.length);
     if (this.attached.length > 0 && this.warm) this.placeWarm(this.attached);
     else if (this.attached.length > 0 && (this.republishWanted || !this.record)) void this.publish();
   }
 
-  private async tryAttach(c: Contact): Promise<void> {
+  /** Attach to `c`; a refusal returns the supernodes it named instead. */
+  private async tryAttach(c: Contact): Promise<Contact[]> {
     const peer = this.world.indexOfId(c.id);
-    if (peer === undefined) return;
+    if (peer === undefined) return [];
     const id = toHex(c.id);
     let link: SimLink;
     try {
       link = this.links.connect(peer, c.address);
       const t0 = this.world.clock.now();
       const a = await this.rpcOf(link).request(SimAttach, null, { timeoutMs: 3000 });
-      if (this.closed) return;
-      this.hostCache.mergeExchange(
-        a.peers.map((w) => contactFromWire(w)).filter((x): x is Contact => x !== undefined)
-          .map((x) => ({ id: toHex(x.id), address: x.address, lastSeen: 0, rtt: null, failures: 0 })),
-      );
+      if (this.closed) return [];
+      const named = a.peers.map((w) => contactFromWire(w)).filter((x): x is Contact => x !== undefined);
+      this.hostCache.mergeExchange(named.map((x) => ({ id: toHex(x.id), address: x.address, lastSeen: 0, rtt: null, failures: 0 })));
       if (!a.accepted || this.attached.length >= this.world.config.attachments || this.attached.includes(peer)) {
-        if (!this.attached.includes(peer)) link.close('not needed');
         if (a.accepted) this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
-        return;
+        if (!this.attached.includes(peer)) {
+          // A late answer: tell the supernode (it would count us until the link idles out).
+          if (a.accepted) void this.rpcOf(link).request(SimDetach, null, { timeoutMs: 3000 }).catch(() => {}).finally(() => {
+            if (!this.attached.includes(peer)) link.close('not needed');
+          });
+          else link.close('not needed');
+        }
+        return a.accepted ? [] : named;
       }
       this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
       this.attached.push(peer);
+      this.noteLoad(peer);
       if (!this.record) this.republishWanted = true;
     } catch {
       this.hostCache.recordFailure(id);
       this.links.get(peer)?.close('attach failed');
     }
+    return [];
+  }
+
+  /** Leave supernode `sn` (it stops counting us). */
+  private detach(sn: number): void {
+    this.attached = this.attached.filter((p) => p !== sn);
+    this.loads.delete(sn);
+    this.pinged.delete(sn);
+    const link = this.links.get(sn);
+    if (link) void this.rpcOf(link).request(SimDetach, null, { timeoutMs: 3000 }).catch(() => {}).finally(() => {
+      if (!this.attached.includes(sn)) link.close('not needed');
+    });
+  }
+
+  private noteLoad(sn: number): void {
+    const load = this.events.loadOf?.(sn);
+    if (load !== undefined) this.loads.set(sn, load);
   }
 
   private lostSupernode(peer: number): void {
     this.pinged.delete(peer);
+    this.loads.delete(peer);
     this.attached = this.attached.filter((p) => p !== peer);
     this.hostCache.recordFailure(toHex(this.world.specs[peer]!.identity.idBytes));
     // Republish when fewer than half of the supernodes the record lists are still ours
@@ -578,6 +686,7 @@ export class SimPeer {
         link.close('supernode silent');
         continue;
       }
+      if (sent !== undefined) this.noteLoad(sn); // its echo came
       link.keepalive();
       this.pinged.set(sn, now);
     }
