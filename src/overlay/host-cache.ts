@@ -130,8 +130,7 @@ export class HostCache {
 
   /** All entries, best score first. */
   list(): HostEntry[] {
-    const now = this.clock.now();
-    return [...this.entries.values()].sort((a, b) => this.scoreOf(b, now) - this.scoreOf(a, now)).map((e) => this.view(e)!);
+    return this.sorted().map((e) => this.view(e)!);
   }
 
   /**
@@ -214,22 +213,21 @@ export class HostCache {
 
   /** Up to `n` bootstrap candidates, best first, preferring distinct /24s (or /48s). */
   best(n: number): HostEntry[] {
-    const all = this.list();
-    const out: HostEntry[] = [];
+    const all = this.sorted();
+    const picked = new Set<Mutable>();
     const used = new Set<string>();
     for (const e of all) {
-      if (out.length >= n) break;
-      const p = networkPrefix(e.address.host)!;
-      if (!used.has(p)) {
-        used.add(p);
-        out.push(e);
+      if (picked.size >= n) break;
+      if (!used.has(e.prefix)) {
+        used.add(e.prefix);
+        picked.add(e);
       }
     }
     for (const e of all) {
-      if (out.length >= n) break;
-      if (!out.includes(e)) out.push(e);
+      if (picked.size >= n) break;
+      picked.add(e);
     }
-    return out;
+    return [...picked].map((e) => this.view(e)!);
   }
 
   /** The file form: `{version, entries}` as JSON text. */
@@ -267,6 +265,14 @@ export class HostCache {
 
   private view(e: Mutable | undefined): HostEntry | undefined {
     return e && { id: e.id, address: e.address, lastSeen: e.lastSeen, rtt: e.rtt, failures: e.failures };
+  }
+
+  /** Entries, best score first (each scored once). */
+  private sorted(): Mutable[] {
+    const now = this.clock.now();
+    const scored = [...this.entries.values()].map((e) => ({ e, score: this.scoreOf(e, now) }));
+    scored.sort((a, b) => b.score - a.score);
+    return scored.map((x) => x.e);
   }
 
   private scoreOf(e: HostEntry, now: number): number {
