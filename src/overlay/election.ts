@@ -91,6 +91,25 @@ export interface AreaView {
 
 const TOO_FEW = 'too few supernodes';
 
+/** What a leaf knows, from which {@link areaViewOf} builds its {@link AreaView}. */
+export interface LeafKnowledge {
+  /** IDs of the supernodes it is attached to. */
+  attachedIds: Iterable<string>;
+  /** Its host-cache entries (those seen and not failed count as known supernodes). */
+  cacheEntries: Iterable<{ id: string; lastSeen: number; failures: number }>;
+  /** Loads (percent) its supernodes reported. */
+  loads: readonly number[];
+  missingAttachments: number;
+}
+
+/** A leaf's {@link AreaView}: distinct known supernodes, their average reported load, attachments missing. */
+export function areaViewOf(k: LeafKnowledge): AreaView {
+  const known = new Set(k.attachedIds);
+  for (const e of k.cacheEntries) if (e.lastSeen > 0 && e.failures === 0) known.add(e.id);
+  const averageLoadPct = k.loads.length ? k.loads.reduce((a, b) => a + b, 0) / k.loads.length : undefined;
+  return { knownSupernodes: known.size, averageLoadPct, missingAttachments: k.missingAttachments };
+}
+
 /** Why to promote, or undefined to stay a leaf. */
 export function promotionReason(score: number, area: AreaView, p: ElectionPolicy = DEFAULT_ELECTION_POLICY): string | undefined {
   if (score < p.threshold) return undefined;

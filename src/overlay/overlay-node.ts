@@ -58,7 +58,7 @@ import { RoutingTable } from './routing-table.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
-import { DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
+import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
 import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, encodeEcho, probeChannel } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
@@ -1534,14 +1534,14 @@ export class OverlayNode {
     const score = electionScore({ reachable: this.reachable, upstreamKbps, cpuHeadroom, uptimeMs: this.c.clock.now() - this.startedAt }, this.policy);
     this.score = score;
     const attached = this.attachedPeers();
-    const loads = attached.map((p) => p.load).filter((x): x is number => x !== undefined);
-    const known = new Set([...attached.map((p) => p.link.peerId), ...this.hostCache.list().filter((e) => e.lastSeen > 0 && e.failures === 0).map((e) => e.id)]);
-    const reason = this.promotionGate.update(promotionReason(score, {
-      knownSupernodes: known.size,
-      averageLoadPct: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : undefined,
+    const area = areaViewOf({
+      attachedIds: attached.map((p) => p.link.peerId),
+      cacheEntries: this.hostCache.list(),
+      loads: attached.map((p) => p.load).filter((x): x is number => x !== undefined),
       missingAttachments: this.missingAttachments,
-    }, this.policy), () => this.c.random.float());
-    this.log.debug({ score, reachable: this.reachable, upstreamKbps, known: known.size }, 'election round');
+    });
+    const reason = this.promotionGate.update(promotionReason(score, area, this.policy), () => this.c.random.float());
+    this.log.debug({ score, reachable: this.reachable, upstreamKbps, known: area.knownSupernodes }, 'election round');
     if (reason) await this.promote(`promoted: ${reason}`);
   }
 

@@ -28,6 +28,8 @@ s('round time, CPU headroom and policy values', () => {
   assert.equal(o, { roundMs: 2000, cpuHeadroom: 1, policy: { fullUptimeMs: 4000, threshold: 60 } });
   // Rounds faster than 1 s and headroom above 1 are clamped.
   assert.equal(electionOverrides({ TINCAN_ELECTION: '{"roundMs":10,"cpuHeadroom":7}' }, log), { roundMs: 1000, cpuHeadroom: 1, policy: {} });
+  // The promotion gate and the shed mark; a chance above 1 is clamped.
+  assert.equal(electionOverrides({ TINCAN_ELECTION: '{"promoteAfterRounds":1,"promoteChance":3,"shedAbovePct":95}' }, log), { policy: { promoteAfterRounds: 1, promoteChance: 1, shedAbovePct: 95 } });
   assert.equal(warnings, []);
 });
 

@@ -49,7 +49,7 @@ export function localAddresses(): string[] {
 }
 
 /** The election settings `TINCAN_ELECTION` may override (for tests and experiments). */
-const ELECTION_KEYS = ['roundMs', 'cpuHeadroom', 'threshold', 'fullUpstreamKbps', 'fullUptimeMs', 'minSupernodes'] as const;
+const ELECTION_KEYS = ['roundMs', 'cpuHeadroom', 'threshold', 'fullUpstreamKbps', 'fullUptimeMs', 'minSupernodes', 'promoteAfterRounds', 'promoteChance', 'shedAbovePct'] as const;
 
 /**
  * Election overrides from `TINCAN_ELECTION`, a JSON object such as
@@ -74,6 +74,7 @@ export function electionOverrides(env: Record<string, string | undefined>, log: 
     return { policy: {} };
   }
   const { roundMs, cpuHeadroom, ...policy } = Object.fromEntries(entries) as Partial<Record<(typeof ELECTION_KEYS)[number], number>>;
+  if (policy.promoteChance !== undefined) policy.promoteChance = Math.min(1, policy.promoteChance);
   return {
     ...(roundMs !== undefined ? { roundMs: Math.max(1000, roundMs) } : {}),
     ...(cpuHeadroom !== undefined ? { cpuHeadroom: Math.min(1, cpuHeadroom) } : {}),

@@ -23,7 +23,7 @@ import type { Clock, Timer } from '../../clock.ts';
 import type { Random } from '../../random.ts';
 import type { SimHost } from '../../net/sim.ts';
 import type { HostCache } from '../host-cache.ts';
-import { DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from '../election.ts';
+import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from '../election.ts';
 
 /** Tunables of the simulated election. */
 export interface SimElectionConfig {
@@ -127,14 +127,8 @@ export class SimElection {
         }
       } else {
         const score = electionScore({ reachable: s.isPublic, upstreamKbps: s.uplinkKbps, cpuHeadroom: 1, uptimeMs: now - s.startedAt }, policy);
-        const loads = n.supernodeLoads;
-        const known = new Set(n.attachedIds());
-        for (const e of n.hostCache.list()) if (e.lastSeen > 0 && e.failures === 0) known.add(e.id);
-        const reason = gate.update(promotionReason(score, {
-          knownSupernodes: known.size,
-          averageLoadPct: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : undefined,
-          missingAttachments: n.missingAttachments,
-        }, policy), () => this.random.float());
+        const area = areaViewOf({ attachedIds: n.attachedIds(), cacheEntries: n.hostCache.list(), loads: n.supernodeLoads, missingAttachments: n.missingAttachments });
+        const reason = gate.update(promotionReason(score, area, policy), () => this.random.float());
         if (reason) {
           this.counts.promotions++;
           count(this.counts.promotionReasons, reason.replace(/ \(.*$/, ''));
