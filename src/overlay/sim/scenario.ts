@@ -155,8 +155,8 @@ export interface ScenarioProgress {
   wallSeconds: number;
 }
 
-/** Figures of one scenario. */
-export interface ScenarioReport {
+/** Figures of one scenario (with the election's counts: promotions, demotions, reasons, leaves moved). */
+export interface ScenarioReport extends ElectionCounts {
   scenario: ScenarioName;
   nodes: number;
   /** Mean live supernodes (honest) over the measurement. */
@@ -182,13 +182,7 @@ export interface ScenarioReport {
   };
   departures: number;
   arrivals: number;
-  promotions: number;
-  /** Stand-in election: demotions, reasons, most promotions in one round, the sessions cap (0 with OverlayNode). */
-  demotions: number;
-  promotionReasons: Record<string, number>;
-  demotionReasons: Record<string, number>;
-  leavesShed: number;
-  maxPromotionsPerRound: number;
+  /** Stand-in election: the sessions cap (0 with OverlayNode). */
   maxSessions: number;
   /** Arrivals not attached/joined 60 s after arriving (new nodes in a seed outage, mostly). */
   joinFailures: { returning: number; fresh: number; freshArrivals: number };
@@ -730,12 +724,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       leafIdleBytesPerSec: leafIdle.bytesPerSec,
       traffic: { leaf: leafAll.toJSON(), leafIdle: leafIdle.toJSON(), supernode: snAll.toJSON() },
       departures, arrivals,
-      promotions: counts.promotions,
-      demotions: counts.demotions,
-      promotionReasons: counts.promotionReasons,
-      demotionReasons: counts.demotionReasons,
-      leavesShed: counts.leavesShed,
-      maxPromotionsPerRound: counts.maxPromotionsPerRound,
+      ...counts,
       maxSessions,
       joinFailures: { ...joinFailures, freshArrivals },
       datagrams: stats.deliveredPackets,
