@@ -376,14 +376,7 @@ export class SimLinks {
 
   /** @internal */
   sendData(link: SimLink, payload: Uint8Array): void {
-    const out = scratch(DATA_HEADER_LEN + payload.byteLength + TAGLEN);
-    out[0] = DATA;
-    writeU32(out, 1, link.remoteId);
-    const c = link.nextCounter();
-    writeU32(out, 5, c);
-    out.set(payload, DATA_HEADER_LEN);
-    link.lastSent = this.clock.now();
-    this.socket.send(out, link.address);
+    this.socket.send(this.dataPacket(link, payload), link.address);
   }
 
   /**
@@ -394,17 +387,24 @@ export class SimLinks {
   sendKeepalive(link: SimLink): void {
     const now = this.sendNow;
     if (now === undefined || instantDepth > 1) return this.sendData(link, EMPTY);
-    const out = scratch(DATA_HEADER_LEN + TAGLEN);
-    out[0] = DATA;
-    writeU32(out, 1, link.remoteId);
-    writeU32(out, 5, link.nextCounter());
-    link.lastSent = this.clock.now();
+    const out = this.dataPacket(link, EMPTY);
     instantDepth++;
     try {
       now(out, link.address);
     } finally {
       instantDepth--;
     }
+  }
+
+  /** A DATA packet of `payload` on `link` in a scratch buffer (counter taken, `lastSent` set). */
+  private dataPacket(link: SimLink, payload: Uint8Array): Uint8Array {
+    const out = scratch(DATA_HEADER_LEN + payload.byteLength + TAGLEN);
+    out[0] = DATA;
+    writeU32(out, 1, link.remoteId);
+    writeU32(out, 5, link.nextCounter());
+    out.set(payload, DATA_HEADER_LEN);
+    link.lastSent = this.clock.now();
+    return out;
   }
 
   /** @internal Send `parcel` as the DATA packets of its fragments. */
