@@ -47,6 +47,8 @@ export const OvAttach = defineMethod('ov.attach', Type.Null(),
     accepted: Type.Boolean(),
     reason: Type.Optional(Type.String({ maxLength: 64 })),
     peers: Type.Array(WireContactSchema, { maxItems: MAX_EXCHANGE_PEERS }),
+    /** The supernode's load (percent of its sessions) with us counted: leaves keep the least loaded. */
+    load: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
   }, { additionalProperties: false }));
 
 /** `ov.detach`: a leaf no longer uses this supernode (it may keep the link for a while). */

@@ -109,6 +109,16 @@ interface SearchResult {
  */
 const DEAD_HOLD_MS = 12_000;
 
+/** How long an attach round waits for more answers once enough supernodes accepted (ms). */
+const ATTACH_GRACE_MS = 300;
+
+/** A supernode that accepted us, not yet kept: the RTT of its answer and the load it reported. */
+interface AttachOffer {
+  p: PeerState;
+  rtt: number;
+  load: number;
+}
+
 /** A leaf's signal not confirmed by its first supernode within this long also goes through the next. */
 const SIGNAL_HEDGE_MS = 700;
 
@@ -797,7 +807,7 @@ export class OverlayNode {
         if (!set) this.leavesByUser.set(p.user, (set = new Set()));
         set.add(link.peerId);
       }
-      return { accepted: true, peers: this.exchangePeers(p) };
+      return { accepted: true, peers: this.exchangePeers(p), load: Math.min(100, this.loadPct()) };
     });
     rpc.handle(OvDetach, () => {
       if (p.attachedHere) this.forgetLeaf(p);
@@ -1045,8 +1055,9 @@ export class OverlayNode {
     for (let round = 0; round < 3 && this.attachedCount() < want && !this.closed && this.role === 'leaf'; round++) {
       const list = await this.candidates(tried);
       if (list.length === 0) break;
-      // Light shuffle spreads leaves over supernodes; then try a few at once: the first
-      // to answer are the nearest. Prefer prefixes we do not have yet.
+      // Light shuffle spreads leaves over supernodes; then try a few more than we need at
+      // once and keep the least loaded that accept (see keepLeastLoaded). Prefer prefixes
+      // we do not have yet.
       for (let i = list.length - 1; i > 0; i--) {
         const j = this.c.random.int(i + 1);
         [list[i], list[j]] = [list[j]!, list[i]!];
@@ -1055,21 +1066,61 @@ export class OverlayNode {
       list.sort((a, b) => Number(have.has(networkPrefix(a.address.host))) - Number(have.has(networkPrefix(b.address.host))));
       const tries = list.slice(0, Math.min(list.length, want - this.attachedCount() + 2));
       for (const c of tries) tried.add(c.id);
-      // The round ends when every try finished or we have enough: a dead candidate's
-      // handshake timeout must not hold up a re-attachment the others already made.
+      // The round ends when every try finished, or a short while after enough accepted: a
+      // dead candidate's handshake timeout must not hold up a re-attachment.
+      const offers: AttachOffer[] = [];
       await new Promise<void>((resolve) => {
         let left = tries.length;
+        let grace: Timer | undefined;
+        let over = false;
+        const done = () => {
+          grace?.cancel();
+          over = true;
+          resolve();
+        };
         for (const c of tries) {
-          void this.tryAttach(c.id, c.address).finally(() => {
-            if (--left === 0 || this.attachedCount() >= want) resolve();
+          void this.tryAttach(c.id, c.address).then((o) => {
+            // Answered after its round ended: kept only if still needed.
+            if (o && over) this.keepLeastLoaded([o]);
+            else if (o) offers.push(o);
+          }).finally(() => {
+            if (--left === 0) done();
+            else if (offers.length >= want - this.attachedCount() && !grace) grace = this.c.clock.setTimeout(done, ATTACH_GRACE_MS);
           });
         }
       });
+      this.keepLeastLoaded(offers);
     }
     this.missingAttachments = Math.max(0, want - this.attachedCount());
   }
 
-  private async tryAttach(id: string, address: Address): Promise<void> {
+  /**
+   * Of the supernodes that accepted us in one round, keep the least loaded (by the load
+   * their answers report: the power of choices, so leaves even out the load as they
+   * come and few need moving later) and detach from the others, and from any that
+   * answers after the round.
+   */
+  private keepLeastLoaded(offers: AttachOffer[]): void {
+    offers.sort((a, b) => a.load - b.load);
+    for (const { p, rtt, load } of offers) {
+      if (p.attachedTo || p.link.isClosed) continue;
+      if (this.attachedCount() >= this.o.attachments || this.role !== 'leaf' || this.closed) {
+        p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
+        continue;
+      }
+      p.attachedTo = true;
+      p.rttMs = rtt;
+      p.load = load;
+      p.lastPing = this.c.clock.now();
+      this.startProbe(p);
+      this.counters.attaches++;
+      this.republishWanted = true;
+      this.emit('attached', { supernode: p.link.peerId, count: this.attachedCount() });
+    }
+  }
+
+  /** Ask the supernode at `address` to serve us: its offer if it accepted (not yet kept; see keepLeastLoaded). */
+  private async tryAttach(id: string, address: Address): Promise<AttachOffer | undefined> {
     const { clock } = this.c;
     const t0 = clock.now();
     let p: PeerState;
@@ -1086,27 +1137,9 @@ export class OverlayNode {
       if (this.closed) return;
       const rtt = clock.now() - t0;
       this.mergePeers(a.peers);
-      if (!a.accepted || this.role !== 'leaf') {
-        if (a.accepted) {
-          this.hostCache.recordSuccess(id, address, rtt);
-          if (!p.attachedTo) p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
-        }
-        return;
-      }
+      if (!a.accepted) return undefined;
       this.hostCache.recordSuccess(id, address, rtt);
-      if (this.attachedCount() >= this.o.attachments) {
-        // Late answer: keep the faster ones.
-        p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
-        return;
-      }
-      if (p.attachedTo) return;
-      p.attachedTo = true;
-      p.rttMs = rtt;
-      p.lastPing = clock.now();
-      this.startProbe(p);
-      this.counters.attaches++;
-      this.republishWanted = true;
-      this.emit('attached', { supernode: id, count: this.attachedCount() });
+      return { p, rtt, load: a.load ?? 100 };
     } catch (err) {
       timer.cancel();
       this.counters.attachFailures++;

@@ -189,4 +189,25 @@ s('a leaf does not attach to a supernode whose ID lacks the proof of work, where
   await w.closeAll();
 });
 
+s('leaves keep the least loaded of the supernodes that accept them: 6 one-attachment leaves over 3 supernodes end 2, 2, 2', async () => {
+  const w = new OverlayWorld(23);
+  const first = w.add({ role: 'always', maxSessions: 10 });
+  const seeds = [{ host: first.ip, port: PORT }];
+  const sn = [first, w.add({ role: 'always', seeds, maxSessions: 10 }), w.add({ role: 'always', seeds, maxSessions: 10 })];
+  await w.run(first.node.start());
+  await w.run(Promise.all(sn.slice(1).map((x) => x.node.start())).then(() => undefined), 60_000);
+  const all = sn.map((x) => ({ host: x.ip, port: PORT }));
+  // Each leaf asks all three (one needed + two spare tries) and detaches from the two it does not keep.
+  for (let i = 0; i < 6; i++) {
+    const leaf = w.add({ name: `even${i}`, seeds: all, attachments: 1 });
+    await w.run(leaf.node.start());
+    await w.advance(2000);
+    assert.is(leaf.node.snapshot().supernodes.length, 1);
+  }
+  await w.advance(5000);
+  const loads = sn.map((x) => x.node.snapshot().leaves);
+  assert.equal(loads, [2, 2, 2], `leaves per supernode: ${loads}`);
+  await w.closeAll();
+});
+
 s.run();

@@ -268,7 +268,6 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       const l = liveByIndex.get(peer.spec.index);
       if (l && l.peer === peer && !published.includes(l)) published.push(l);
     },
-    moveBelowPct: policy.shedAbovePct,
     loadOf(index: number): number | undefined {
       const l = liveByIndex.get(index);
       return l && l.peer.isSupernode ? Math.min(100, (100 * (l.peer as SimPeer).leafCount) / maxSessions) : undefined;

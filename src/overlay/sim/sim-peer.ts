@@ -11,14 +11,14 @@
  *   requests, serves leaves (attach with peer exchange, publish, lookup), keeps links
  *   alive by echoing keepalives, and every maintenance round sweeps idle links and
  *   expired records and re-stores records due for replication.
- * - **leaf**: attaches to `attachments` supernodes (the first to answer among several
- *   tried, so the lowest RTT; distinct /24s come from the host cache's diversity),
+ * - **leaf**: attaches to `attachments` supernodes: it asks two more than it needs at
+ *   once and keeps the least loaded of those that accept (the load their answers report;
+ *   distinct /24s come from the host cache's diversity), detaching from the others;
  *   publishes its signed record through `publishVia` of them, republishes at half-life
  *   or when its supernodes change, sends keepalives every 15-25 s and replaces a
  *   supernode that stopped answering. Lookups go to its supernodes in turn until one
- *   finds a record. A supernode that refuses it (full) names others, tried next; a late
- *   acceptance is answered with a detach; a supernode moving it (sim-election.ts) names
- *   others, tried one at a time, keeping one below the move mark.
+ *   finds a record. A supernode that refuses it (full) names others, tried next; one
+ *   moving it (sim-election.ts) names others, tried first.
  * - **attacker** (a supernode with `spec.attacker`): answers FIND_NODE/FIND_VALUE with
  *   the attacker contacts closest to the target (fake close contacts), never returns a
  *   record, drops STOREs while claiming success, and accepts leaves only to drop their
@@ -60,6 +60,16 @@ export interface SimLookupResult {
   latencyMs: number;
 }
 
+/** Supernodes asked beyond those needed in one attach round (the least loaded that accept are kept). */
+const ATTACH_SPARE_TRIES = 2;
+
+/** A supernode that accepted us, not yet kept: its link and the load its answer reported. */
+interface AttachOffer {
+  peer: number;
+  link: SimLink;
+  load: number;
+}
+
 /** Per-link RPC stack. */
 interface LinkUser {
   rpc: RpcPeer;
@@ -75,11 +85,6 @@ export interface PeerEvents {
    * from the supernode when the leaf takes the answer or notices the echo).
    */
   loadOf?(peer: number): number | undefined;
-  /**
-   * A leaf moved by a full supernode keeps one of the supernodes it named only if that
-   * one's load is below this (percent; it would be moved on again otherwise).
-   */
-  readonly moveBelowPct?: number;
 }
 
 /**
@@ -542,31 +547,35 @@ export class SimPeer {
       return i !== undefined && !tried.has(i) && !this.attached.includes(i) && i !== this.spec.index;
     };
     try {
-      // Moved by a full supernode: the ones it named, one at a time in its order, so that
-      // moved leaves spread over them instead of all going to the nearest.
-      for (const c of this.moveHints.splice(0)) {
-        if (this.attached.length >= want || this.closed) break;
-        if (!fresh(c)) continue;
-        const i = this.world.indexOfId(c.id)!;
-        tried.add(i);
-        await this.tryAttach(c);
-        const load = this.attached.includes(i) ? this.loads.get(i) : undefined;
-        if (load !== undefined && this.events.moveBelowPct !== undefined && load >= this.events.moveBelowPct) this.detach(i);
-      }
       for (let round = 0; round < 4 && this.attached.length < want && !this.closed; round++) {
         const pool = this.candidates(round === 0 ? [] : seeds).filter(fresh);
         const list = pool.length > 0 ? pool : this.candidates(seeds).filter(fresh);
-        // Shuffle lightly so leaves spread over supernodes, then try a few at once:
-        // the first to answer are the closest.
+        // Shuffle lightly so leaves spread over supernodes.
         for (let i = list.length - 1; i > 0; i--) {
           const j = this.random.int(i + 1);
           [list[i], list[j]] = [list[j]!, list[i]!];
         }
-        const named = redirects.splice(0).filter(fresh);
-        const tries = [...named, ...list].slice(0, Math.min(named.length + list.length, (want - this.attached.length) + 2));
+        // The supernodes a supernode that moved us named come first, then those a full one named.
+        const named = [...this.moveHints.splice(0), ...redirects.splice(0)].filter(fresh);
+        const need = want - this.attached.length;
+        const tries: Contact[] = [];
+        for (const c of [...named, ...list]) {
+          if (tries.length >= need + ATTACH_SPARE_TRIES) break;
+          const i = this.world.indexOfId(c.id)!;
+          if (tried.has(i)) continue;
+          tried.add(i);
+          tries.push(c);
+        }
         if (tries.length === 0) break;
-        for (const c of tries) tried.add(this.world.indexOfId(c.id)!);
-        await Promise.all(tries.map(async (c) => redirects.push(...await this.tryAttach(c))));
+        const answers = await Promise.all(tries.map((c) => this.tryAttach(c)));
+        if (this.closed) return;
+        const offers: AttachOffer[] = [];
+        for (const a of answers) {
+          if (a === undefined) continue;
+          if (!('link' in a)) redirects.push(...a.named);
+          else offers.push(a);
+        }
+        this.keepLeastLoaded(offers);
       }
     } finally {
       this.attaching = false;
@@ -577,50 +586,52 @@ export class SimPeer {
     else if (this.attached.length > 0 && (this.republishWanted || !this.record)) void this.publish();
   }
 
-  /** Attach to `c`; a refusal returns the supernodes it named instead. */
-  private async tryAttach(c: Contact): Promise<Contact[]> {
+  /**
+   * Of the supernodes that accepted us in one round, keep the least loaded (the power of
+   * choices: leaves even out the load as they come, so few need to be moved later) and
+   * tell the others we do not need them.
+   */
+  private keepLeastLoaded(offers: AttachOffer[]): void {
+    offers.sort((a, b) => a.load - b.load);
+    for (const o of offers) {
+      if (this.attached.length < this.world.config.attachments && !this.attached.includes(o.peer)) {
+        this.attached.push(o.peer);
+        this.loads.set(o.peer, o.load);
+        if (!this.record) this.republishWanted = true;
+        continue;
+      }
+      if (this.attached.includes(o.peer)) continue;
+      // Not needed: tell the supernode (it would count us until the link idles out).
+      void this.rpcOf(o.link).request(SimDetach, null, { timeoutMs: 3000 }).catch(() => {}).finally(() => {
+        if (!this.attached.includes(o.peer)) o.link.close('not needed');
+      });
+    }
+  }
+
+  /** Ask `c` to serve us: its offer (load) if it accepted, the supernodes it named if it refused. */
+  private async tryAttach(c: Contact): Promise<AttachOffer | { named: Contact[] } | undefined> {
     const peer = this.world.indexOfId(c.id);
-    if (peer === undefined) return [];
+    if (peer === undefined) return undefined;
     const id = toHex(c.id);
     let link: SimLink;
     try {
       link = this.links.connect(peer, c.address);
       const t0 = this.world.clock.now();
       const a = await this.rpcOf(link).request(SimAttach, null, { timeoutMs: 3000 });
-      if (this.closed) return [];
+      if (this.closed) return undefined;
       const named = a.peers.map((w) => contactFromWire(w)).filter((x): x is Contact => x !== undefined);
       this.hostCache.mergeExchange(named.map((x) => ({ id: toHex(x.id), address: x.address, lastSeen: 0, rtt: null, failures: 0 })));
-      if (!a.accepted || this.attached.length >= this.world.config.attachments || this.attached.includes(peer)) {
-        if (a.accepted) this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
-        if (!this.attached.includes(peer)) {
-          // A late answer: tell the supernode (it would count us until the link idles out).
-          if (a.accepted) void this.rpcOf(link).request(SimDetach, null, { timeoutMs: 3000 }).catch(() => {}).finally(() => {
-            if (!this.attached.includes(peer)) link.close('not needed');
-          });
-          else link.close('not needed');
-        }
-        return a.accepted ? [] : named;
+      if (!a.accepted) {
+        if (!this.attached.includes(peer)) link.close('not needed');
+        return { named };
       }
       this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
-      this.attached.push(peer);
-      this.noteLoad(peer);
-      if (!this.record) this.republishWanted = true;
+      return { peer, link, load: this.events.loadOf?.(peer) ?? 0 };
     } catch {
       this.hostCache.recordFailure(id);
       this.links.get(peer)?.close('attach failed');
     }
-    return [];
-  }
-
-  /** Leave supernode `sn` (it stops counting us). */
-  private detach(sn: number): void {
-    this.attached = this.attached.filter((p) => p !== sn);
-    this.loads.delete(sn);
-    this.pinged.delete(sn);
-    const link = this.links.get(sn);
-    if (link) void this.rpcOf(link).request(SimDetach, null, { timeoutMs: 3000 }).catch(() => {}).finally(() => {
-      if (!this.attached.includes(sn)) link.close('not needed');
-    });
+    return undefined;
   }
 
   private noteLoad(sn: number): void {
