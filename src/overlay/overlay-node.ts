@@ -195,6 +195,8 @@ export class OverlayNode {
   private republishWanted = false;
   /** Supernodes we found dead lately (ID -> clock ms): not candidates for {@link DEAD_HOLD_MS}. */
   private readonly recentlyDead = new Map<string, number>();
+  /** Leaf: supernodes a supernode that moved us named, tried first at the next attach round. */
+  private moveHints: { id: string; address: Address }[] = [];
   /** Recipients' supernodes from recent lookups (signals of one call look up once). */
   private readonly routes: RouteCache;
   private maintainRounds = 0;
@@ -586,6 +588,8 @@ export class OverlayNode {
       } catch {
         // closed
       }
+      // It no longer counts here (the next round would move more leaves otherwise).
+      this.forgetLeaf(p);
     }
   }
 
@@ -913,7 +917,10 @@ export class OverlayNode {
       if (!p.attachedTo) return;
       this.mergePeers(m.peers);
       this.log.info({ supernode: link.peerId.slice(0, 8), reason: m.reason }, 'supernode asked us to move');
-      this.hostCache.remove(link.peerId);
+      // The supernodes it named are tried first; it stays in the host cache (a good
+      // supernode, only busy now) but is not asked again at once.
+      this.moveHints = this.verifiedPeers(m.peers);
+      this.recentlyDead.set(link.peerId, this.c.clock.now());
       this.detachFrom(p, `moved: ${m.reason}`, false);
     });
   }
@@ -946,13 +953,18 @@ export class OverlayNode {
   }
 
   private mergePeers(wire: readonly unknown[]): void {
-    const entries = [];
+    this.hostCache.mergeExchange(this.verifiedPeers(wire).map((c) => ({ ...c, lastSeen: 0, rtt: null, failures: 0 })));
+  }
+
+  /** The supernode contacts in `wire` whose ID and proof of work check out (not us). */
+  private verifiedPeers(wire: readonly unknown[]): { id: string; address: Address }[] {
+    const out = [];
     for (const w of wire) {
       const c = contactFromWire(w);
       if (!c || !this.verifier.accepts(c) || toHex(c.id) === this.id) continue;
-      entries.push({ id: toHex(c.id), address: c.address, lastSeen: 0, rtt: null, failures: 0 });
+      out.push({ id: toHex(c.id), address: c.address });
     }
-    this.hostCache.mergeExchange(entries);
+    return out;
   }
 
   // --- probes (hail, dial-back) --------------------------------------------------
@@ -1064,7 +1076,11 @@ export class OverlayNode {
       }
       const have = new Set(this.attachedPeers().map((p) => networkPrefix(p.link.address.host)));
       list.sort((a, b) => Number(have.has(networkPrefix(a.address.host))) - Number(have.has(networkPrefix(b.address.host))));
-      const tries = list.slice(0, Math.min(list.length, want - this.attachedCount() + 2));
+      // A supernode that moved us named others: those first.
+      const now = this.c.clock.now();
+      const named = this.moveHints.splice(0).filter((c) => !tried.has(c.id) && !this.peers.get(c.id)?.attachedTo && !(now - (this.recentlyDead.get(c.id) ?? -Infinity) <= DEAD_HOLD_MS));
+      const rest = list.filter((c) => !named.some((x) => x.id === c.id));
+      const tries = [...named, ...rest].slice(0, want - this.attachedCount() + 2);
       for (const c of tries) tried.add(c.id);
       // The round ends when every try finished, or a short while after enough accepted: a
       // dead candidate's handshake timeout must not hold up a re-attachment.

@@ -152,6 +152,28 @@ s('demotion with hysteresis: a supernode over --max-sessions moves its leaves, t
   await w.closeAll();
 });
 
+s('shedding: a supernode above 80% of --max-sessions moves one leaf to a supernode it names; the leaf still remembers it', async () => {
+  const w = new OverlayWorld(29);
+  const sn = await supernodes(w, 3);
+  const busy = w.add({ role: 'auto', seeds: [{ host: sn[0]!.ip, port: PORT }], maxSessions: 5, electionMs: 10_000, powDifficulty: 4 });
+  await w.run(busy.node.start());
+  await w.run((busy.node as unknown as { promote(r: string): Promise<void> }).promote('test: forced'));
+  await w.advance(5000);
+  // Five one-attachment leaves that know only the busy supernode: 5 of 5 sessions, the mark is 4.
+  const leaves = [0, 1, 2, 3, 4].map((i) => w.add({ name: `m${i}`, seeds: [{ host: busy.ip, port: PORT }], attachments: 1 }));
+  for (const l of leaves) await w.run(l.node.start());
+  // Several election rounds (10 s): one leaf moves, and only one (it stops counting at once).
+  await w.advance(40_000);
+  assert.is(busy.node.snapshot().role, 'supernode');
+  assert.is(busy.node.snapshot().leaves, 4);
+  const others = new Set(sn.map((x) => x.node.id));
+  const moved = leaves.filter((l) => l.node.snapshot().supernodes.some((x) => others.has(x.id)));
+  assert.is(moved.length, 1, 'one leaf moved');
+  assert.match(moved[0]!.node.snapshot().lastDetach?.reason ?? '', /moved: full/);
+  assert.ok(moved[0]!.node.hostCache.get(busy.node.id), 'the busy supernode is still in its host cache');
+  await w.closeAll();
+});
+
 s('a node whose seeds are all gone joins from its host cache', async () => {
   const w = new OverlayWorld(31);
   const sn = await supernodes(w, 4);
