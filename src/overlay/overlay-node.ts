@@ -58,6 +58,7 @@ import { RoutingTable } from './routing-table.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
+import { ATTACH_SPARE_TRIES, leastLoaded } from './attach-choice.ts';
 import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
 import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, encodeEcho, probeChannel } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
@@ -1080,7 +1081,7 @@ export class OverlayNode {
       const now = this.c.clock.now();
       const named = this.moveHints.splice(0).filter((c) => !tried.has(c.id) && !this.peers.get(c.id)?.attachedTo && !(now - (this.recentlyDead.get(c.id) ?? -Infinity) <= DEAD_HOLD_MS));
       const rest = list.filter((c) => !named.some((x) => x.id === c.id));
-      const tries = [...named, ...rest].slice(0, want - this.attachedCount() + 2);
+      const tries = [...named, ...rest].slice(0, want - this.attachedCount() + ATTACH_SPARE_TRIES);
       for (const c of tries) tried.add(c.id);
       // The round ends when every try finished, or a short while after enough accepted: a
       // dead candidate's handshake timeout must not hold up a re-attachment.
@@ -1117,13 +1118,11 @@ export class OverlayNode {
    * answers after the round.
    */
   private keepLeastLoaded(offers: AttachOffer[]): void {
-    offers.sort((a, b) => a.load - b.load);
-    for (const { p, rtt, load } of offers) {
-      if (p.attachedTo || p.link.isClosed) continue;
-      if (this.attachedCount() >= this.o.attachments || this.role !== 'leaf' || this.closed) {
-        p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
-        continue;
-      }
+    const open = offers.filter((o) => !o.p.attachedTo && !o.p.link.isClosed);
+    const room = this.role === 'leaf' && !this.closed ? this.o.attachments - this.attachedCount() : 0;
+    const { keep, decline } = leastLoaded(open, room);
+    for (const { p } of decline) p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
+    for (const { p, rtt, load } of keep) {
       p.attachedTo = true;
       p.rttMs = rtt;
       p.load = load;

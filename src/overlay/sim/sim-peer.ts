@@ -34,6 +34,7 @@ import type { Random } from '../../random.ts';
 import type { SimHost } from '../../net/sim.ts';
 import { RpcPeer } from '../../wire/rpc.ts';
 import { SimEndpoint } from './sim-endpoint.ts';
+import { ATTACH_SPARE_TRIES, leastLoaded } from '../attach-choice.ts';
 import { type Contact, contactFromWire, contactToWire } from '../contact.ts';
 import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
@@ -59,9 +60,6 @@ export interface SimLookupResult {
   /** Virtual ms from request to answer. */
   latencyMs: number;
 }
-
-/** Supernodes asked beyond those needed in one attach round (the least loaded that accept are kept). */
-const ATTACH_SPARE_TRIES = 2;
 
 /** A supernode that accepted us, not yet kept: its link and the load its answer reported. */
 interface AttachOffer {
@@ -592,16 +590,15 @@ export class SimPeer {
    * tell the others we do not need them.
    */
   private keepLeastLoaded(offers: AttachOffer[]): void {
-    offers.sort((a, b) => a.load - b.load);
-    for (const o of offers) {
-      if (this.attached.length < this.world.config.attachments && !this.attached.includes(o.peer)) {
-        this.attached.push(o.peer);
-        this.loads.set(o.peer, o.load);
-        if (!this.record) this.republishWanted = true;
-        continue;
-      }
-      if (this.attached.includes(o.peer)) continue;
-      // Not needed: tell the supernode (it would count us until the link idles out).
+    const open = offers.filter((o) => !this.attached.includes(o.peer));
+    const { keep, decline } = leastLoaded(open, this.world.config.attachments - this.attached.length);
+    for (const o of keep) {
+      this.attached.push(o.peer);
+      this.loads.set(o.peer, o.load);
+      if (!this.record) this.republishWanted = true;
+    }
+    // Not needed: tell the supernode (it would count us until the link idles out).
+    for (const o of decline) {
       void this.rpcOf(o.link).request(SimDetach, null, { timeoutMs: 3000 }).catch(() => {}).finally(() => {
         if (!this.attached.includes(o.peer)) o.link.close('not needed');
       });
