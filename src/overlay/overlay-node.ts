@@ -292,7 +292,7 @@ export class OverlayNode {
     }
     this.scheduleKeepalive();
     this.timers.push(clock.setInterval(() => this.maintain(), this.o.maintenanceMs));
-    if (this.mode === 'auto') this.timers.push(clock.setInterval(() => void this.electionRound(), this.o.electionMs));
+    if (this.mode !== 'never') this.timers.push(clock.setInterval(() => void this.electionRound(), this.o.electionMs));
   }
 
   /** (Re)build the link layer for the current link identity. */
@@ -1513,9 +1513,11 @@ export class OverlayNode {
   // --- election ------------------------------------------------------------------
 
   private async electionRound(): Promise<void> {
-    if (this.closed || this.mode !== 'auto') return;
+    if (this.closed || this.mode === 'never') return;
     try {
-      if (this.role === 'leaf') await this.considerPromotion();
+      // `always`: never demoted, but it keeps room for its leaves as any supernode does.
+      if (this.mode === 'always') this.shedLeaves();
+      else if (this.role === 'leaf') await this.considerPromotion();
       else this.considerDemotion();
     } catch (err) {
       this.log.debug({ err: String(err) }, 'election round failed');
@@ -1602,7 +1604,12 @@ export class OverlayNode {
     this.lastSentAt = now;
     const why = this.demotion.update({ sessions: this.leafCount(), maxSessions: this.o.maxSessions, sentKbps: kbps, budgetKbps: this.o.budgetKbps, cpuHeadroom: this.o.probes?.cpuHeadroom?.() ?? 1 });
     if (why) void this.demote(why);
-    else this.tellLeavesToMove('full', leavesToShed(this.leafCount(), this.o.maxSessions, this.policy));
+    else this.shedLeaves();
+  }
+
+  /** Move the leaves beyond the shed mark elsewhere (see `shedAbovePct`). */
+  private shedLeaves(): void {
+    if (this.role === 'supernode') this.tellLeavesToMove('full', leavesToShed(this.leafCount(), this.o.maxSessions, this.policy));
   }
 }
 
