@@ -194,7 +194,7 @@ export class OverlayNode {
   private publishAgain = false;
   private publishedAt = 0;
   private republishWanted = false;
-  /** Supernodes we found dead lately (ID -> clock ms): not candidates for {@link DEAD_HOLD_MS}. */
+  /** Supernodes we found dead, or that moved us, lately (ID -> clock ms): not candidates for {@link DEAD_HOLD_MS}. */
   private readonly recentlyDead = new Map<string, number>();
   /** Leaf: supernodes a supernode that moved us named, tried first at the next attach round. */
   private moveHints: { id: string; address: Address }[] = [];
