@@ -1017,14 +1017,12 @@ export class OverlayNode {
 
   /** Whether the host cache knows a supernode we are not attached to and did not find dead lately. */
   private hasSpareSupernode(): boolean {
-    const now = this.c.clock.now();
-    const busy = new Set(this.attachedPeers().map((p) => p.link.peerId));
-    return this.hostCache.best(30).some((e) => e.id !== this.id && !busy.has(e.id) && !(now - (this.recentlyDead.get(e.id) ?? -Infinity) <= DEAD_HOLD_MS));
+    const excluded = this.notCandidates(new Set());
+    return this.hostCache.best(30).some((e) => !excluded.has(e.id));
   }
 
-  /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
-  private async candidates(tried: Set<string> = new Set()): Promise<{ id: string; address: Address }[]> {
-    const out: { id: string; address: Address }[] = [];
+  /** IDs not to attach to now: us, those tried this run, those attached, those held back (dead or moved us lately). */
+  private notCandidates(tried: ReadonlySet<string>): Set<string> {
     const seen = new Set<string>([this.id, ...tried]);
     for (const p of this.attachedPeers()) seen.add(p.link.peerId);
     const now = this.c.clock.now();
@@ -1032,6 +1030,13 @@ export class OverlayNode {
       if (now - at > DEAD_HOLD_MS) this.recentlyDead.delete(id);
       else seen.add(id);
     }
+    return seen;
+  }
+
+  /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
+  private async candidates(tried: Set<string> = new Set()): Promise<{ id: string; address: Address }[]> {
+    const out: { id: string; address: Address }[] = [];
+    const seen = this.notCandidates(tried);
     for (const e of this.hostCache.best(30)) {
       if (seen.has(e.id)) continue;
       seen.add(e.id);
@@ -1078,8 +1083,8 @@ export class OverlayNode {
       const have = new Set(this.attachedPeers().map((p) => networkPrefix(p.link.address.host)));
       list.sort((a, b) => Number(have.has(networkPrefix(a.address.host))) - Number(have.has(networkPrefix(b.address.host))));
       // A supernode that moved us named others: those first.
-      const now = this.c.clock.now();
-      const named = this.moveHints.splice(0).filter((c) => !tried.has(c.id) && !this.peers.get(c.id)?.attachedTo && !(now - (this.recentlyDead.get(c.id) ?? -Infinity) <= DEAD_HOLD_MS));
+      const excluded = this.notCandidates(tried);
+      const named = this.moveHints.splice(0).filter((c) => !excluded.has(c.id));
       const rest = list.filter((c) => !named.some((x) => x.id === c.id));
       const tries = [...named, ...rest].slice(0, want - this.attachedCount() + ATTACH_SPARE_TRIES);
       for (const c of tries) tried.add(c.id);
