@@ -58,7 +58,6 @@ import { RoutingTable } from './routing-table.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
-import { ATTACH_SPARE_TRIES, leastLoaded } from './attach-choice.ts';
 import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
 import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, encodeEcho, probeChannel } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
@@ -194,7 +193,7 @@ export class OverlayNode {
   private publishAgain = false;
   private publishedAt = 0;
   private republishWanted = false;
-  /** Supernodes we found dead, or that moved us, lately (ID -> clock ms): not candidates for {@link DEAD_HOLD_MS}. */
+  /** Supernodes we found dead lately (ID -> clock ms): not candidates for {@link DEAD_HOLD_MS}. */
   private readonly recentlyDead = new Map<string, number>();
   /** Leaf: supernodes a supernode that moved us named, tried first at the next attach round. */
   private moveHints: { id: string; address: Address }[] = [];
@@ -292,7 +291,7 @@ export class OverlayNode {
     }
     this.scheduleKeepalive();
     this.timers.push(clock.setInterval(() => this.maintain(), this.o.maintenanceMs));
-    if (this.mode !== 'never') this.timers.push(clock.setInterval(() => void this.electionRound(), this.o.electionMs));
+    if (this.mode === 'auto') this.timers.push(clock.setInterval(() => void this.electionRound(), this.o.electionMs));
   }
 
   /** (Re)build the link layer for the current link identity. */
@@ -1017,12 +1016,14 @@ export class OverlayNode {
 
   /** Whether the host cache knows a supernode we are not attached to and did not find dead lately. */
   private hasSpareSupernode(): boolean {
-    const excluded = this.notCandidates(new Set());
-    return this.hostCache.best(30).some((e) => !excluded.has(e.id));
+    const now = this.c.clock.now();
+    const busy = new Set(this.attachedPeers().map((p) => p.link.peerId));
+    return this.hostCache.best(30).some((e) => e.id !== this.id && !busy.has(e.id) && !(now - (this.recentlyDead.get(e.id) ?? -Infinity) <= DEAD_HOLD_MS));
   }
 
-  /** IDs not to attach to now: us, those tried this run, those attached, those held back (dead or moved us lately). */
-  private notCandidates(tried: ReadonlySet<string>): Set<string> {
+  /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
+  private async candidates(tried: Set<string> = new Set()): Promise<{ id: string; address: Address }[]> {
+    const out: { id: string; address: Address }[] = [];
     const seen = new Set<string>([this.id, ...tried]);
     for (const p of this.attachedPeers()) seen.add(p.link.peerId);
     const now = this.c.clock.now();
@@ -1030,13 +1031,6 @@ export class OverlayNode {
       if (now - at > DEAD_HOLD_MS) this.recentlyDead.delete(id);
       else seen.add(id);
     }
-    return seen;
-  }
-
-  /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
-  private async candidates(tried: Set<string> = new Set()): Promise<{ id: string; address: Address }[]> {
-    const out: { id: string; address: Address }[] = [];
-    const seen = this.notCandidates(tried);
     for (const e of this.hostCache.best(30)) {
       if (seen.has(e.id)) continue;
       seen.add(e.id);
@@ -1083,10 +1077,10 @@ export class OverlayNode {
       const have = new Set(this.attachedPeers().map((p) => networkPrefix(p.link.address.host)));
       list.sort((a, b) => Number(have.has(networkPrefix(a.address.host))) - Number(have.has(networkPrefix(b.address.host))));
       // A supernode that moved us named others: those first.
-      const excluded = this.notCandidates(tried);
-      const named = this.moveHints.splice(0).filter((c) => !excluded.has(c.id));
+      const now = this.c.clock.now();
+      const named = this.moveHints.splice(0).filter((c) => !tried.has(c.id) && !this.peers.get(c.id)?.attachedTo && !(now - (this.recentlyDead.get(c.id) ?? -Infinity) <= DEAD_HOLD_MS));
       const rest = list.filter((c) => !named.some((x) => x.id === c.id));
-      const tries = [...named, ...rest].slice(0, want - this.attachedCount() + ATTACH_SPARE_TRIES);
+      const tries = [...named, ...rest].slice(0, want - this.attachedCount() + 2);
       for (const c of tries) tried.add(c.id);
       // The round ends when every try finished, or a short while after enough accepted: a
       // dead candidate's handshake timeout must not hold up a re-attachment.
@@ -1123,11 +1117,13 @@ export class OverlayNode {
    * answers after the round.
    */
   private keepLeastLoaded(offers: AttachOffer[]): void {
-    const open = offers.filter((o) => !o.p.attachedTo && !o.p.link.isClosed);
-    const room = this.role === 'leaf' && !this.closed ? this.o.attachments - this.attachedCount() : 0;
-    const { keep, decline } = leastLoaded(open, room);
-    for (const { p } of decline) p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
-    for (const { p, rtt, load } of keep) {
+    offers.sort((a, b) => a.load - b.load);
+    for (const { p, rtt, load } of offers) {
+      if (p.attachedTo || p.link.isClosed) continue;
+      if (this.attachedCount() >= this.o.attachments || this.role !== 'leaf' || this.closed) {
+        p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
+        continue;
+      }
       p.attachedTo = true;
       p.rttMs = rtt;
       p.load = load;
@@ -1518,11 +1514,9 @@ export class OverlayNode {
   // --- election ------------------------------------------------------------------
 
   private async electionRound(): Promise<void> {
-    if (this.closed || this.mode === 'never') return;
+    if (this.closed || this.mode !== 'auto') return;
     try {
-      // `always`: never demoted, but it keeps room for its leaves as any supernode does.
-      if (this.mode === 'always') this.shedLeaves();
-      else if (this.role === 'leaf') await this.considerPromotion();
+      if (this.role === 'leaf') await this.considerPromotion();
       else this.considerDemotion();
     } catch (err) {
       this.log.debug({ err: String(err) }, 'election round failed');
@@ -1609,12 +1603,7 @@ export class OverlayNode {
     this.lastSentAt = now;
     const why = this.demotion.update({ sessions: this.leafCount(), maxSessions: this.o.maxSessions, sentKbps: kbps, budgetKbps: this.o.budgetKbps, cpuHeadroom: this.o.probes?.cpuHeadroom?.() ?? 1 });
     if (why) void this.demote(why);
-    else this.shedLeaves();
-  }
-
-  /** Move the leaves beyond the shed mark elsewhere (see `shedAbovePct`). */
-  private shedLeaves(): void {
-    if (this.role === 'supernode') this.tellLeavesToMove('full', leavesToShed(this.leafCount(), this.o.maxSessions, this.policy));
+    else this.tellLeavesToMove('full', leavesToShed(this.leafCount(), this.o.maxSessions, this.policy));
   }
 }
 
