@@ -4,8 +4,8 @@
  * round, each answer reports the supernode's load, and the leaf keeps the least loaded
  * and declines (detaches from) the others. Leaves then even out the load as they come,
  * so supernodes seldom need to move them later (each move costs the leaf a new
- * attachment and, often, a new publish). OverlayNode and the simulator's stand-in both
- * choose with {@link leastLoaded}.
+ * attachment and, often, a new publish). The simulator's stand-in chooses with
+ * {@link leastLoaded}; OverlayNode applies the same rule in its own attach round.
  *
  * @example
  * ```ts
