@@ -109,6 +109,10 @@ export class HostCache {
   private readonly maxExchange: number;
   private readonly maxFailures: number;
   private readonly entries = new Map<string, Mutable>();
+  /** Entries per /24 (or /48), kept with the map so the prefix cap is O(1). */
+  private readonly perPrefix = new Map<string, number>();
+  /** Entries never contacted (`lastSeen === 0`). */
+  private hearsay = 0;
 
   constructor(options: HostCacheOptions) {
     this.clock = options.clock;
@@ -150,9 +154,11 @@ export class HostCache {
     if (e) {
       const prefix = networkPrefix(address.host)!;
       if (prefix !== e.prefix && this.prefixCount(prefix) >= this.maxPerPrefix) return false;
+      this.forget(e);
       e.address = parsed.address;
       e.prefix = prefix;
       e.lastSeen = now;
+      this.count(e);
       e.failures = 0;
       if (rttMs !== undefined) e.rtt = e.rtt === null ? rttMs : Math.round(0.75 * e.rtt + 0.25 * rttMs);
       return true;
@@ -165,12 +171,15 @@ export class HostCache {
     const e = this.entries.get(id);
     if (!e) return;
     e.failures++;
-    if (e.failures >= this.maxFailures) this.entries.delete(id);
+    if (e.failures >= this.maxFailures) this.delete(e);
   }
 
   /** Remove an entry (e.g. a supernode that said it is leaving). */
   remove(id: string): boolean {
-    return this.entries.delete(id);
+    const e = this.entries.get(id);
+    if (!e) return false;
+    this.delete(e);
+    return true;
   }
 
   /**
@@ -195,7 +204,7 @@ export class HostCache {
         report.invalid++;
         continue;
       }
-      if (this.entries.has(e.id) || this.hearsayCount() >= hearsayCap) {
+      if (this.entries.has(e.id) || this.hearsay >= hearsayCap) {
         report.skipped++;
         continue;
       }
@@ -287,15 +296,26 @@ export class HostCache {
   }
 
   private prefixCount(prefix: string): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (e.prefix === prefix) n++;
-    return n;
+    return this.perPrefix.get(prefix) ?? 0;
   }
 
-  private hearsayCount(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (e.lastSeen === 0) n++;
-    return n;
+  /** Add `e` to the per-prefix and hearsay counts. */
+  private count(e: Mutable): void {
+    this.perPrefix.set(e.prefix, this.prefixCount(e.prefix) + 1);
+    if (e.lastSeen === 0) this.hearsay++;
+  }
+
+  /** Take `e` out of the per-prefix and hearsay counts. */
+  private forget(e: Mutable): void {
+    const n = this.prefixCount(e.prefix) - 1;
+    if (n > 0) this.perPrefix.set(e.prefix, n);
+    else this.perPrefix.delete(e.prefix);
+    if (e.lastSeen === 0) this.hearsay--;
+  }
+
+  private delete(e: Mutable): void {
+    this.forget(e);
+    this.entries.delete(e.id);
   }
 
   /** Insert, evicting the worst entry if full; hearsay never evicts a verified entry. */
@@ -304,14 +324,20 @@ export class HostCache {
     if (this.entries.size >= this.maxEntries) {
       const now = this.clock.now();
       let worst: Mutable | undefined;
+      let worstScore = Infinity;
       for (const x of this.entries.values()) {
         if (!verified && x.lastSeen > 0) continue;
-        if (!worst || this.scoreOf(x, now) < this.scoreOf(worst, now)) worst = x;
+        const score = this.scoreOf(x, now);
+        if (score < worstScore) {
+          worst = x;
+          worstScore = score;
+        }
       }
-      if (!worst || this.scoreOf(worst, now) >= this.scoreOf(e, now)) return false;
-      this.entries.delete(worst.id);
+      if (!worst || worstScore >= this.scoreOf(e, now)) return false;
+      this.delete(worst);
     }
     this.entries.set(e.id, e);
+    this.count(e);
     return true;
   }
 }

@@ -70,6 +70,54 @@ s('per-/24 cap; best() spreads over distinct prefixes; forExchange shares only v
   assert.is(c.forExchange(10).length, 4);
 });
 
+s('matches a model under any mix of contacts, failures, removals and exchanges (caps counted incrementally)', () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('ok' as const), who: fc.nat(11), net: fc.nat(4), rtt: fc.nat(500) }),
+    fc.record({ kind: fc.constant('fail' as const), who: fc.nat(11) }),
+    fc.record({ kind: fc.constant('remove' as const), who: fc.nat(11) }),
+    fc.record({ kind: fc.constant('exchange' as const), who: fc.array(fc.tuple(fc.nat(11), fc.nat(4)), { maxLength: 8 }) }),
+  );
+  const ids = Array.from({ length: 12 }, () => id());
+  const at = (net: number, who: number) => ({ host: `10.0.${net}.${who + 1}`, port: 4000 });
+  // 13 places for 12 IDs: nothing is evicted, so the model needs no scores; hearsay may fill 6.
+  fc.assert(fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+    const c = new HostCache({ clock: new VirtualClock(), maxEntries: 13, maxPerPrefix: 2 });
+    const model = new Map<number, { net: number; hearsay: boolean; failures: number }>();
+    const onNet = (net: number) => [...model.values()].filter((m) => m.net === net).length;
+    for (const o of ops) {
+      if (o.kind === 'ok') {
+        const m = model.get(o.who);
+        const fits = (m && m.net === o.net) || onNet(o.net) < 2;
+        assert.is(c.recordSuccess(ids[o.who]!, at(o.net, o.who), o.rtt), fits);
+        if (fits) model.set(o.who, { net: o.net, hearsay: false, failures: 0 });
+      } else if (o.kind === 'fail') {
+        c.recordFailure(ids[o.who]!);
+        const m = model.get(o.who);
+        if (m && ++m.failures >= 5) model.delete(o.who);
+      } else if (o.kind === 'remove') {
+        assert.is(c.remove(ids[o.who]!), model.delete(o.who));
+      } else {
+        const report = c.mergeExchange(o.who.map(([w, net]) => ({ id: ids[w]!, address: at(net, w) })));
+        let added = 0;
+        for (const [w, net] of o.who) {
+          const hearsay = [...model.values()].filter((m) => m.hearsay).length;
+          if (model.has(w) || hearsay >= 6 || onNet(net) >= 2) continue;
+          model.set(w, { net, hearsay: true, failures: 0 });
+          added++;
+        }
+        assert.is(report.added, added);
+      }
+      assert.is(c.size, model.size);
+      for (const [w, m] of model) {
+        const e = c.get(ids[w]!);
+        assert.ok(e, 'entry kept');
+        assert.is(e.address.host, at(m.net, w).host);
+        assert.is(e.lastSeen === 0, m.hearsay);
+      }
+    }
+  }));
+});
+
 s('atomic save and load round trip; a crash mid-write leaves the old file intact', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tincan-hostcache-'));
   try {
