@@ -263,7 +263,7 @@ export class TincanNode {
       role: o.role,
       ...(o.roleReason ? { roleReason: o.roleReason } : {}),
       ...(o.address ? { listen: formatAddress(o.address) } : {}),
-      supernodes: o.supernodes.map((s) => ({ id: s.id, address: formatAddress(s.address), ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}) })),
+      supernodes: o.supernodes.map((s) => ({ id: s.id, address: formatAddress(s.address), ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}), ...(s.loadPct !== undefined ? { loadPct: Math.round(s.loadPct) } : {}), ...(s.areaLoadPct !== undefined ? { areaLoadPct: s.areaLoadPct } : {}) })),
       calls: this.calls.calls(),
       media,
       events: [...this.events],

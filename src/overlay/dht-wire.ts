@@ -7,6 +7,10 @@
  * {@link dhtSendOverRpc} turns "an RPC peer for this contact" into the {@link DhtSend}
  * that {@link dhtRpc} / {@link Dht} need.
  *
+ * Every answer but an error may carry `load`: the answering supernode's sessions in
+ * percent of its capacity (optional, so nodes that do not report it still interoperate).
+ * Supernodes collect these into their `AreaLoad` estimate (area-load.ts).
+ *
  * @example
  * ```ts
  * // Per authenticated session (the peer's key is known; `peerContact` includes its PoW nonce):
@@ -53,25 +57,27 @@ export const PresenceRecordSchema = Type.Object({
 export const WIRE_MAX_CONTACTS = 20;
 export const WIRE_MAX_RECORDS = 16;
 
+/** The answering supernode's load in percent (see module docs). */
+const Load = Type.Optional(Type.Integer({ minimum: 0, maximum: 100 }));
 const ErrorAnswer = Type.Object({ type: Type.Literal('error'), error: Type.Union([Type.Literal('rate-limited'), Type.Literal('invalid')]) }, { additionalProperties: false });
 const Contacts = Type.Array(WireContactSchema, { maxItems: WIRE_MAX_CONTACTS });
 
 /** `dht.ping`: liveness. */
-export const DhtPing = defineMethod('dht.ping', Type.Null(), Type.Union([Type.Object({ type: Type.Literal('pong') }, { additionalProperties: false }), ErrorAnswer]));
+export const DhtPing = defineMethod('dht.ping', Type.Null(), Type.Union([Type.Object({ type: Type.Literal('pong'), load: Load }, { additionalProperties: false }), ErrorAnswer]));
 /** `dht.find-node`: the k closest contacts to `target`. */
 export const DhtFindNode = defineMethod('dht.find-node',
   Type.Object({ target: HexId }, { additionalProperties: false }),
-  Type.Union([Type.Object({ type: Type.Literal('nodes'), contacts: Contacts }, { additionalProperties: false }), ErrorAnswer]));
+  Type.Union([Type.Object({ type: Type.Literal('nodes'), contacts: Contacts, load: Load }, { additionalProperties: false }), ErrorAnswer]));
 /** `dht.find-value`: records under `key`, or the closest contacts. */
 export const DhtFindValue = defineMethod('dht.find-value',
   Type.Object({ key: HexId }, { additionalProperties: false }),
-  Type.Union([Type.Object({ type: Type.Literal('value'), records: Type.Array(PresenceRecordSchema, { maxItems: WIRE_MAX_RECORDS }), contacts: Contacts }, { additionalProperties: false }), ErrorAnswer]));
+  Type.Union([Type.Object({ type: Type.Literal('value'), records: Type.Array(PresenceRecordSchema, { maxItems: WIRE_MAX_RECORDS }), contacts: Contacts, load: Load }, { additionalProperties: false }), ErrorAnswer]));
 /** `dht.store`: store a record under `key`. */
 export const DhtStore = defineMethod('dht.store',
   Type.Object({ key: HexId, record: PresenceRecordSchema }, { additionalProperties: false }),
   Type.Union([
-    Type.Object({ type: Type.Literal('stored'), status: Type.Union([Type.Literal('stored'), Type.Literal('replaced'), Type.Literal('unchanged')]) }, { additionalProperties: false }),
-    Type.Object({ type: Type.Literal('refused'), error: Type.String({ maxLength: 32 }) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('stored'), status: Type.Union([Type.Literal('stored'), Type.Literal('replaced'), Type.Literal('unchanged')]), load: Load }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('refused'), error: Type.String({ maxLength: 32 }), load: Load }, { additionalProperties: false }),
     ErrorAnswer,
   ]));
 
@@ -103,10 +109,10 @@ export interface RpcHandlerHost {
 /**
  * Answer DHT requests arriving on one authenticated session. `sender` is the peer's
  * contact as established by the session (its key from the handshake, its PoW nonce from
- * its hello, its observed address).
+ * its hello, its observed address). With `loadPct`, answers report this node's load.
  */
-export function registerDhtHandlers(rpc: RpcHandlerHost, service: DhtService, sender: Contact): void {
-  const answer = (request: DhtRequest) => answerToWire(service.handle(sender, request));
+export function registerDhtHandlers(rpc: RpcHandlerHost, service: DhtService, sender: Contact, loadPct?: () => number): void {
+  const answer = (request: DhtRequest) => withLoad(answerToWire(service.handle(sender, request)), loadPct);
   rpc.handle(DhtPing, () => answer({ type: 'ping' }) as PingResult);
   rpc.handle(DhtFindNode, (p) => answer({ type: 'find_node', target: nodeIdFromHex(p.target) }) as Static<typeof DhtFindNode.result.schema>);
   rpc.handle(DhtFindValue, (p) => answer({ type: 'find_value', key: nodeIdFromHex(p.key) }) as Static<typeof DhtFindValue.result.schema>);
@@ -125,6 +131,12 @@ export function answerToWire(a: DhtAnswer): unknown {
   }
 }
 
+/** `a` with this node's load added, unless it is an error (or there is no load to add). */
+function withLoad(a: unknown, loadPct: (() => number) | undefined): unknown {
+  if (!loadPct || (a as { type: string }).type === 'error') return a;
+  return { ...(a as object), load: Math.max(0, Math.min(100, Math.round(loadPct()))) };
+}
+
 /** The subset of the RPC peer the client needs. */
 export interface RpcRequester {
   request<P, R>(method: RpcMethod<P, R>, params: P, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<R>;
@@ -134,6 +146,8 @@ export interface RpcRequester {
 export interface DhtSendOptions {
   /** Deadline per request including retransmissions (default 2000 ms). */
   timeoutMs?: number;
+  /** Called with each load an answer reports (see module docs). */
+  onLoad?: (from: Contact, loadPct: number) => void;
 }
 
 /**
@@ -142,23 +156,34 @@ export interface DhtSendOptions {
  */
 export function dhtSendOverRpc(rpcFor: (to: Contact, signal: AbortSignal) => Promise<RpcRequester>, options: DhtSendOptions = {}): DhtSend {
   const timeoutMs = options.timeoutMs ?? 2000;
+  const { onLoad } = options;
+  const noteLoad = (to: Contact, a: object) => {
+    const load = (a as { load?: unknown }).load;
+    if (onLoad && typeof load === 'number') onLoad(to, load);
+  };
   return async (to, request, signal) => {
     const rpc = await rpcFor(to, signal);
     const opts = { timeoutMs, signal };
     switch (request.type) {
-      case 'ping':
-        return (await rpc.request(DhtPing, null, opts)) as DhtAnswer;
+      case 'ping': {
+        const a = await rpc.request(DhtPing, null, opts);
+        noteLoad(to, a);
+        return a.type === 'pong' ? { type: 'pong' } : a;
+      }
       case 'find_node': {
         const a = await rpc.request(DhtFindNode, { target: toHex(request.target) }, opts);
+        noteLoad(to, a);
         return a.type === 'nodes' ? { type: 'nodes', contacts: contactsFromWire(a.contacts) } : a;
       }
       case 'find_value': {
         const a = await rpc.request(DhtFindValue, { key: toHex(request.key) }, opts);
+        noteLoad(to, a);
         return a.type === 'value' ? { type: 'value', records: a.records as PresenceRecord[], contacts: contactsFromWire(a.contacts) } : a;
       }
       case 'store': {
         const a = await rpc.request(DhtStore, { key: toHex(request.key), record: request.record as Static<typeof PresenceRecordSchema> }, opts);
-        return a as DhtAnswer;
+        noteLoad(to, a);
+        return a.type === 'stored' ? { type: 'stored', status: a.status } : a.type === 'refused' ? { type: 'refused', error: a.error } as DhtAnswer : a;
       }
     }
   };

@@ -29,7 +29,10 @@ export interface ElectionPolicy {
   fullUptimeMs: number;
   /** Fewer known live supernodes than this: promote an eligible node (default 3). */
   minSupernodes: number;
-  /** Average load (percent of capacity) of our supernodes above which we promote (default 80). */
+  /**
+   * Area load (percent of capacity) above which we promote (default 80): the average of
+   * what our supernodes report as their area's load (area-load.ts), not their own loads.
+   */
   overloadedPct: number;
   /** Rounds over budget before a demotion (default 3). */
   demoteAfterRounds: number;
@@ -48,10 +51,11 @@ export interface ElectionPolicy {
    */
   promoteChance: number;
   /**
-   * A supernode above this load (percent of maxSessions; default 80, as `overloadedPct`)
-   * moves the leaves beyond it elsewhere, once per round. Otherwise its leaves stay, keep
-   * seeing it overloaded and keep promoting while the supernodes promoted for them stay
-   * empty (leaves attach to the nearest supernodes and never move on their own).
+   * A supernode above this load (percent of maxSessions; default 100) moves the leaves
+   * beyond it elsewhere, once per round: with the default only when its capacity shrank
+   * under its leaves. (Before leaves judged the area by the area load, a mark of 80 kept
+   * busy supernodes' leaves from promoting, at the cost of moving each leaf about three
+   * times an hour.)
    */
   shedAbovePct: number;
 }
@@ -67,7 +71,7 @@ export const DEFAULT_ELECTION_POLICY: ElectionPolicy = {
   recoverFraction: 0.8,
   promoteAfterRounds: 2,
   promoteChance: 0.1,
-  shedAbovePct: 80,
+  shedAbovePct: 100,
 };
 
 /** Score 0..100: 40 bandwidth, 30 CPU, 30 uptime. Unreachable nodes score 0. */
@@ -83,7 +87,7 @@ export function electionScore(x: ElectionInputs, p: ElectionPolicy = DEFAULT_ELE
 export interface AreaView {
   /** Distinct live supernodes known (attached, answering, or verified in the host cache). */
   knownSupernodes: number;
-  /** Average load (percent) reported by our supernodes; undefined if none. */
+  /** Average of the area loads (percent) our supernodes reported; undefined if none. */
   averageLoadPct: number | undefined;
   /** Supernodes we wanted but could not attach to. */
   missingAttachments: number;
@@ -97,16 +101,22 @@ export interface LeafKnowledge {
   attachedIds: Iterable<string>;
   /** Its host-cache entries (those seen and not failed count as known supernodes). */
   cacheEntries: Iterable<{ id: string; lastSeen: number; failures: number }>;
-  /** Loads (percent) its supernodes reported. */
+  /** Area loads (percent) its supernodes reported. */
   loads: readonly number[];
   missingAttachments: number;
 }
 
-/** A leaf's {@link AreaView}: distinct known supernodes, their average reported load, attachments missing. */
+/**
+ * A leaf's {@link AreaView}: distinct known supernodes, their average reported area load,
+ * attachments missing. An attachment the leaf wanted and found no room for counts as a
+ * report of a full area (100%): a leaf that every supernode refused has no reports at all,
+ * and is exactly the one that should see its area as overloaded.
+ */
 export function areaViewOf(k: LeafKnowledge): AreaView {
   const known = new Set(k.attachedIds);
   for (const e of k.cacheEntries) if (e.lastSeen > 0 && e.failures === 0) known.add(e.id);
-  const averageLoadPct = k.loads.length ? k.loads.reduce((a, b) => a + b, 0) / k.loads.length : undefined;
+  const n = k.loads.length + k.missingAttachments;
+  const averageLoadPct = n > 0 ? (k.loads.reduce((a, b) => a + b, 0) + 100 * k.missingAttachments) / n : undefined;
   return { knownSupernodes: known.size, averageLoadPct, missingAttachments: k.missingAttachments };
 }
 

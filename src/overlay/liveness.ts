@@ -4,15 +4,16 @@
  * stays open.
  *
  * A probe is one byte inside the authenticated link (so it also refreshes both sides' idle
- * timers), answered by a two-byte echo carrying whether the leaf is still attached there
- * and the supernode's load. Neither is a fragment (fragments start with 0x01 and have a
+ * timers), answered by a three-byte echo carrying whether the leaf is still attached there,
+ * the supernode's load and its estimate of its area's load (area-load.ts; a two-byte echo
+ * without it is still understood). Neither is a fragment (fragments start with 0x01 and have a
  * 9-byte header), so {@link probeChannel} takes them out of the link before the message
- * stack sees it. With 58 + 59 bytes on the wire per round (29 session bytes and 28 IP/UDP
+ * stack sees it. With 58 + 60 bytes on the wire per round (29 session bytes and 28 IP/UDP
  * bytes each way), probing each of 3 supernodes every 2.5 s costs about 140 B/s.
  *
  * ```
  * probe  50
- * echo   51 | attached << 7 | load% (0-100)
+ * echo   51 | attached << 7 | load% (0-100) | area load% (0-100)
  * ```
  *
  * {@link LivenessProbe} (one per attached supernode): a probe every `periodMs` (±5%);
@@ -35,19 +36,22 @@ export const ECHO_BYTE = 0x51;
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
 
+const pct = (x: number) => Math.max(0, Math.min(100, Math.round(x)));
+
 /** The echo a supernode sends back. */
-export function encodeEcho(attached: boolean, loadPct: number): Uint8Array {
-  const load = Math.max(0, Math.min(100, Math.round(loadPct)));
-  return new Uint8Array([ECHO_BYTE, (attached ? 0x80 : 0) | load]);
+export function encodeEcho(attached: boolean, loadPct: number, areaLoadPct: number): Uint8Array {
+  return new Uint8Array([ECHO_BYTE, (attached ? 0x80 : 0) | pct(loadPct), pct(areaLoadPct)]);
 }
 
 /** A parsed link probe or echo; undefined for anything else (e.g. a fragment). */
-export type LinkProbe = { type: 'probe' } | { type: 'echo'; attached: boolean; load: number };
+export type LinkProbe = { type: 'probe' } | { type: 'echo'; attached: boolean; load: number; area: number | undefined };
 
 /** Parse a link payload as a probe or echo. */
 export function parseLinkProbe(d: Uint8Array): LinkProbe | undefined {
   if (d.length === 1 && d[0] === PROBE_BYTE) return { type: 'probe' };
-  if (d.length === 2 && d[0] === ECHO_BYTE) return { type: 'echo', attached: (d[1]! & 0x80) !== 0, load: Math.min(100, d[1]! & 0x7f) };
+  if ((d.length === 2 || d.length === 3) && d[0] === ECHO_BYTE) {
+    return { type: 'echo', attached: (d[1]! & 0x80) !== 0, load: Math.min(100, d[1]! & 0x7f), area: d.length === 3 ? Math.min(100, d[2]!) : undefined };
+  }
   return undefined;
 }
 
@@ -59,7 +63,7 @@ export function probeChannel(link: OverlayLink, onProbe: (p: LinkProbe) => void)
   return {
     send: (payload) => link.send(payload),
     onMessage: (handler) => link.onMessage((payload) => {
-      const p = payload.length <= 2 ? parseLinkProbe(payload) : undefined;
+      const p = payload.length <= 3 ? parseLinkProbe(payload) : undefined;
       if (p) onProbe(p);
       else handler(payload);
     }),
@@ -84,8 +88,8 @@ export const DEFAULT_LIVENESS: Readonly<LivenessOptions> = { periodMs: 2500, mis
 
 /** What a {@link LivenessProbe} reports. */
 export interface LivenessEvents {
-  /** An echo: smoothed RTT, and what the supernode said. */
-  echo(rttMs: number, attached: boolean, load: number): void;
+  /** An echo: smoothed RTT, and what the supernode said (area: its area-load estimate, if sent). */
+  echo(rttMs: number, attached: boolean, load: number, area: number | undefined): void;
   /** `misses` probes in a row went unanswered and nothing else arrived. */
   dead(reason: string): void;
 }
@@ -126,7 +130,7 @@ export class LivenessProbe {
   }
 
   /** An echo arrived on the link. */
-  onEcho(attached: boolean, load: number): void {
+  onEcho(attached: boolean, load: number, area?: number): void {
     if (this.stopped) return;
     if (this.sentAt >= 0) {
       const rtt = this.clock.now() - this.sentAt;
@@ -135,7 +139,7 @@ export class LivenessProbe {
       this.misses = 0;
       this.schedule(this.period());
     }
-    this.events.echo(this.srttMs ?? 0, attached, load);
+    this.events.echo(this.srttMs ?? 0, attached, load, area);
   }
 
   private period(): number {

@@ -49,6 +49,8 @@ export const OvAttach = defineMethod('ov.attach', Type.Null(),
     peers: Type.Array(WireContactSchema, { maxItems: MAX_EXCHANGE_PEERS }),
     /** The supernode's load (percent of its sessions) with us counted: leaves keep the least loaded. */
     load: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    /** Its estimate of its area's load (area-load.ts): leaves promote by it. */
+    area: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
   }, { additionalProperties: false }));
 
 /** `ov.detach`: a leaf no longer uses this supernode (it may keep the link for a while). */

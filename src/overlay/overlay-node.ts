@@ -43,6 +43,7 @@ import { type Contact, ContactVerifier, contactFromWire, contactToWire } from '.
 import { DhtService } from './dht-service.ts';
 import { Dht, dhtRpc, newestPerPublisher } from './dht.ts';
 import { dhtSendOverRpc, registerDhtHandlers } from './dht-wire.ts';
+import { AreaLoad } from './area-load.ts';
 import { HostCache, loadHostCacheFile, saveHostCacheFile } from './host-cache.ts';
 import { networkPrefix } from './ip-prefix.ts';
 import { TypedEvents } from '../typed-events.ts';
@@ -88,6 +89,8 @@ interface PeerState {
   attachedHere: boolean;
   rttMs: number | undefined;
   load: number | undefined;
+  /** The supernode's estimate of its area's load (attach answer, echoes; area-load.ts). */
+  area: number | undefined;
   lastPing: number;
   /** Leaves: liveness probes to this supernode while attached. */
   probe: LivenessProbe | undefined;
@@ -112,11 +115,12 @@ const DEAD_HOLD_MS = 12_000;
 /** How long an attach round waits for more answers once enough supernodes accepted (ms). */
 const ATTACH_GRACE_MS = 300;
 
-/** A supernode that accepted us, not yet kept: the RTT of its answer and the load it reported. */
+/** A supernode that accepted us, not yet kept: the RTT of its answer and the loads it reported. */
 interface AttachOffer {
   p: PeerState;
   rtt: number;
   load: number;
+  area: number | undefined;
 }
 
 /** A leaf's signal not confirmed by its first supernode within this long also goes through the next. */
@@ -171,6 +175,8 @@ export class OverlayNode {
   private keepTimer: Timer | undefined;
   // supernode state
   private table: RoutingTable | undefined;
+  /** Supernode: the loads other supernodes reported in their DHT answers. */
+  private area: AreaLoad | undefined;
   private store: RecordStore | undefined;
   private service: DhtService | undefined;
   private dht: Dht | undefined;
@@ -381,7 +387,8 @@ export class OverlayNode {
       score: this.score,
       roleReason: this.roleReason,
       reachable: this.reachable,
-      supernodes: attached.map((p) => ({ id: p.link.peerId, address: p.link.address, rttMs: p.rttMs })),
+      supernodes: attached.map((p) => ({ id: p.link.peerId, address: p.link.address, rttMs: p.rttMs, loadPct: p.load, areaLoadPct: p.area })),
+      ...(this.role === 'supernode' ? { loadPct: Math.round(this.loadPct()), areaLoadPct: Math.round(this.areaLoadPct()) } : {}),
       leaves: [...this.peers.values()].filter((p) => p.attachedHere).length,
       tableSize: this.table?.size ?? 0,
       storedRecords: this.store?.size ?? 0,
@@ -523,7 +530,11 @@ export class OverlayNode {
     this.pow = await mintProofOfWorkAsync(this.link.publicKey, this.o.powDifficulty, { signal: this.ac.signal, yieldFn: () => clock.sleep(0) });
     if (this.closed) return;
     const self = this.contact!;
-    const send = dhtSendOverRpc(async (to, signal) => (await this.peerFor(to.address, toHex(to.id), signal)).rpc, { timeoutMs: this.o.dhtTimeoutMs });
+    const area = (this.area = new AreaLoad({ clock }));
+    const send = dhtSendOverRpc(async (to, signal) => (await this.peerFor(to.address, toHex(to.id), signal)).rpc, {
+      timeoutMs: this.o.dhtTimeoutMs,
+      onLoad: (from, load) => area.note(toHex(from.id), load),
+    });
     const rpc = dhtRpc(send);
     const verify = (c: Contact) => this.verifier.accepts(c);
     // A full bucket pings its oldest entry only after 15 quiet minutes (BEP 5's "questionable"; see RoutingTable pingQuietMs).
@@ -606,7 +617,7 @@ export class OverlayNode {
     const rpc = new RpcPeer(endpoint, { clock, random, defaults: { timeoutMs: 5000 } });
     const p: PeerState = {
       link, rpc, endpoint, hello: undefined, role: undefined, pow: undefined, contact: undefined, user: undefined, device: undefined,
-      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity, storing: undefined,
+      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, area: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity, storing: undefined,
     };
     this.peers.set(link.peerId, p);
     link.onClose((reason) => this.dropped(p, reason));
@@ -637,14 +648,14 @@ export class OverlayNode {
   private onLinkProbe(p: PeerState, m: LinkProbe): void {
     if (this.closed) return;
     if (m.type === 'echo') {
-      p.probe?.onEcho(m.attached, m.load);
+      p.probe?.onEcho(m.attached, m.load, m.area);
       return;
     }
     // Echo at most 10 per second per peer: an echo is no bigger than the probe.
     const now = this.c.clock.now();
     if (now - p.lastEcho < 100) return;
     p.lastEcho = now;
-    p.link.send(encodeEcho(p.attachedHere, this.loadPct()));
+    p.link.send(encodeEcho(p.attachedHere, this.loadPct(), this.areaLoadPct()));
   }
 
   private startProbe(p: PeerState): void {
@@ -654,9 +665,10 @@ export class OverlayNode {
       ...(this.o.probeMs !== undefined ? { periodMs: this.o.probeMs } : {}),
       ...(this.o.probeMisses !== undefined ? { misses: this.o.probeMisses } : {}),
     }, {
-      echo: (rttMs, attached, load) => {
+      echo: (rttMs, attached, load, area) => {
         p.rttMs = rttMs;
         p.load = load;
+        if (area !== undefined) p.area = area;
         p.lastPing = this.c.clock.now();
         if (!attached) this.detachFrom(p, 'supernode forgot us', false);
       },
@@ -763,7 +775,7 @@ export class OverlayNode {
   private serveDht(p: PeerState): void {
     if (p.dhtServed || !this.service || !p.contact) return;
     p.dhtServed = true;
-    registerDhtHandlers(p.rpc, this.service, p.contact);
+    registerDhtHandlers(p.rpc, this.service, p.contact, () => Math.min(100, this.loadPct()));
   }
 
   private attachedPeers(): PeerState[] {
@@ -811,7 +823,7 @@ export class OverlayNode {
         if (!set) this.leavesByUser.set(p.user, (set = new Set()));
         set.add(link.peerId);
       }
-      return { accepted: true, peers: this.exchangePeers(p), load: Math.min(100, this.loadPct()) };
+      return { accepted: true, peers: this.exchangePeers(p), load: Math.min(100, this.loadPct()), area: Math.round(this.areaLoadPct()) };
     });
     rpc.handle(OvDetach, () => {
       if (p.attachedHere) this.forgetLeaf(p);
@@ -933,6 +945,12 @@ export class OverlayNode {
 
   private loadPct(): number {
     return this.role === 'supernode' ? (100 * this.leafCount()) / this.o.maxSessions : 0;
+  }
+
+  /** Our estimate of the load of the supernodes around us (what our leaves promote by). */
+  private areaLoadPct(): number {
+    const own = Math.min(100, this.loadPct());
+    return this.area?.estimate(own) ?? own;
   }
 
   private forgetLeaf(p: PeerState): void {
@@ -1118,7 +1136,7 @@ export class OverlayNode {
    */
   private keepLeastLoaded(offers: AttachOffer[]): void {
     offers.sort((a, b) => a.load - b.load);
-    for (const { p, rtt, load } of offers) {
+    for (const { p, rtt, load, area } of offers) {
       if (p.attachedTo || p.link.isClosed) continue;
       if (this.attachedCount() >= this.o.attachments || this.role !== 'leaf' || this.closed) {
         p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
@@ -1127,6 +1145,7 @@ export class OverlayNode {
       p.attachedTo = true;
       p.rttMs = rtt;
       p.load = load;
+      p.area = area;
       p.lastPing = this.c.clock.now();
       this.startProbe(p);
       this.counters.attaches++;
@@ -1155,7 +1174,7 @@ export class OverlayNode {
       this.mergePeers(a.peers);
       if (!a.accepted) return undefined;
       this.hostCache.recordSuccess(id, address, rtt);
-      return { p, rtt, load: a.load ?? 100 };
+      return { p, rtt, load: a.load ?? 100, area: a.area };
     } catch (err) {
       timer.cancel();
       this.counters.attachFailures++;
@@ -1586,7 +1605,8 @@ export class OverlayNode {
     const area = areaViewOf({
       attachedIds: attached.map((p) => p.link.peerId),
       cacheEntries: this.hostCache.list(),
-      loads: attached.map((p) => p.load).filter((x): x is number => x !== undefined),
+      // A supernode that reports no area estimate (an older version) stands for its area.
+      loads: attached.map((p) => p.area ?? p.load).filter((x): x is number => x !== undefined),
       missingAttachments: this.missingAttachments,
     });
     const reason = this.promotionGate.update(promotionReason(score, area, this.policy), () => this.c.random.float());

@@ -172,8 +172,14 @@ export interface OverlaySnapshot {
   score: number;
   roleReason: string;
   reachable: boolean | undefined;
-  /** Leaf: the supernodes we are attached to. */
-  supernodes: { id: string; address: Address; rttMs: number | undefined }[];
+  /**
+   * Leaf: the supernodes we are attached to, with the loads they last reported (their
+   * own, and their estimate of their area's, which the election goes by).
+   */
+  supernodes: { id: string; address: Address; rttMs: number | undefined; loadPct: number | undefined; areaLoadPct: number | undefined }[];
+  /** Supernode: leaves in percent of --max-sessions, and the area's load as estimated from other supernodes' DHT answers. */
+  loadPct?: number;
+  areaLoadPct?: number;
   /** Supernode: attached leaves; routing-table and store sizes. */
   leaves: number;
   tableSize: number;

@@ -15,7 +15,7 @@ import { RoutingTable } from '../../src/overlay/routing-table.ts';
 import { RecordStore } from '../../src/overlay/record-store.ts';
 import { DhtService } from '../../src/overlay/dht-service.ts';
 import { Dht, dhtRpc } from '../../src/overlay/dht.ts';
-import { DHT_METHODS, dhtSendOverRpc, registerDhtHandlers, type RpcHandlerHost, type RpcRequester } from '../../src/overlay/dht-wire.ts';
+import { DHT_METHODS, DhtFindNode, DhtPing, dhtSendOverRpc, registerDhtHandlers, type RpcHandlerHost, type RpcRequester } from '../../src/overlay/dht-wire.ts';
 import { idKey } from '../../src/overlay/node-id.ts';
 import { nameKey } from '../../src/overlay/presence-record.ts';
 import { presenceVerifier, signPresence } from '../../src/overlay/presence-signing.ts';
@@ -28,13 +28,14 @@ void _fits;
 const HOUR = 3600_000;
 const s = suite('overlay/dht over RPC schemas');
 
-s('join, publish signed presence, find by name: all traffic schema-valid', async () => {
+s('join, publish signed presence, find by name: all traffic schema-valid, answers report the load', async () => {
   const clock = new VirtualClock();
   const random = new SeededRandom(81);
   const verifier = new ContactVerifier({ difficulty: 4 });
   const verifyRecord = presenceVerifier({ clock, maxLifetimeMs: 2 * HOUR });
   type Handler = (params: unknown) => unknown;
-  const nodes = new Map<string, { contact: Contact; service: DhtService; dht: Dht; store: RecordStore }>();
+  const nodes = new Map<string, { contact: Contact; service: DhtService; dht: Dht; store: RecordStore; load: number }>();
+  const loadsHeard: { from: Contact; load: number }[] = [];
   let invalid = 0;
   let requests = 0;
 
@@ -44,7 +45,7 @@ s('join, publish signed presence, find by name: all traffic schema-valid', async
     if (!target) throw new Error('unreachable');
     const handlers = new Map<string, Handler>();
     const host: RpcHandlerHost = { handle: (m, h) => void handlers.set(m.name, h as Handler) };
-    registerDhtHandlers(host, target.service, from);
+    registerDhtHandlers(host, target.service, from, () => target.load);
     return {
       async request<P, R>(method: RpcMethod<P, R>, params: P): Promise<R> {
         requests++;
@@ -62,12 +63,12 @@ s('join, publish signed presence, find by name: all traffic schema-valid', async
   const add = () => {
     const contact = makeContact(random, 4);
     const verify = (c: Contact) => verifier.accepts(c);
-    const rpc = dhtRpc(dhtSendOverRpc(rpcFor(contact)));
+    const rpc = dhtRpc(dhtSendOverRpc(rpcFor(contact), { onLoad: (from, load) => void loadsHeard.push({ from, load }) }));
     const table = new RoutingTable({ self: contact.id, clock, verify });
     const store = new RecordStore({ clock, self: contact.id, verify: verifyRecord });
     const service = new DhtService({ self: contact, table, store, clock });
     const dht = new Dht({ self: contact, table, store, rpc, clock, verifyContact: verify, verifyRecord, timeoutMs: 1000 });
-    const node = { contact, service, dht, store };
+    const node = { contact, service, dht, store, load: nodes.size * 7 % 101 };
     nodes.set(idKey(contact.id), node);
     return node;
   };
@@ -95,7 +96,11 @@ s('join, publish signed presence, find by name: all traffic schema-valid', async
   }
   assert.is(invalid, 0, 'every message matched its schema');
   assert.ok(requests > 100);
+  assert.is(loadsHeard.length, requests, 'every answer reported the load');
+  for (const { from, load } of loadsHeard) assert.is(load, nodes.get(idKey(from.id))!.load);
   assert.is(DHT_METHODS.length, 4);
+  assert.not.ok(DhtFindNode.result.validate({ type: 'nodes', contacts: [], load: 101 }).ok, 'load is at most 100');
+  assert.not.ok(DhtPing.result.validate({ type: 'error', error: 'invalid', load: 5 }).ok, 'errors carry no load');
 });
 
 s.run();

@@ -73,12 +73,14 @@ s('promotion gate: overload must hold 2 rounds, then passes with the configured 
 });
 
 s('shedding: a supernode above shedAbovePct moves the leaves beyond it, none below', () => {
-  assert.is(leavesToShed(80, 100), 0);
-  assert.is(leavesToShed(81, 100), 1);
-  assert.is(leavesToShed(100, 100), 20);
-  assert.is(leavesToShed(38, 38), 8, '38 x 0.8 = 30.4: 30 stay');
-  assert.is(leavesToShed(0, 0), 0);
-  assert.is(leavesToShed(90, 100, { ...DEFAULT_ELECTION_POLICY, shedAbovePct: 100 }), 0);
+  const at80 = { ...DEFAULT_ELECTION_POLICY, shedAbovePct: 80 };
+  assert.is(leavesToShed(80, 100, at80), 0);
+  assert.is(leavesToShed(81, 100, at80), 1);
+  assert.is(leavesToShed(100, 100, at80), 20);
+  assert.is(leavesToShed(38, 38, at80), 8, '38 x 0.8 = 30.4: 30 stay');
+  assert.is(leavesToShed(0, 0, at80), 0);
+  assert.is(leavesToShed(100, 100), 0, 'by default only leaves beyond the capacity move');
+  assert.is(leavesToShed(40, 37), 3);
 });
 
 s('probes: round trips, answers never longer than requests, the parser never throws', () => {

@@ -210,4 +210,32 @@ s('leaves keep the least loaded of the supernodes that accept them: 6 one-attach
   await w.closeAll();
 });
 
+s("supernodes report their load in DHT answers; leaves read each one's area estimate in attach answers and echoes", async () => {
+  const w = new OverlayWorld(37);
+  const first = w.add({ role: 'always', maxSessions: 10 });
+  const seeds = [{ host: first.ip, port: PORT }];
+  const sn = [first, w.add({ role: 'always', seeds, maxSessions: 20 }), w.add({ role: 'always', seeds, maxSessions: 40 })];
+  await w.run(first.node.start());
+  await w.run(Promise.all(sn.slice(1).map((x) => x.node.start())).then(() => undefined), 60_000);
+  // Four leaves on all three: 4 of 10, 20 and 40 sessions (40%, 20%, 10%); their publishes make DHT traffic.
+  const leaves = [0, 1, 2, 3].map((i) => w.add({ name: `area${i}`, seeds }));
+  for (const l of leaves) await w.run(l.node.start());
+  await w.advance(10_000);
+  const own = sn.map((x) => x.node.snapshot().loadPct!);
+  assert.equal(own, [40, 20, 10]);
+  for (const x of sn) {
+    const area = x.node.snapshot().areaLoadPct!;
+    // Each heard the others' loads (as they were when they answered) and counts its own.
+    assert.ok(area !== Math.round(x.node.snapshot().loadPct!) && area >= 0 && area <= 40, `area ${area} of a supernode at ${x.node.snapshot().loadPct}%`);
+  }
+  const view = leaves[0]!.node.snapshot().supernodes;
+  assert.is(view.length, 3);
+  for (const v of view) {
+    const s = sn.find((x) => x.node.id === v.id)!;
+    assert.is(v.loadPct, s.node.snapshot().loadPct, 'the echo carries the load');
+    assert.is(v.areaLoadPct, s.node.snapshot().areaLoadPct, 'and the area estimate');
+  }
+  await w.closeAll();
+});
+
 s.run();

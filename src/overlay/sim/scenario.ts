@@ -55,7 +55,7 @@ import { compareDistance, idEquals, toHex } from '../node-id.ts';
 import { type PresenceRecord, recordKeys } from '../presence-record.ts';
 import { DEFAULT_PEER_CONFIG, type NodeSpec, type PeerConfig, SIM_PORT, SimWorld } from './sim-world.ts';
 import { Population } from './population.ts';
-import { type SimLookupResult, SimPeer, type SimRole, type WarmStart } from './sim-peer.ts';
+import { type SimLookupResult, SimPeer, type SimRole, type SupernodeLoad, type WarmStart } from './sim-peer.ts';
 import { OverlayPeer } from './overlay-peer.ts';
 import { SimKeyDirectory } from './overlay-links.ts';
 import type { Contact } from '../contact.ts';
@@ -268,9 +268,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       const l = liveByIndex.get(peer.spec.index);
       if (l && l.peer === peer && !published.includes(l)) published.push(l);
     },
-    loadOf(index: number): number | undefined {
+    loadOf(index: number): SupernodeLoad | undefined {
       const l = liveByIndex.get(index);
-      return l && l.peer.isSupernode ? Math.min(100, (100 * (l.peer as SimPeer).leafCount) / maxSessions) : undefined;
+      return l && l.peer.isSupernode ? (l.peer as SimPeer).load : undefined;
     },
   };
   const election = useOverlay ? undefined : new SimElection(clock, root.fork(), {
@@ -378,8 +378,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         host: peer.host,
         hostCache: peer.hostCache,
         attachedIds: () => peer.supernodes.map((i) => toHex(world.specs[i]!.identity.idBytes)),
-        get supernodeLoads() {
-          return peer.supernodeLoads;
+        get areaLoads() {
+          return peer.areaLoads;
         },
         get missingAttachments() {
           return peer.missingAttachments;

@@ -9,8 +9,10 @@
  *   dial-back; OverlayNode's dial-back is tested on real network namespaces),
  *   upstream = its spec's uplink, CPU headroom 1, uptime since its session started. Its
  *   {@link AreaView} is what it knows: its attached supernodes and the host-cache entries
- *   seen and not failed (knownSupernodes), the loads its supernodes reported in their
- *   attach answers and keepalive echoes (averageLoadPct), the attachments it lacks.
+ *   seen and not failed (knownSupernodes), the area loads its supernodes reported in
+ *   their attach answers and keepalive echoes (averageLoadPct; each supernode's estimate
+ *   from the loads other supernodes report in DHT answers, area-load.ts), the
+ *   attachments it lacks.
  *   {@link promotionReason} through a {@link PromotionGate} decides.
  * - A **supernode** (not a seed) feeds {@link DemotionTracker} its leaf count,
  *   `maxSessions`, the kbit/s its host sent over the round, its budget (`budgetShare` of
@@ -43,8 +45,8 @@ export interface ElectedNode {
   readonly hostCache: HostCache;
   /** Leaf: IDs (hex) of the attached supernodes. */
   attachedIds(): string[];
-  /** Leaf: loads its supernodes reported. */
-  readonly supernodeLoads: readonly number[];
+  /** Leaf: the area loads its supernodes reported (each one's `AreaLoad` estimate). */
+  readonly areaLoads: readonly number[];
   /** Leaf: attachments it wanted and lacks. */
   readonly missingAttachments: number;
   /** Supernode: leaves attached. */
@@ -127,7 +129,7 @@ export class SimElection {
         }
       } else {
         const score = electionScore({ reachable: s.isPublic, upstreamKbps: s.uplinkKbps, cpuHeadroom: 1, uptimeMs: now - s.startedAt }, policy);
-        const area = areaViewOf({ attachedIds: n.attachedIds(), cacheEntries: n.hostCache.list(), loads: n.supernodeLoads, missingAttachments: n.missingAttachments });
+        const area = areaViewOf({ attachedIds: n.attachedIds(), cacheEntries: n.hostCache.list(), loads: n.areaLoads, missingAttachments: n.missingAttachments });
         const reason = gate.update(promotionReason(score, area, policy), () => this.random.float());
         if (reason) {
           this.counts.promotions++;

@@ -34,13 +34,14 @@ import type { Random } from '../../random.ts';
 import type { SimHost } from '../../net/sim.ts';
 import { RpcPeer } from '../../wire/rpc.ts';
 import { SimEndpoint } from './sim-endpoint.ts';
+import { AreaLoad } from '../area-load.ts';
 import { ATTACH_SPARE_TRIES, leastLoaded } from '../attach-choice.ts';
 import { type Contact, contactFromWire, contactToWire } from '../contact.ts';
 import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
-import { compareDistance, idEquals, nodeIdFromHex, toHex } from '../node-id.ts';
+import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
 import { RecordStore } from '../record-store.ts';
@@ -61,11 +62,12 @@ export interface SimLookupResult {
   latencyMs: number;
 }
 
-/** A supernode that accepted us, not yet kept: its link and the load its answer reported. */
+/** A supernode that accepted us, not yet kept: its link and the loads its answer reported. */
 interface AttachOffer {
   peer: number;
   link: SimLink;
   load: number;
+  reported: SupernodeLoad;
 }
 
 /** Per-link RPC stack. */
@@ -78,11 +80,18 @@ export interface PeerEvents {
   /** The leaf's record was accepted by at least one supernode (or the supernode stored its own). */
   published(peer: { readonly spec: NodeSpec }): void;
   /**
-   * The load (percent of its sessions) that supernode `peer` reports now: what the real
-   * attach answer and keepalive echo carry in their load byte (the simulator reads it
-   * from the supernode when the leaf takes the answer or notices the echo).
+   * What supernode `peer` reports now: its load (percent of its sessions) and its area's
+   * load (its {@link AreaLoad} estimate), as the real attach answer and keepalive echo
+   * carry them (the simulator reads them from the supernode when the leaf takes the
+   * answer or notices the echo).
    */
-  loadOf?(peer: number): number | undefined;
+  loadOf?(peer: number): SupernodeLoad | undefined;
+}
+
+/** A supernode's own load and its estimate of its area's, in percent. */
+export interface SupernodeLoad {
+  load: number;
+  area: number;
 }
 
 /**
@@ -115,6 +124,8 @@ export class SimPeer {
   private service: DhtService | undefined;
   private dht: Dht | undefined;
   private leaves = new Set<number>();
+  /** Supernode: the loads other supernodes reported in their DHT answers. */
+  private area: AreaLoad | undefined;
   // leaf state
   private attached: number[] = [];
   private attaching = false;
@@ -123,8 +134,8 @@ export class SimPeer {
   private republishWanted = false;
   /** Leaf: when the last keepalive went to each supernode. */
   private readonly pinged = new Map<number, number>();
-  /** Leaf: the load each attached supernode last reported (attach answer, keepalive echo). */
-  private readonly loads = new Map<number, number>();
+  /** Leaf: what each attached supernode last reported (attach answer, keepalive echo). */
+  private readonly loads = new Map<number, SupernodeLoad>();
   /** Leaf: supernodes wanted but not attached after the last attach run. */
   missingAttachments = 0;
   /** Leaf: supernodes a supernode that moved us named, tried first at the next attach. */
@@ -166,12 +177,12 @@ export class SimPeer {
     return this.attached;
   }
 
-  /** Leaf: the loads its attached supernodes last reported (those that reported one). */
-  get supernodeLoads(): number[] {
+  /** Leaf: the area loads its attached supernodes last reported (those that reported one). */
+  get areaLoads(): number[] {
     const out: number[] = [];
     for (const sn of this.attached) {
       const l = this.loads.get(sn);
-      if (l !== undefined) out.push(l);
+      if (l !== undefined) out.push(l.area);
     }
     return out;
   }
@@ -179,6 +190,12 @@ export class SimPeer {
   /** Leaves attached to this supernode. */
   get leafCount(): number {
     return this.leaves.size;
+  }
+
+  /** Supernode: its load and its area's (see {@link PeerEvents.loadOf}). */
+  get load(): SupernodeLoad {
+    const load = Math.min(100, (100 * this.leaves.size) / this.world.config.maxLeaves);
+    return { load, area: this.area?.estimate(load) ?? load };
   }
 
   /**
@@ -385,7 +402,11 @@ export class SimPeer {
     const { clock, config, contacts, records } = this.world;
     const self = this.spec.contact!;
     const verify = (c: Contact) => contacts.accepts(c);
-    const send = dhtSendOverRpc(async (to) => this.rpcOf(this.linkTo(to)), { timeoutMs: config.dhtTimeoutMs });
+    const area = (this.area = new AreaLoad({ clock }));
+    const send = dhtSendOverRpc(async (to) => this.rpcOf(this.linkTo(to)), {
+      timeoutMs: config.dhtTimeoutMs,
+      onLoad: (from, load) => area.note(idKey(from.id), load),
+    });
     const rpc = dhtRpc(send);
     this.table = new RoutingTable({ self: self.id, clock, k: config.k, verify, ping: (c, signal) => rpc.ping(c, signal), pingQuietMs: config.pingQuietMs });
     this.store = new RecordStore({ clock, self: self.id, verify: records.verify, maxTtlMs: config.recordLifetimeMs });
@@ -404,7 +425,7 @@ export class SimPeer {
   private serve(link: SimLink, rpc: RpcPeer): void {
     const sender = this.world.contactOf(link.peer, link.address);
     if (this.spec.attacker) return this.serveAsAttacker(link, rpc, sender);
-    registerDhtHandlers(rpc, this.service!, sender);
+    registerDhtHandlers(rpc, this.service!, sender, () => this.load.load);
     rpc.handle(SimAttach, () => {
       const accepted = !this.closed && this.leaves.size < this.world.config.maxLeaves;
       if (accepted) this.leaves.add(link.peer);
@@ -594,7 +615,7 @@ export class SimPeer {
     const { keep, decline } = leastLoaded(open, this.world.config.attachments - this.attached.length);
     for (const o of keep) {
       this.attached.push(o.peer);
-      this.loads.set(o.peer, o.load);
+      this.loads.set(o.peer, o.reported);
       if (!this.record) this.republishWanted = true;
     }
     // Not needed: tell the supernode (it would count us until the link idles out).
@@ -623,7 +644,8 @@ export class SimPeer {
         return { named };
       }
       this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
-      return { peer, link, load: this.events.loadOf?.(peer) ?? 0 };
+      const reported = this.events.loadOf?.(peer) ?? { load: 0, area: 0 };
+      return { peer, link, load: reported.load, reported };
     } catch {
       this.hostCache.recordFailure(id);
       this.links.get(peer)?.close('attach failed');
