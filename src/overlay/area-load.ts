@@ -11,6 +11,11 @@
  * last `maxPeers` supernodes it heard from. Its leaves read the estimate in attach answers
  * and keepalive echoes, and promote when the area, not their own supernode, is full.
  *
+ * Where supernodes talk little (a small or young network), the reports would go stale: a
+ * supernode that heard from fewer than `minFresh` supernodes in the last `refreshMs` asks
+ * a few more for their load ({@link AreaLoad.toRefresh}: a DHT ping, whose answer
+ * carries it). In a busy network the lookups and stores give more than enough.
+ *
  * The estimate is the plain mean of the fresh reports and the own load: what matters is
  * the room left in the area, and that is what the few new, nearly empty supernodes add
  * (a trimmed mean or a median drops exactly them and stays high). Each supernode counts
@@ -34,6 +39,10 @@ export interface AreaLoadOptions {
   maxPeers?: number;
   /** Reports older than this are ignored (default 10 min: fewer reports are noisier, and noise promotes). */
   maxAgeMs?: number;
+  /** Reports this recent are fresh (default 2 min)... */
+  refreshMs?: number;
+  /** ...and with fewer fresh ones than this, {@link AreaLoad.toRefresh} names peers to ask (default 16). */
+  minFresh?: number;
 }
 
 /** See module docs. */
@@ -41,43 +50,80 @@ export class AreaLoad {
   private readonly clock: Pick<Clock, 'now'>;
   private readonly maxPeers: number;
   private readonly maxAgeMs: number;
-  /** Peer → its last report; Map order is the order last heard (oldest first). */
+  private readonly refreshMs: number;
+  private readonly minFresh: number;
+  /** Peer → its last report; Map order is the order last heard, so the oldest come first. */
   private readonly reports = new Map<string, { loadPct: number; at: number }>();
+  /** Sum of the loads in `reports` (the estimate is read on every echo: no scan). */
+  private sum = 0;
 
   constructor(options: AreaLoadOptions) {
     this.clock = options.clock;
     this.maxPeers = options.maxPeers ?? 256;
     this.maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
+    this.refreshMs = options.refreshMs ?? 2 * 60_000;
+    this.minFresh = options.minFresh ?? 16;
   }
 
-  /** Supernodes with a report kept. */
+  /** Supernodes with a fresh report kept. */
   get size(): number {
+    this.expire();
     return this.reports.size;
   }
 
   /** Supernode `peer` reported `loadPct` (clamped to 0-100; non-numbers ignored). */
   note(peer: string, loadPct: number): void {
     if (!Number.isFinite(loadPct)) return;
-    this.reports.delete(peer);
-    this.reports.set(peer, { loadPct: Math.max(0, Math.min(100, loadPct)), at: this.clock.now() });
-    if (this.reports.size > this.maxPeers) this.reports.delete(this.reports.keys().next().value!);
+    this.forget(peer);
+    const load = Math.max(0, Math.min(100, loadPct));
+    this.reports.set(peer, { loadPct: load, at: this.clock.now() });
+    this.sum += load;
+    if (this.reports.size > this.maxPeers) this.forget(this.reports.keys().next().value!);
   }
 
   /** Forget `peer` (it left). */
   forget(peer: string): void {
+    const r = this.reports.get(peer);
+    if (!r) return;
     this.reports.delete(peer);
+    this.sum -= r.loadPct;
   }
 
   /** The area's load in percent: the mean of the fresh reports and `ownPct`. */
   estimate(ownPct: number): number {
-    const since = this.clock.now() - this.maxAgeMs;
-    let sum = Math.max(0, Math.min(100, ownPct));
-    let n = 1;
-    for (const r of this.reports.values()) {
-      if (r.at < since) continue;
-      sum += r.loadPct;
-      n++;
+    this.expire();
+    return (this.sum + Math.max(0, Math.min(100, ownPct))) / (this.reports.size + 1);
+  }
+
+  /**
+   * Up to `n` of `candidates` (supernode IDs, e.g. from the routing table) to ask for their
+   * load now: those not heard from in `refreshMs`, and none while at least `minFresh`
+   * supernodes were.
+   */
+  toRefresh(candidates: Iterable<string>, n = 4): string[] {
+    const since = this.clock.now() - this.refreshMs;
+    let fresh = 0;
+    // Newest last: count from the end until the reports get old.
+    const all = [...this.reports.values()];
+    for (let i = all.length - 1; i >= 0 && all[i]!.at >= since; i--) fresh++;
+    if (fresh >= this.minFresh) return [];
+    const out: string[] = [];
+    for (const id of candidates) {
+      if (out.length >= n) break;
+      const r = this.reports.get(id);
+      if (!r || r.at < since) out.push(id);
     }
-    return sum / n;
+    return out;
+  }
+
+  /** Drop reports older than `maxAgeMs` (they are first in the map). */
+  private expire(): void {
+    const since = this.clock.now() - this.maxAgeMs;
+    for (const [peer, r] of this.reports) {
+      if (r.at >= since) break;
+      this.reports.delete(peer);
+      this.sum -= r.loadPct;
+    }
+    if (this.reports.size === 0) this.sum = 0; // no float drift across empty spells
   }
 }

@@ -38,7 +38,7 @@ import { AreaLoad } from '../area-load.ts';
 import { ATTACH_SPARE_TRIES, leastLoaded } from '../attach-choice.ts';
 import { type Contact, contactFromWire, contactToWire } from '../contact.ts';
 import { DhtService } from '../dht-service.ts';
-import { Dht, dhtRpc } from '../dht.ts';
+import { Dht, type DhtRpc, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
@@ -123,6 +123,7 @@ export class SimPeer {
   private store: RecordStore | undefined;
   private service: DhtService | undefined;
   private dht: Dht | undefined;
+  private dhtRpc: DhtRpc | undefined;
   private leaves = new Set<number>();
   /** Supernode: the loads other supernodes reported in their DHT answers. */
   private area: AreaLoad | undefined;
@@ -134,6 +135,8 @@ export class SimPeer {
   private republishWanted = false;
   /** Leaf: when the last keepalive went to each supernode. */
   private readonly pinged = new Map<number, number>();
+  /** Leaf: supernodes whose last keepalive went unanswered (one more decides). */
+  private readonly unanswered = new Set<number>();
   /** Leaf: what each attached supernode last reported (attach answer, keepalive echo). */
   private readonly loads = new Map<number, SupernodeLoad>();
   /** Leaf: supernodes wanted but not attached after the last attach run. */
@@ -380,7 +383,8 @@ export class SimPeer {
     link.onClose(() => {
       rpc.close('link closed');
       if (this.leaves.delete(link.peer)) return;
-      if (!this.isSupernode && this.attached.includes(link.peer)) this.lostSupernode(link.peer);
+      // Our own close (leaving) loses no supernode: nothing to note in the host cache we keep.
+      if (!this.isSupernode && !this.closed && this.attached.includes(link.peer)) this.lostSupernode(link.peer);
     });
     if (this.isSupernode) this.serve(link, rpc);
     else {
@@ -407,7 +411,7 @@ export class SimPeer {
       timeoutMs: config.dhtTimeoutMs,
       onLoad: (from, load) => area.note(idKey(from.id), load),
     });
-    const rpc = dhtRpc(send);
+    const rpc = (this.dhtRpc = dhtRpc(send));
     this.table = new RoutingTable({ self: self.id, clock, k: config.k, verify, ping: (c, signal) => rpc.ping(c, signal), pingQuietMs: config.pingQuietMs });
     this.store = new RecordStore({ clock, self: self.id, verify: records.verify, maxTtlMs: config.recordLifetimeMs });
     // As OverlayNode: STORE 20/s, burst 200 per peer (a supernode stores for all its leaves).
@@ -522,7 +526,14 @@ export class SimPeer {
     if (!this.record || now >= republishAt(this.record)) void this.publishOwn();
     const n = this.world.config.replicatePerRound;
     if (n > 0) void this.dht!.replicate(n).catch(() => {});
+    this.refreshAreaLoad();
     if (this.table!.size === 0) void this.joinDht(this.world.seedContacts());
+  }
+
+  /** Where supernodes talk little, ask a few for their load (area-load.ts). */
+  private refreshAreaLoad(): void {
+    const byId = new Map(this.table!.closest(this.random.bytes(32), 16).map((c) => [idKey(c.id), c]));
+    for (const id of this.area!.toRefresh(byId.keys())) void this.dhtRpc!.ping(byId.get(id)!, this.ac.signal);
   }
 
   // --- leaf --------------------------------------------------------------------
@@ -660,6 +671,7 @@ export class SimPeer {
 
   private lostSupernode(peer: number): void {
     this.pinged.delete(peer);
+    this.unanswered.delete(peer);
     this.loads.delete(peer);
     this.attached = this.attached.filter((p) => p !== peer);
     this.hostCache.recordFailure(toHex(this.world.specs[peer]!.identity.idBytes));
@@ -710,12 +722,18 @@ export class SimPeer {
         this.lostSupernode(sn);
         continue;
       }
-      // No answer to the previous keepalive (sent a whole period ago): the supernode is gone.
+      // No answer to the keepalive sent a period ago: one lost datagram is not a dead
+      // supernode (OverlayNode's probes allow 3 misses), so one more keepalive decides.
       const sent = this.pinged.get(sn);
       if (sent !== undefined && link.lastReceived < sent) {
-        link.close('supernode silent');
+        if (this.unanswered.has(sn)) link.close('supernode silent');
+        else {
+          this.unanswered.add(sn);
+          link.keepalive();
+        }
         continue;
       }
+      this.unanswered.delete(sn);
       if (sent !== undefined) this.noteLoad(sn); // its echo came
       link.keepalive();
       this.pinged.set(sn, now);
