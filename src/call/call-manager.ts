@@ -71,8 +71,12 @@ interface CallContext {
   seq: number;
   timer?: Timer;
   restarting: boolean;
+  /** The check that tries a restart again if the path stays dead (one at a time). */
+  restartRetry?: Timer;
 }
 
+/** A restart that has not brought the media path back this long is tried again (ms). */
+const RESTART_RETRY_MS = 4000;
 /** Calls up at once (with call waiting). */
 const MAX_CALLS = 8;
 /** Calls tracked, ended ones included (they stay visible for 30 s). */
@@ -256,13 +260,31 @@ export class CallManager {
     this.cleanups.add(t);
   }
 
-  /** The media path died: the caller re-offers with an ICE restart (new candidates, maybe another relay). */
+  /**
+   * The media path died: the caller re-offers with an ICE restart (new candidates, maybe
+   * another relay). A restart that has not brought the path back within
+   * {@link RESTART_RETRY_MS} is tried again (its offer or answer may have been lost, or it
+   * gathered before our supernodes were replaced), until `lostAfterMs` ends the call.
+   */
   private async restartIce(ctx: CallContext): Promise<void> {
     if (ctx.call.direction !== 'outgoing' || ctx.restarting || ctx.call.ended || !ctx.media) return;
+    const media = ctx.media;
     ctx.restarting = true;
     this.components.log.info({ callId: ctx.call.id }, 'media path dead: restarting ICE');
+    if (ctx.restartRetry) {
+      ctx.restartRetry.cancel();
+      this.cleanups.delete(ctx.restartRetry);
+    }
+    const retry = (ctx.restartRetry = this.components.clock.setTimeout(() => {
+      this.cleanups.delete(retry);
+      if (ctx.call.ended || ctx.media !== media || !media.isPathDead) return;
+      ctx.restarting = false;
+      this.components.log.info({ callId: ctx.call.id }, 'media path still dead: restarting ICE again');
+      void this.restartIce(ctx);
+    }, RESTART_RETRY_MS));
+    this.cleanups.add(retry);
     try {
-      const sdp = await ctx.media.offer({ iceRestart: true });
+      const sdp = await media.offer({ iceRestart: true });
       await this.signal(ctx, 'restart-offer', { sdp });
     } catch (err) {
       this.components.log.warn({ err: (err as Error).message }, 'ICE restart failed');

@@ -120,6 +120,11 @@ export class Dht {
     return table.size;
   }
 
+  /** Ping `to` within the request timeout; true if it answered. */
+  ping(to: Contact, signal?: AbortSignal): Promise<boolean> {
+    return this.withTimeout((sig) => this.o.rpc.ping(to, sig), signal);
+  }
+
   /** Find the k nodes closest to `target` (feeds the routing table on the way). */
   lookupNode(target: NodeId, signal?: AbortSignal): Promise<LookupResult<PresenceRecord>> {
     return iterativeLookup(this.lookupOptions(target, 'node', signal));

@@ -41,7 +41,7 @@ import { Identity } from '../identity/identity.ts';
 import { fingerprint } from '../identity/fingerprint.ts';
 import { type Contact, ContactVerifier, contactFromWire, contactToWire } from './contact.ts';
 import { DhtService } from './dht-service.ts';
-import { Dht, type DhtRpc, dhtRpc, newestPerPublisher } from './dht.ts';
+import { Dht, dhtRpc, newestPerPublisher } from './dht.ts';
 import { dhtSendOverRpc, registerDhtHandlers } from './dht-wire.ts';
 import { AreaLoad } from './area-load.ts';
 import { HostCache, loadHostCacheFile, saveHostCacheFile } from './host-cache.ts';
@@ -177,7 +177,6 @@ export class OverlayNode {
   private table: RoutingTable | undefined;
   /** Supernode: the loads other supernodes reported in their DHT answers. */
   private area: AreaLoad | undefined;
-  private dhtRpc: DhtRpc | undefined;
   private store: RecordStore | undefined;
   private service: DhtService | undefined;
   private dht: Dht | undefined;
@@ -536,7 +535,7 @@ export class OverlayNode {
       timeoutMs: this.o.dhtTimeoutMs,
       onLoad: (from, load) => area.note(toHex(from.id), load),
     });
-    const rpc = (this.dhtRpc = dhtRpc(send));
+    const rpc = dhtRpc(send);
     const verify = (c: Contact) => this.verifier.accepts(c);
     // A full bucket pings its oldest entry only after 15 quiet minutes (BEP 5's "questionable"; see RoutingTable pingQuietMs).
     this.table = new RoutingTable({ self: self.id, clock, verify, ping: (c, signal) => rpc.ping(c, signal), pingQuietMs: 15 * 60_000, ...(this.o.maxPerPrefix ? { maxPerPrefix: this.o.maxPerPrefix, maxPerPrefixPerBucket: this.o.maxPerPrefix } : {}) });
@@ -1371,7 +1370,7 @@ export class OverlayNode {
       for (const c of this.table!.closest(this.c.random.bytes(32), 5)) this.hostCache.recordSuccess(toHex(c.id), c.address);
       // Where supernodes talk little, ask a few for their load (area-load.ts).
       const byId = new Map(this.table!.closest(this.c.random.bytes(32), 16).map((c) => [toHex(c.id), c]));
-      for (const id of this.area!.toRefresh(byId.keys())) void this.dhtRpc!.ping(byId.get(id)!, this.ac.signal);
+      for (const id of this.area!.toRefresh(byId.keys())) void this.dht.ping(byId.get(id)!, this.ac.signal);
     } else if (this.role === 'leaf') {
       // Peer exchange (about 2 KB): every 10th round, or each round while the cache is thin.
       const p = this.attachedPeers()[0];

@@ -15,6 +15,8 @@ export class FakeMedia implements CallMedia {
   private resolveConnected!: () => void;
   readonly connected = new Promise<void>((r) => (this.resolveConnected = r));
   deadHandler?: () => void;
+  /** What `isPathDead` reports (the test sets it). */
+  pathDead = false;
   constructor(readonly owner: string) {
     FakeMedia.all.push(this);
   }
@@ -33,6 +35,9 @@ export class FakeMedia implements CallMedia {
   }
   onPathDead(h: () => void) {
     this.deadHandler = h;
+  }
+  get isPathDead() {
+    return this.pathDead;
   }
   async close() {
     this.closed = true;

@@ -254,6 +254,17 @@ c('hold and resume show on both sides; a dead path triggers an ICE restart', asy
   assert.ok(bobMedia.log.includes('answer:sdp-offer-alice-main-restart'));
   assert.ok(aliceMedia.log.includes('complete:sdp-answer-bob-main'));
   assert.is(call.state, 'active');
+  // A restart that did not bring the path back is tried again, and only while it stays dead.
+  const restarts = () => aliceMedia.log.filter((l) => l === 'restart-offer').length;
+  aliceMedia.pathDead = true;
+  aliceMedia.deadHandler!();
+  await clock.advance(100);
+  assert.is(restarts(), 2);
+  await clock.advance(4000);
+  assert.is(restarts(), 3, 'still dead after 4 s: again');
+  aliceMedia.pathDead = false;
+  await clock.advance(8000);
+  assert.is(restarts(), 3, 'the path came back: no more');
   await alice.close();
   await bob.close();
   assert.ok(aliceMedia.closed && bobMedia.closed, 'closing the manager closes media');

@@ -38,7 +38,7 @@ import { AreaLoad } from '../area-load.ts';
 import { ATTACH_SPARE_TRIES, leastLoaded } from '../attach-choice.ts';
 import { type Contact, contactFromWire, contactToWire } from '../contact.ts';
 import { DhtService } from '../dht-service.ts';
-import { Dht, type DhtRpc, dhtRpc } from '../dht.ts';
+import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
@@ -123,7 +123,6 @@ export class SimPeer {
   private store: RecordStore | undefined;
   private service: DhtService | undefined;
   private dht: Dht | undefined;
-  private dhtRpc: DhtRpc | undefined;
   private leaves = new Set<number>();
   /** Supernode: the loads other supernodes reported in their DHT answers. */
   private area: AreaLoad | undefined;
@@ -411,7 +410,7 @@ export class SimPeer {
       timeoutMs: config.dhtTimeoutMs,
       onLoad: (from, load) => area.note(idKey(from.id), load),
     });
-    const rpc = (this.dhtRpc = dhtRpc(send));
+    const rpc = dhtRpc(send);
     this.table = new RoutingTable({ self: self.id, clock, k: config.k, verify, ping: (c, signal) => rpc.ping(c, signal), pingQuietMs: config.pingQuietMs });
     this.store = new RecordStore({ clock, self: self.id, verify: records.verify, maxTtlMs: config.recordLifetimeMs });
     // As OverlayNode: STORE 20/s, burst 200 per peer (a supernode stores for all its leaves).
@@ -533,7 +532,7 @@ export class SimPeer {
   /** Where supernodes talk little, ask a few for their load (area-load.ts). */
   private refreshAreaLoad(): void {
     const byId = new Map(this.table!.closest(this.random.bytes(32), 16).map((c) => [idKey(c.id), c]));
-    for (const id of this.area!.toRefresh(byId.keys())) void this.dhtRpc!.ping(byId.get(id)!, this.ac.signal);
+    for (const id of this.area!.toRefresh(byId.keys())) void this.dht!.ping(byId.get(id)!, this.ac.signal);
   }
 
   // --- leaf --------------------------------------------------------------------
