@@ -96,22 +96,22 @@ export class AreaLoad {
   }
 
   /**
-   * Up to `n` of `candidates` (supernode IDs, e.g. from the routing table) to ask for their
-   * load now: those not heard from in `refreshMs`, and none while at least `minFresh`
-   * supernodes were.
+   * Up to `n` of `candidates` (e.g. routing-table contacts, named by `idOf`) to ask for
+   * their load now: those not heard from in `refreshMs`, and none while at least
+   * `minFresh` supernodes were.
    */
-  toRefresh(candidates: Iterable<string>, n = 4): string[] {
+  toRefresh<T>(candidates: Iterable<T>, idOf: (c: T) => string, n = 4): T[] {
     const since = this.clock.now() - this.refreshMs;
     let fresh = 0;
     // Newest last: count from the end until the reports get old.
     const all = [...this.reports.values()];
     for (let i = all.length - 1; i >= 0 && all[i]!.at >= since; i--) fresh++;
     if (fresh >= this.minFresh) return [];
-    const out: string[] = [];
-    for (const id of candidates) {
+    const out: T[] = [];
+    for (const c of candidates) {
       if (out.length >= n) break;
-      const r = this.reports.get(id);
-      if (!r || r.at < since) out.push(id);
+      const r = this.reports.get(idOf(c));
+      if (!r || r.at < since) out.push(c);
     }
     return out;
   }

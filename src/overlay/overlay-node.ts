@@ -1369,8 +1369,8 @@ export class OverlayNode {
       // Peer exchange keeps the host cache fresh.
       for (const c of this.table!.closest(this.c.random.bytes(32), 5)) this.hostCache.recordSuccess(toHex(c.id), c.address);
       // Where supernodes talk little, ask a few for their load (area-load.ts).
-      const byId = new Map(this.table!.closest(this.c.random.bytes(32), 16).map((c) => [toHex(c.id), c]));
-      for (const id of this.area!.toRefresh(byId.keys())) void this.dht.ping(byId.get(id)!, this.ac.signal);
+      const ask = this.area!.toRefresh(this.table!.closest(this.c.random.bytes(32), 16), (c) => toHex(c.id));
+      for (const c of ask) void this.dht.ping(c, this.ac.signal);
     } else if (this.role === 'leaf') {
       // Peer exchange (about 2 KB): every 10th round, or each round while the cache is thin.
       const p = this.attachedPeers()[0];

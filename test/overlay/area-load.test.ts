@@ -51,15 +51,16 @@ s('where few supernodes reported lately it names a few not heard from to ask; no
   const clock = new VirtualClock();
   const area = new AreaLoad({ clock, refreshMs: 120_000, minFresh: 3 });
   const table = ['a', 'b', 'c', 'd', 'e', 'f'];
-  assert.equal(area.toRefresh(table, 4), ['a', 'b', 'c', 'd']);
+  const id = (x: string) => x;
+  assert.equal(area.toRefresh(table, id, 4), ['a', 'b', 'c', 'd']);
   area.note('a', 50);
   area.note('b', 50);
-  assert.equal(area.toRefresh(table, 4), ['c', 'd', 'e', 'f'], 'those heard from lately are not asked again');
+  assert.equal(area.toRefresh(table, id, 4), ['c', 'd', 'e', 'f'], 'those heard from lately are not asked again');
   area.note('c', 50);
-  assert.equal(area.toRefresh(table), [], 'enough fresh reports: nobody is asked');
+  assert.equal(area.toRefresh(table, id), [], 'enough fresh reports: nobody is asked');
   await clock.advance(121_000);
   area.note('d', 50);
-  assert.equal(area.toRefresh(table, 2), ['a', 'b'], 'reports older than refreshMs count as not heard');
+  assert.equal(area.toRefresh(table, id, 2), ['a', 'b'], 'reports older than refreshMs count as not heard');
 });
 
 s.run();

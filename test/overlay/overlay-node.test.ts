@@ -10,6 +10,16 @@ import { OverlayWorld, PORT, type WorldNode } from './overlay-world.ts';
 
 const s = suite('overlay node: small world on SimNet');
 
+/** Supernodes in `always` mode, one per `--max-sessions` value, the first the others' seed; started. */
+async function alwaysSupernodes(w: OverlayWorld, maxSessions: number[]): Promise<WorldNode[]> {
+  const first = w.add({ role: 'always', maxSessions: maxSessions[0]! });
+  const seeds = [{ host: first.ip, port: PORT }];
+  const sn = [first, ...maxSessions.slice(1).map((m) => w.add({ role: 'always', seeds, maxSessions: m }))];
+  await w.run(first.node.start());
+  await w.run(Promise.all(sn.slice(1).map((x) => x.node.start())).then(() => undefined), 60_000);
+  return sn;
+}
+
 s('3 supernodes + 4 leaves: attach, publish, lookup, search', async () => {
   const w = new OverlayWorld(3);
   const first = w.add({ role: 'always' });
@@ -191,11 +201,7 @@ s('a leaf does not attach to a supernode whose ID lacks the proof of work, where
 
 s('leaves keep the least loaded of the supernodes that accept them: 6 one-attachment leaves over 3 supernodes end 2, 2, 2', async () => {
   const w = new OverlayWorld(23);
-  const first = w.add({ role: 'always', maxSessions: 10 });
-  const seeds = [{ host: first.ip, port: PORT }];
-  const sn = [first, w.add({ role: 'always', seeds, maxSessions: 10 }), w.add({ role: 'always', seeds, maxSessions: 10 })];
-  await w.run(first.node.start());
-  await w.run(Promise.all(sn.slice(1).map((x) => x.node.start())).then(() => undefined), 60_000);
+  const sn = await alwaysSupernodes(w, [10, 10, 10]);
   const all = sn.map((x) => ({ host: x.ip, port: PORT }));
   // Each leaf asks all three (one needed + two spare tries) and detaches from the two it does not keep.
   for (let i = 0; i < 6; i++) {
@@ -212,11 +218,8 @@ s('leaves keep the least loaded of the supernodes that accept them: 6 one-attach
 
 s("supernodes report their load in DHT answers; leaves read each one's area estimate in attach answers and echoes", async () => {
   const w = new OverlayWorld(37);
-  const first = w.add({ role: 'always', maxSessions: 10 });
-  const seeds = [{ host: first.ip, port: PORT }];
-  const sn = [first, w.add({ role: 'always', seeds, maxSessions: 20 }), w.add({ role: 'always', seeds, maxSessions: 40 })];
-  await w.run(first.node.start());
-  await w.run(Promise.all(sn.slice(1).map((x) => x.node.start())).then(() => undefined), 60_000);
+  const sn = await alwaysSupernodes(w, [10, 20, 40]);
+  const seeds = [{ host: sn[0]!.ip, port: PORT }];
   // Four leaves on all three: 4 of 10, 20 and 40 sessions (40%, 20%, 10%); their publishes make DHT traffic.
   const leaves = [0, 1, 2, 3].map((i) => w.add({ name: `area${i}`, seeds }));
   for (const l of leaves) await w.run(l.node.start());

@@ -531,8 +531,8 @@ export class SimPeer {
 
   /** Where supernodes talk little, ask a few for their load (area-load.ts). */
   private refreshAreaLoad(): void {
-    const byId = new Map(this.table!.closest(this.random.bytes(32), 16).map((c) => [idKey(c.id), c]));
-    for (const id of this.area!.toRefresh(byId.keys())) void this.dht!.ping(byId.get(id)!, this.ac.signal);
+    const ask = this.area!.toRefresh(this.table!.closest(this.random.bytes(32), 16), (c) => idKey(c.id));
+    for (const c of ask) void this.dht!.ping(c, this.ac.signal);
   }
 
   // --- leaf --------------------------------------------------------------------
