@@ -132,6 +132,14 @@ export class HostCache {
     return this.view(this.entries.get(id));
   }
 
+  /**
+   * All entries in no particular order, without copying (read-only views of the live
+   * entries: do not keep them across changes). For counting; {@link list} ranks.
+   */
+  all(): IterableIterator<HostEntry> {
+    return this.entries.values();
+  }
+
   /** All entries, best score first. */
   list(): HostEntry[] {
     return this.sorted().map((e) => this.view(e)!);

@@ -1607,7 +1607,7 @@ export class OverlayNode {
     const attached = this.attachedPeers();
     const area = areaViewOf({
       attachedIds: attached.map((p) => p.link.peerId),
-      cacheEntries: this.hostCache.list(),
+      cacheEntries: this.hostCache.all(),
       // A supernode that reports no area estimate (an older version) stands for its area.
       loads: attached.map((p) => p.area ?? p.load).filter((x): x is number => x !== undefined),
       missingAttachments: this.missingAttachments,

@@ -34,6 +34,10 @@ s('keeps at most 200 entries, best score first, drops after repeated failures', 
   for (let i = 0; i < 5; i++) c.recordFailure(victim);
   assert.is(c.get(victim), undefined);
   assert.not.ok(c.recordSuccess('nothex', addr()), 'invalid IDs refused');
+  const all = [...c.all()];
+  assert.is(all.length, c.size, 'all() yields every entry');
+  assert.equal(all.map((e) => e.id).sort(), c.list().map((e) => e.id).sort(), 'the same entries as list()');
+  for (const e of all) assert.is(e.failures, c.get(e.id)!.failures);
 });
 
 s('peer exchange is bounded, validated, and cannot displace verified entries', () => {

@@ -129,7 +129,7 @@ export class SimElection {
         }
       } else {
         const score = electionScore({ reachable: s.isPublic, upstreamKbps: s.uplinkKbps, cpuHeadroom: 1, uptimeMs: now - s.startedAt }, policy);
-        const area = areaViewOf({ attachedIds: n.attachedIds(), cacheEntries: n.hostCache.list(), loads: n.areaLoads, missingAttachments: n.missingAttachments });
+        const area = areaViewOf({ attachedIds: n.attachedIds(), cacheEntries: n.hostCache.all(), loads: n.areaLoads, missingAttachments: n.missingAttachments });
         const reason = gate.update(promotionReason(score, area, policy), () => this.random.float());
         if (reason) {
           this.counts.promotions++;
