@@ -94,6 +94,9 @@ export interface LivenessEvents {
   dead(reason: string): void;
 }
 
+/** What a {@link LivenessProbe} needs of its link (an {@link OverlayLink}, or the simulator's). */
+export type ProbedLink = Pick<OverlayLink, 'isClosed' | 'lastReceivedAt' | 'send'>;
+
 /** Probes one supernode over `link`; see module docs. */
 export class LivenessProbe {
   private timer: Timer | undefined;
@@ -108,7 +111,7 @@ export class LivenessProbe {
   constructor(
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly link: OverlayLink,
+    private readonly link: ProbedLink,
     private readonly o: LivenessOptions,
     private readonly events: LivenessEvents,
     initialRttMs?: number,
@@ -173,8 +176,10 @@ export class LivenessProbe {
     }
     this.sentAt = this.clock.now();
     this.sent++;
-    this.link.send(PROBE);
+    // The answer timeout before the send: an echo that arrives within the send (the
+    // simulator's instant path) then replaces it with the next period, as a later one does.
     this.schedule(this.timeout());
+    this.link.send(PROBE);
   }
 
   private die(reason: string): void {

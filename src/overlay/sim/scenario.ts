@@ -18,10 +18,10 @@
  *   (`maxSessionsFor`: leaves refused beyond it, promotions when leaves see their
  *   supernodes above 80% of it), and the reported ratio is whatever the rule reaches.
  *   Modelling choices: reachability is taken from the topology (a public host) instead of
- *   a dial-back (OverlayNode's is tested on real network namespaces); a supernode's load
- *   is read from it when its leaf takes an attach answer or notices a keepalive echo
- *   (the real ones carry it in a load byte); its upstream is its host's sent bytes over
- *   the round against a budget of `election.budgetShare` (10%) of its uplink.
+ *   a dial-back (OverlayNode's is tested on real network namespaces); a leaf learns its
+ *   supernodes' loads from their attach answers and probe echoes, as OverlayNode does; a
+ *   supernode's upstream is its host's sent bytes over the round against a budget of
+ *   `election.budgetShare` (10%) of its uplink.
  *   With OverlayNode (`always`/`never`) the scenario still assigns roles: a public node
  *   that (re)joins becomes a supernode while supernodes are fewer than the ratio, and
  *   every minute, below 90% of it, the public leaves with the best uplink are promoted.
@@ -55,7 +55,7 @@ import { compareDistance, idEquals, toHex } from '../node-id.ts';
 import { type PresenceRecord, recordKeys } from '../presence-record.ts';
 import { DEFAULT_PEER_CONFIG, type NodeSpec, type PeerConfig, SIM_PORT, SimWorld } from './sim-world.ts';
 import { Population } from './population.ts';
-import { type SimLookupResult, SimPeer, type SimRole, type SupernodeLoad, type WarmStart } from './sim-peer.ts';
+import { type SimLookupResult, SimPeer, type SimRole, type WarmStart } from './sim-peer.ts';
 import { OverlayPeer } from './overlay-peer.ts';
 import { SimKeyDirectory } from './overlay-links.ts';
 import type { Contact } from '../contact.ts';
@@ -267,10 +267,6 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     published(peer: { readonly spec: NodeSpec }) {
       const l = liveByIndex.get(peer.spec.index);
       if (l && l.peer === peer && !published.includes(l)) published.push(l);
-    },
-    loadOf(index: number): SupernodeLoad | undefined {
-      const l = liveByIndex.get(index);
-      return l && l.peer.isSupernode ? (l.peer as SimPeer).load : undefined;
     },
   };
   const election = useOverlay ? undefined : new SimElection(clock, root.fork(), {

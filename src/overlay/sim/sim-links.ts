@@ -126,14 +126,13 @@ export interface SimLinksOptions {
   maxLinks?: number;
   /** Payloads queued per link while its handshake runs (default 64). */
   maxQueued?: number;
-  /** Answer every keepalive with a keepalive (supernodes: the leaf learns we are alive). */
-  echoKeepalives?: boolean;
   /**
-   * Send keepalives and their echoes with the socket's `sendNow` when it has one (SimNet):
-   * they arrive at once instead of after the path's delay, with the same effects on NATs,
-   * loss and counters, and cost no clock event (default false). What differs is only when
-   * `lastReceived` moves: a round trip (~50 ms) earlier than with delay, against keepalive
-   * periods of 15-25 s and timeouts of seconds.
+   * Send keepalives, liveness probes and echoes ({@link SimLink.sendInstant}) with the
+   * socket's `sendNow` when it has one (SimNet): they arrive at once instead of after the
+   * path's delay, with the same effects on NATs, loss and counters, and cost no clock event
+   * (default false). What differs is only when `lastReceived` moves and the RTT a probe
+   * measures: a round trip (~50 ms) earlier than with delay, against a probe period of
+   * 2.5 s and answer timeouts of at least 350 ms (liveness.ts).
    */
   instantKeepalives?: boolean;
   /** Where parcels wait in flight; needed to send or receive parcels. */
@@ -221,7 +220,16 @@ export class SimLink implements MessageChannel {
   /** Send an empty DATA packet (a keepalive). */
   keepalive(): void {
     if (this.closed || !this.established) return;
-    this.owner.sendKeepalive(this);
+    this.owner.sendKeepalive(this, EMPTY);
+  }
+
+  /**
+   * Send a small payload (a liveness probe or echo) the way keepalives go: delivered within
+   * the call when the links have `instantKeepalives`. Dropped before the handshake is done.
+   */
+  sendInstant(payload: Uint8Array): void {
+    if (this.closed || !this.established) return;
+    this.owner.sendKeepalive(this, payload);
   }
 
   onMessage(handler: PayloadHandler): () => void {
@@ -286,7 +294,6 @@ export class SimLinks {
   private readonly retryMs: number;
   private readonly handshakeTimeoutMs: number;
   private readonly maxLinks: number;
-  private readonly echo: boolean;
   private readonly sendNow: ((data: Uint8Array, to: Address) => void) | undefined;
   private readonly byId = new Map<number, SimLink>();
   private readonly byPeer = new Map<number, SimLink>();
@@ -305,7 +312,6 @@ export class SimLinks {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.maxLinks = options.maxLinks ?? 4096;
     this.maxQueued = options.maxQueued ?? 64;
-    this.echo = options.echoKeepalives ?? false;
     const instant = (options.socket as { sendNow?: (data: Uint8Array, to: Address) => void }).sendNow;
     this.sendNow = options.instantKeepalives && instant ? instant.bind(options.socket) : undefined;
     this.post = options.post;
@@ -380,14 +386,14 @@ export class SimLinks {
   }
 
   /**
-   * @internal An empty DATA packet: instantly if configured, unless this is already the
-   * answer to an instant one (two echoing sides would otherwise bounce it forever within
-   * one call).
+   * @internal A keepalive-sized DATA packet (empty, or a probe or echo): instantly if
+   * configured, unless this is already the answer to an instant one (two echoing sides
+   * would otherwise bounce it forever within one call).
    */
-  sendKeepalive(link: SimLink): void {
+  sendKeepalive(link: SimLink, payload: Uint8Array): void {
     const now = this.sendNow;
-    if (now === undefined || instantDepth > 1) return this.sendData(link, EMPTY);
-    const out = this.dataPacket(link, EMPTY);
+    if (now === undefined || instantDepth > 1) return this.sendData(link, payload);
+    const out = this.dataPacket(link, payload);
     instantDepth++;
     try {
       now(out, link.address);
@@ -516,10 +522,7 @@ export class SimLinks {
         this.establish(link);
         this.acceptHandlers.emit(link);
       }
-      if (data.byteLength === DATA_HEADER_LEN + TAGLEN) {
-        if (this.echo) this.sendKeepalive(link);
-        return;
-      }
+      if (data.byteLength === DATA_HEADER_LEN + TAGLEN) return; // a keepalive
       if (data[DATA_HEADER_LEN] === PARCEL_VERSION && this.post) return this.onParcelFragment(link, data);
       link.receive(data.subarray(DATA_HEADER_LEN, data.byteLength - TAGLEN));
       return;

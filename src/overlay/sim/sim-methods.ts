@@ -16,9 +16,15 @@ const HexId = Type.String({ pattern: '^[0-9a-f]{64}$', maxLength: 64 });
 /** Most supernode contacts returned for peer exchange. */
 export const ATTACH_MAX_PEERS = 10;
 
-/** `sim.attach`: ask a supernode to serve us; it answers with some of its supernode contacts. */
+const Percent = Type.Integer({ minimum: 0, maximum: 100 });
+
+/**
+ * `sim.attach`: ask a supernode to serve us; it answers with some of its supernode
+ * contacts, its load (percent of its sessions, us counted) and its area-load estimate,
+ * as OverlayNode's attach answer.
+ */
 export const SimAttach = defineMethod('sim.attach', Type.Null(),
-  Type.Object({ accepted: Type.Boolean(), peers: Type.Array(WireContactSchema, { maxItems: ATTACH_MAX_PEERS }) }, { additionalProperties: false }));
+  Type.Object({ accepted: Type.Boolean(), peers: Type.Array(WireContactSchema, { maxItems: ATTACH_MAX_PEERS }), load: Percent, area: Percent }, { additionalProperties: false }));
 
 /** `sim.detach`: we no longer use this supernode (an attach answered after we had enough); it stops counting us. */
 export const SimDetach = defineMethod('sim.detach', Type.Null(), Type.Null());

@@ -8,15 +8,17 @@
  *
  * Roles:
  * - **supernode**: a DHT member. Bootstraps from seeds and its host cache, answers DHT
- *   requests, serves leaves (attach with peer exchange, publish, lookup), keeps links
- *   alive by echoing keepalives, and every maintenance round sweeps idle links and
- *   expired records and re-stores records due for replication.
+ *   requests, serves leaves (attach with peer exchange, publish, lookup), echoes their
+ *   liveness probes with its load and area load, and every maintenance round sweeps idle
+ *   links and expired records and re-stores records due for replication.
  * - **leaf**: attaches to `attachments` supernodes: it asks two more than it needs at
  *   once and keeps the least loaded of those that accept (the load their answers report;
  *   distinct /24s come from the host cache's diversity), detaching from the others;
  *   publishes its signed record through `publishVia` of them, republishes at half-life
- *   or when its supernodes change, sends keepalives every 15-25 s and replaces a
- *   supernode that stopped answering. Lookups go to its supernodes in turn until one
+ *   or when its supernodes change, probes each supernode every 2.5 s (liveness.ts, as
+ *   OverlayNode: one-byte probes, three-byte echoes, which also keep its NAT bindings open)
+ *   and replaces one that misses three probes or says it forgot us; every 15-25 s it
+ *   re-attaches if short and republishes when due. Lookups go to its supernodes in turn until one
  *   finds a record. A supernode that refuses it (full) names others, tried next; one
  *   moving it (sim-election.ts) names others, tried first.
  * - **attacker** (a supernode with `spec.attacker`): answers FIND_NODE/FIND_VALUE with
@@ -41,6 +43,7 @@ import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
+import { encodeEcho, LivenessProbe, parseLinkProbe, PROBE_BYTE } from '../liveness.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
@@ -70,22 +73,18 @@ interface AttachOffer {
   reported: SupernodeLoad;
 }
 
-/** Per-link RPC stack. */
+/** Per-link RPC stack, and when we last echoed a probe there. */
 interface LinkUser {
   rpc: RpcPeer;
+  lastEcho: number;
 }
+
+const PROBE = new Uint8Array([PROBE_BYTE]);
 
 /** Handlers and timers the owner (the scenario) wants to hear about. */
 export interface PeerEvents {
   /** The leaf's record was accepted by at least one supernode (or the supernode stored its own). */
   published(peer: { readonly spec: NodeSpec }): void;
-  /**
-   * What supernode `peer` reports now: its load (percent of its sessions) and its area's
-   * load (its {@link AreaLoad} estimate), as the real attach answer and keepalive echo
-   * carry them (the simulator reads them from the supernode when the leaf takes the
-   * answer or notices the echo).
-   */
-  loadOf?(peer: number): SupernodeLoad | undefined;
 }
 
 /** A supernode's own load and its estimate of its area's, in percent. */
@@ -132,11 +131,9 @@ export class SimPeer {
   private record: PresenceRecord | undefined;
   private publishing = false;
   private republishWanted = false;
-  /** Leaf: when the last keepalive went to each supernode. */
-  private readonly pinged = new Map<number, number>();
-  /** Leaf: supernodes whose last keepalive went unanswered (one more decides). */
-  private readonly unanswered = new Set<number>();
-  /** Leaf: what each attached supernode last reported (attach answer, keepalive echo). */
+  /** Leaf: the liveness probe of each attached supernode. */
+  private readonly probes = new Map<number, LivenessProbe>();
+  /** Leaf: what each attached supernode last reported (attach answer, probe echo). */
   private readonly loads = new Map<number, SupernodeLoad>();
   /** Leaf: supernodes wanted but not attached after the last attach run. */
   missingAttachments = 0;
@@ -160,7 +157,7 @@ export class SimPeer {
     this.startedAt = clock.now();
     this.hostCache = hostCache ?? new HostCache({ clock });
     const socket = host.bindSync({ port: SIM_PORT });
-    this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, echoKeepalives: role === 'supernode', post: world.post, instantKeepalives: config.instantKeepalives });
+    this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, post: world.post, instantKeepalives: config.instantKeepalives });
     this.links.onAccept((link) => this.rpcOf(link));
     if (role === 'supernode') this.initSupernode();
   }
@@ -194,7 +191,7 @@ export class SimPeer {
     return this.leaves.size;
   }
 
-  /** Supernode: its load and its area's (see {@link PeerEvents.loadOf}). */
+  /** Supernode: its load (percent of its sessions) and its area's ({@link AreaLoad} estimate). */
   get load(): SupernodeLoad {
     const load = Math.min(100, (100 * this.leaves.size) / this.world.config.maxLeaves);
     return { load, area: this.area?.estimate(load) ?? load };
@@ -293,6 +290,8 @@ export class SimPeer {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
+    for (const p of this.probes.values()) p.stop();
+    this.probes.clear();
     this.ac.abort(new Error('node closed'));
     this.links.close();
     this.table?.close();
@@ -333,12 +332,12 @@ export class SimPeer {
     return { ...last, latencyMs: this.world.clock.now() - t0 };
   }
 
-  /** A supernode failed a request: probe it with a keepalive and drop it if it stays silent for 2 s. */
+  /** A supernode failed a request: probe it at once and drop it if it stays silent for 2 s. */
   private suspect(sn: number): void {
     const link = this.links.get(sn);
     if (!link || this.closed) return;
     const at = this.world.clock.now();
-    link.keepalive();
+    link.sendInstant(PROBE);
     this.world.clock.setTimeout(() => {
       if (!link.closed && link.lastReceived < at) link.close('supernode silent');
     }, 2000);
@@ -359,7 +358,7 @@ export class SimPeer {
       this.maintain();
       next = config.maintenanceMs * (0.9 + 0.2 * this.random.float());
     } else {
-      this.keepalive();
+      this.leafRound();
       next = this.keepalivePeriod();
     }
     this.timer = clock.setTimeout(() => this.tick(), next);
@@ -378,7 +377,9 @@ export class SimPeer {
       // Every message comes from this simulator's code: validated only when checking (sim-endpoint.ts).
       validate: wireCheck !== undefined,
     });
-    link.user = { rpc } satisfies LinkUser;
+    const user: LinkUser = { rpc, lastEcho: -Infinity };
+    link.user = user;
+    link.onMessage((payload) => this.onLinkPayload(link, user, payload));
     link.onClose(() => {
       rpc.close('link closed');
       if (this.leaves.delete(link.peer)) return;
@@ -397,6 +398,23 @@ export class SimPeer {
       });
     }
     return rpc;
+  }
+
+  /** A payload outside the message stack: a leaf's liveness probe, or a supernode's echo. */
+  private onLinkPayload(link: SimLink, user: LinkUser, payload: Uint8Array): void {
+    const m = parseLinkProbe(payload);
+    if (!m || this.closed) return;
+    if (m.type === 'echo') {
+      this.probes.get(link.peer)?.onEcho(m.attached, m.load, m.area);
+      return;
+    }
+    if (!this.isSupernode) return;
+    // At most 10 echoes per second per peer (as OverlayNode): an echo is no bigger than the probe.
+    const now = this.world.clock.now();
+    if (now - user.lastEcho < 100) return;
+    user.lastEcho = now;
+    const { load, area } = this.load;
+    link.sendInstant(encodeEcho(this.leaves.has(link.peer), load, area));
   }
 
   // --- supernode ---------------------------------------------------------------
@@ -433,7 +451,8 @@ export class SimPeer {
       const accepted = !this.closed && this.leaves.size < this.world.config.maxLeaves;
       if (accepted) this.leaves.add(link.peer);
       const peers = this.table!.closest(sender.id, ATTACH_MAX_PEERS).map(contactToWire);
-      return { accepted, peers };
+      const { load, area } = this.load;
+      return { accepted, peers, load: Math.round(load), area: Math.round(area) };
     });
     rpc.handle(SimDetach, () => {
       this.leaves.delete(link.peer);
@@ -470,7 +489,7 @@ export class SimPeer {
     rpc.handle(DhtStore, () => ({ type: 'stored' as const, status: 'stored' as const }));
     rpc.handle(SimAttach, () => {
       this.leaves.add(link.peer);
-      return { accepted: true, peers: fake(sender.id).slice(0, ATTACH_MAX_PEERS) };
+      return { accepted: true, peers: fake(sender.id).slice(0, ATTACH_MAX_PEERS), load: 0, area: 0 };
     });
     rpc.handle(SimDetach, () => null);
     rpc.handle(SimPublish, () => ({ accepted: 20, refused: 0 }));
@@ -626,6 +645,7 @@ export class SimPeer {
     for (const o of keep) {
       this.attached.push(o.peer);
       this.loads.set(o.peer, o.reported);
+      this.startProbe(o.peer, o.link);
       if (!this.record) this.republishWanted = true;
     }
     // Not needed: tell the supernode (it would count us until the link idles out).
@@ -654,8 +674,8 @@ export class SimPeer {
         return { named };
       }
       this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
-      const reported = this.events.loadOf?.(peer) ?? { load: 0, area: 0 };
-      return { peer, link, load: reported.load, reported };
+      const reported = { load: a.load, area: a.area };
+      return { peer, link, load: a.load, reported };
     } catch {
       this.hostCache.recordFailure(id);
       this.links.get(peer)?.close('attach failed');
@@ -663,14 +683,24 @@ export class SimPeer {
     return undefined;
   }
 
-  private noteLoad(sn: number): void {
-    const load = this.events.loadOf?.(sn);
-    if (load !== undefined) this.loads.set(sn, load);
+  /** Probe attached supernode `peer` over `link` (liveness.ts): its echoes bring its loads; three misses drop it. */
+  private startProbe(peer: number, link: SimLink): void {
+    this.probes.get(peer)?.stop();
+    const probed = { get isClosed() { return link.closed; }, lastReceivedAt: () => link.lastReceived, send: (p: Uint8Array) => link.sendInstant(p) };
+    const probe = new LivenessProbe(this.world.clock, this.random, probed, this.world.config.liveness, {
+      echo: (_rtt, attached, load, area) => {
+        this.loads.set(peer, { load, area: area ?? load });
+        if (!attached) link.close('supernode forgot us');
+      },
+      dead: () => link.close('supernode silent'),
+    });
+    this.probes.set(peer, probe);
+    probe.start();
   }
 
   private lostSupernode(peer: number): void {
-    this.pinged.delete(peer);
-    this.unanswered.delete(peer);
+    this.probes.get(peer)?.stop();
+    this.probes.delete(peer);
     this.loads.delete(peer);
     this.attached = this.attached.filter((p) => p !== peer);
     this.hostCache.recordFailure(toHex(this.world.specs[peer]!.identity.idBytes));
@@ -712,31 +742,11 @@ export class SimPeer {
     }
   }
 
-  private keepalive(): void {
+  /** The leaf's round (every 15-25 s): liveness is the probes' job; re-attach if short, republish when due. */
+  private leafRound(): void {
     const now = this.world.clock.now();
     // lostSupernode replaces `attached` (never edits it in place): iterating it is safe.
-    for (const sn of this.attached) {
-      const link = this.links.get(sn);
-      if (!link) {
-        this.lostSupernode(sn);
-        continue;
-      }
-      // No answer to the keepalive sent a period ago: one lost datagram is not a dead
-      // supernode (OverlayNode's probes allow 3 misses), so one more keepalive decides.
-      const sent = this.pinged.get(sn);
-      if (sent !== undefined && link.lastReceived < sent) {
-        if (this.unanswered.has(sn)) link.close('supernode silent');
-        else {
-          this.unanswered.add(sn);
-          link.keepalive();
-        }
-        continue;
-      }
-      this.unanswered.delete(sn);
-      if (sent !== undefined) this.noteLoad(sn); // its echo came
-      link.keepalive();
-      this.pinged.set(sn, now);
-    }
+    for (const sn of this.attached) if (!this.links.get(sn)) this.lostSupernode(sn);
     this.links.sweep();
     if (this.attached.length < this.world.config.attachments && !this.attaching) void this.attach(this.world.seedContacts());
     else if (this.republishWanted || (this.record && now >= republishAt(this.record))) void this.publish();

@@ -16,6 +16,7 @@ import { idKey } from '../node-id.ts';
 import { type LinkDirectory, SimPostOffice } from './sim-links.ts';
 import { SimWireCheck } from './sim-endpoint.ts';
 import { MemoVerifier } from './memo-verifier.ts';
+import { DEFAULT_LIVENESS, type LivenessOptions } from '../liveness.ts';
 import { nativeSigner, type SimIdentity } from './native-ed25519.ts';
 
 /** UDP port every simulated node listens on. */
@@ -33,8 +34,13 @@ export interface PeerConfig {
   attachments: number;
   /** Supernodes a leaf publishes its record through (default 1; the Sybil scenario uses 2). */
   publishVia: number;
-  /** Keepalive period of a leaf to its supernodes: uniform in [min, max] ms (15-25 s). */
+  /**
+   * Period of a leaf's attachment round (re-attach if short, republish when due): uniform
+   * in [min, max] ms (15-25 s, as OverlayNode's keepalive round).
+   */
   keepaliveMs: [number, number];
+  /** A leaf's liveness probes to each supernode (liveness.ts; OverlayNode's defaults). */
+  liveness: LivenessOptions;
   /** Supernode maintenance period (link sweep, store sweep, replication; default 60 s). */
   maintenanceMs: number;
   /**
@@ -61,7 +67,7 @@ export interface PeerConfig {
    */
   wireCheck: boolean;
   /**
-   * Keepalives and their echoes arrive at once (SimSocket.sendNow: same NAT, loss and
+   * Liveness probes and their echoes arrive at once (SimSocket.sendNow: same NAT, loss and
    * byte effects, no clock event; default true). See sim-links.ts.
    */
   instantKeepalives: boolean;
@@ -75,6 +81,7 @@ export const DEFAULT_PEER_CONFIG: PeerConfig = {
   attachments: 3,
   publishVia: 1,
   keepaliveMs: [15_000, 25_000],
+  liveness: DEFAULT_LIVENESS,
   maintenanceMs: 60_000,
   replicatePerRound: 0,
   maxLeaves: 200,

@@ -1,7 +1,10 @@
 /**
- * Instant keepalives in the simulator (`PeerConfig.instantKeepalives`, SimSocket.sendNow):
- * a leaf's keepalive and the supernode's echo arrive within the call, through the leaf's
- * NAT, and a scenario gives the same traffic and lookup figures as with delayed ones.
+ * Liveness probes in the simulator: the stand-in leaf runs OverlayNode's LivenessProbe
+ * (liveness.ts) on its SimLinks, sent the instant way (`PeerConfig.instantKeepalives`,
+ * SimSocket.sendNow): a probe through the leaf's NAT and the supernode's echo arrive within
+ * the call, the probe keeps its 2.5 s period, a dead supernode is noticed within the
+ * probes' bound, and a scenario gives the same traffic and lookup figures as with delayed
+ * probes.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,11 +12,12 @@ import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
 import { SimNet } from '../../src/net/sim.ts';
 import { SimLinks } from '../../src/overlay/sim/sim-links.ts';
+import { DEFAULT_LIVENESS, encodeEcho, LivenessProbe, parseLinkProbe } from '../../src/overlay/liveness.ts';
 import { runScenario } from '../../src/overlay/sim/scenario.ts';
 
-const s = suite('overlay/sim instant keepalives');
+const s = suite('overlay/sim probes');
 
-s('a keepalive through a NAT and its echo arrive within the call; a dead supernode stays silent', async () => {
+s('a probe through a NAT and its echo arrive within the call; the period holds; a dead supernode is noticed', async () => {
   const clock = new VirtualClock();
   const net = new SimNet({ clock, random: new SeededRandom(3), latencyMs: 20 });
   const nat = net.addNat('203.0.113.9', { kind: 'port-restricted' });
@@ -22,27 +26,49 @@ s('a keepalive through a NAT and its echo arrive within the call; a dead superno
   const ips = ['203.0.113.9', '198.51.100.1'];
   const directory = { publicIpOf: (n: number) => ips[n] };
   const leaf = new SimLinks({ self: 0, socket: leafHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true });
-  const sn = new SimLinks({ self: 1, socket: snHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true, echoKeepalives: true });
+  const sn = new SimLinks({ self: 1, socket: snHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true });
+  sn.onAccept((l) => l.onMessage((d) => {
+    if (parseLinkProbe(d)?.type === 'probe') l.sendInstant(encodeEcho(true, 40, 55));
+  }));
   const link = leaf.connect(1, { host: '198.51.100.1', port: 4000 });
   await clock.advance(200);
   assert.ok(link.established, 'handshake');
   const far = sn.get(0)!;
-  await clock.advance(10_000);
-  const before = { leaf: link.lastReceived, sn: far.lastReceived, sent: snHost.stats().sentPackets };
-  link.keepalive();
-  assert.is(far.lastReceived, clock.now(), 'supernode heard it at once');
-  assert.is(link.lastReceived, clock.now(), 'echo heard at once');
-  assert.ok(before.leaf < clock.now() && before.sn < clock.now());
-  assert.is(snHost.stats().sentPackets, before.sent + 1, 'the echo is counted');
+  const echoes: number[] = [];
+  let dead = -1;
+  const probe = new LivenessProbe(clock, new SeededRandom(1), { get isClosed() { return link.closed; }, lastReceivedAt: () => link.lastReceived, send: (p) => link.sendInstant(p) }, DEFAULT_LIVENESS, {
+    echo: (_rtt, attached, load, area) => {
+      assert.ok(attached);
+      assert.is(load, 40);
+      assert.is(area, 55);
+      echoes.push(clock.now());
+    },
+    dead: () => void (dead = clock.now()),
+  });
+  link.onMessage((d) => {
+    const m = parseLinkProbe(d);
+    if (m?.type === 'echo') probe.onEcho(m.attached, m.load, m.area);
+  });
+  const before = { sn: far.lastReceived, sent: snHost.stats().sentPackets };
+  probe.start();
+  await clock.advance(25_000);
+  // One probe per 2.5 s (+-5%) after a random first one: an echo within the send must not
+  // cut the period short.
+  assert.ok(probe.sent >= 9 && probe.sent <= 11, `${probe.sent} probes in 25 s`);
+  assert.is(echoes.length, probe.sent, 'every probe echoed');
+  assert.is(snHost.stats().sentPackets, before.sent + probe.sent, 'the echoes are counted');
+  assert.ok(far.lastReceived > before.sn, 'the supernode heard the probes');
+  assert.is(link.lastReceived, echoes.at(-1), 'echo heard within the probe\'s call');
   snHost.close();
-  await clock.advance(1000);
   const t = clock.now();
-  link.keepalive();
-  assert.ok(link.lastReceived < t, 'no echo from a closed host');
+  await clock.advance(10_000);
+  assert.ok(dead > t, 'a closed supernode is declared dead');
+  // Period, then three unanswered probes of at most 700 ms each.
+  assert.ok(dead - t <= 2500 * 1.05 + 3 * 700 + 1, `dead after ${dead - t} ms`);
   net.close();
 });
 
-s('scenarios give the same traffic and lookup figures with instant and delayed keepalives', async () => {
+s('scenarios give the same traffic and lookup figures with instant and delayed probes', async () => {
   // Two seeds each way, pooled: one small run's idle-leaf bytes also hold a few re-attaches
   // and republishes (2 KB each), which the two ways' different random streams place differently.
   const runs = async (instantKeepalives: boolean) => {
@@ -71,8 +97,8 @@ s('scenarios give the same traffic and lookup figures with instant and delayed k
   const snB = pooled(delayed, (r) => r.traffic.supernode);
   assert.ok(close(snA.bytesPerSec, snB.bytesPerSec, 0.15), `supernode ${snA.bytesPerSec} vs ${snB.bytesPerSec} B/s`);
   for (const r of [...instant, ...delayed]) assert.ok(r.lookupSuccess >= 0.97, `success ${r.lookupSuccess}`);
-  // The keepalive datagrams are still there: a leaf sends about 3 every 15-25 s and hears 3 echoes.
-  assert.ok(leafA.msgsPerSec > 0.2 && leafA.msgsPerSec < 0.5, `idle leaf ${leafA.msgsPerSec} datagrams/s`);
+  // The probes are all there: a leaf probes each of its 3 supernodes every 2.5 s and hears the echoes.
+  assert.ok(leafA.msgsPerSec > 2.1 && leafA.msgsPerSec < 2.7, `idle leaf ${leafA.msgsPerSec} datagrams/s`);
 });
 
 s.run();
