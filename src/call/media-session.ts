@@ -40,6 +40,7 @@ import {
 import type { Clock, Timer } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { RtpReplayGuard } from './rtp-replay-guard.ts';
+import { relayHostsIn, serversForRestart } from './restart-servers.ts';
 import './werift-fixes.ts';
 
 /** RTP payload type we offer for Opus (dynamic range). */
@@ -120,6 +121,8 @@ export class MediaSession {
   /** IP of the TURN server the last known path went through (left out on a restart). */
   private lastRelayHost: string | undefined;
   private restarts = 0;
+  /** Peer connections made for restarts since media last connected (a retry rotates instead of guessing again). */
+  private swapsSinceConnected = 0;
   /** Replaced peer connections still closing. */
   private readonly closingOld = new Set<RTCPeerConnection>();
   private readonly guard = new RtpReplayGuard();
@@ -205,6 +208,7 @@ export class MediaSession {
       if (state === 'connected') {
         this.lastReceivedAt = this.components.clock.now();
         this.pathDead = false;
+        this.swapsSinceConnected = 0;
         this.startWatchdog();
         this.settleFirst?.resolve();
         this.settleFirst = undefined;
@@ -216,21 +220,17 @@ export class MediaSession {
   }
 
   /**
-   * Replace the peer connection for a restart. werift 0.24 uses only the first STUN and
-   * the first TURN server of its configuration and keeps them across an in-place ICE
-   * restart, so a restart after the relay died would gather from the dead relay again:
-   * instead the new connection leaves the dead relay's supernode out (or, when the
-   * path was not relayed, rotates the list by one supernode).
+   * Replace the peer connection for a restart. werift 0.24 keeps its STUN and TURN
+   * servers across an in-place ICE restart, so a restart after the relay died would
+   * gather from the dead relay again: the new connection gets the servers
+   * {@link serversForRestart} orders (`peerDropped`: relays the peer's restart offer left out).
    */
-  private async swap(): Promise<void> {
+  private async swap(peerDropped: readonly string[] = []): Promise<void> {
     await this.stats().catch(() => {}); // refreshes lastRelayHost if the pair is still known
     const old = this.pc;
-    const dead = this.lastRelayHost;
-    const servers = this.init.iceServers;
-    const host = (url: string) => /^(?:stun|turn)s?:([^:?]+)/.exec(url)?.[1];
-    const alive = servers.filter((s) => host(s.urls) !== dead);
-    const ordered = dead && alive.length > 0 ? alive : [...servers.slice(2), ...servers.slice(0, 2)];
-    this.components.log.info({ deadRelay: dead }, 'media: new peer connection for the restart');
+    const retry = this.swapsSinceConnected++;
+    const { servers: ordered, dead } = serversForRestart(this.init.iceServers, { peerDropped, lastRelayHost: this.lastRelayHost, retry });
+    this.components.log.info({ deadRelay: dead.join(',') || undefined, retry }, 'media: new peer connection for the restart');
     this.restarts++;
     this.attach(ordered, await freshDtlsKeys());
     // Not awaited: closing deallocates on the (maybe dead) TURN server, with retries.
@@ -272,7 +272,10 @@ export class MediaSession {
       await this.ready;
       this.assertOpen();
       const current = this.pc.remoteDescription?.sdp;
-      if (current && iceUfrag(current) !== iceUfrag(offerSdp)) await this.swap();
+      if (current && iceUfrag(current) !== iceUfrag(offerSdp)) {
+        const now = relayHostsIn(offerSdp);
+        await this.swap(relayHostsIn(current).filter((h) => !now.includes(h)));
+      }
       await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
       const answer = await this.pc.createAnswer();
       this.assertOpen();

@@ -84,7 +84,12 @@ failover('symmetric NAT to symmetric NAT through supernode TURN; SIGKILL the rel
   const killedAt = Date.now();
   victim!.child.kill('SIGKILL');
   const other = victim === s1 ? sn2.ip : sn1.ip;
-  await until('relayed through the other supernode', a, () => pathLines(a).some((l) => l.time > killedAt && l.path !== 'none' && l.via?.split(':')[0] !== relayHost), 20_000);
+  try {
+    await until('relayed through the other supernode', a, () => pathLines(a).some((l) => l.time > killedAt && l.path !== 'none' && l.via?.split(':')[0] !== relayHost), 20_000);
+  } catch (err) {
+    // The callee's side of the restart tells why it did not come back.
+    throw new Error(`${(err as Error).message}\ncallee (bob) stderr:\n${b.err.slice(-6000)}`);
+  }
   const back = pathLines(a).find((l) => l.time > killedAt && l.path !== 'none' && l.via?.split(':')[0] !== relayHost)!;
   const aCode = await Promise.race([a.exited, new Promise<null>((r) => setTimeout(() => r(null), 60_000))]);
   const bCode = await Promise.race([b.exited, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
