@@ -127,7 +127,7 @@ export interface SimLinksOptions {
   /** Payloads queued per link while its handshake runs (default 64). */
   maxQueued?: number;
   /**
-   * Send keepalives, liveness probes and echoes ({@link SimLink.sendInstant}) with the
+   * Send liveness probes and echoes ({@link SimLink.sendInstant}) with the
    * socket's `sendNow` when it has one (SimNet): they arrive at once instead of after the
    * path's delay, with the same effects on NATs, loss and counters, and cost no clock event
    * (default false). What differs is only when `lastReceived` moves and the RTT a probe
@@ -217,19 +217,13 @@ export class SimLink implements MessageChannel {
     };
   }
 
-  /** Send an empty DATA packet (a keepalive). */
-  keepalive(): void {
-    if (this.closed || !this.established) return;
-    this.owner.sendKeepalive(this, EMPTY);
-  }
-
   /**
-   * Send a small payload (a liveness probe or echo) the way keepalives go: delivered within
+   * Send a small payload (a liveness probe or echo) instantly: delivered within
    * the call when the links have `instantKeepalives`. Dropped before the handshake is done.
    */
   sendInstant(payload: Uint8Array): void {
     if (this.closed || !this.established) return;
-    this.owner.sendKeepalive(this, payload);
+    this.owner.sendInstant(this, payload);
   }
 
   onMessage(handler: PayloadHandler): () => void {
@@ -277,7 +271,6 @@ export class SimLink implements MessageChannel {
   }
 }
 
-const EMPTY = new Uint8Array(0);
 
 /** The links of one node; see module docs. */
 export class SimLinks {
@@ -386,11 +379,11 @@ export class SimLinks {
   }
 
   /**
-   * @internal A keepalive-sized DATA packet (empty, or a probe or echo): instantly if
-   * configured, unless this is already the answer to an instant one (two echoing sides
-   * would otherwise bounce it forever within one call).
+   * @internal A probe- or echo-sized DATA packet: instantly if configured, unless this is
+   * already the answer to an instant one (two echoing sides would otherwise bounce it
+   * forever within one call).
    */
-  sendKeepalive(link: SimLink, payload: Uint8Array): void {
+  sendInstant(link: SimLink, payload: Uint8Array): void {
     const now = this.sendNow;
     if (now === undefined || instantDepth > 1) return this.sendData(link, payload);
     const out = this.dataPacket(link, payload);
@@ -594,7 +587,7 @@ export class SimLinks {
   }
 }
 
-/** Instant keepalives on the stack (see {@link SimLinks.sendKeepalive}). */
+/** Instant sends on the stack (see {@link SimLinks.sendInstant}). */
 let instantDepth = 0;
 
 const SCRATCH: Uint8Array[] = [];

@@ -66,11 +66,9 @@ export interface SimLookupResult {
 }
 
 /** A supernode that accepted us, not yet kept: its link and the loads its answer reported. */
-interface AttachOffer {
+interface AttachOffer extends SupernodeLoad {
   peer: number;
   link: SimLink;
-  load: number;
-  reported: SupernodeLoad;
 }
 
 /** Per-link RPC stack, and when we last echoed a probe there. */
@@ -644,7 +642,7 @@ export class SimPeer {
     const { keep, decline } = leastLoaded(open, this.world.config.attachments - this.attached.length);
     for (const o of keep) {
       this.attached.push(o.peer);
-      this.loads.set(o.peer, o.reported);
+      this.loads.set(o.peer, { load: o.load, area: o.area });
       this.startProbe(o.peer, o.link);
       if (!this.record) this.republishWanted = true;
     }
@@ -674,8 +672,7 @@ export class SimPeer {
         return { named };
       }
       this.hostCache.recordSuccess(id, c.address, this.world.clock.now() - t0);
-      const reported = { load: a.load, area: a.area };
-      return { peer, link, load: a.load, reported };
+      return { peer, link, load: a.load, area: a.area };
     } catch {
       this.hostCache.recordFailure(id);
       this.links.get(peer)?.close('attach failed');
