@@ -73,10 +73,14 @@ interface CallContext {
   restarting: boolean;
   /** The check that tries a restart again if the path stays dead (one at a time). */
   restartRetry?: Timer;
+  /** When our last restart (or request for one) began (clock ms). */
+  lastRestartAt?: number;
 }
 
 /** A restart that has not brought the media path back this long is tried again (ms). */
 const RESTART_RETRY_MS = 4000;
+/** The caller honours the callee's restart requests at most this often (ms). */
+const RESTART_REQUEST_GAP_MS = 2000;
 /** Calls up at once (with call waiting). */
 const MAX_CALLS = 8;
 /** Calls tracked, ended ones included (they stay visible for 30 s). */
@@ -262,34 +266,45 @@ export class CallManager {
 
   /**
    * The media path died: the caller re-offers with an ICE restart (new candidates, maybe
-   * another relay). A restart that has not brought the path back within
-   * {@link RESTART_RETRY_MS} is tried again (its offer or answer may have been lost, or it
-   * gathered before our supernodes were replaced), until `lostAfterMs` ends the call.
+   * another relay); the callee, whose path may die alone (the caller's relay died, and
+   * the caller still hears us through ours), asks the caller to restart. A restart that
+   * has not brought the path back within {@link RESTART_RETRY_MS} is tried again (its
+   * offer or answer may have been lost, or it gathered before our supernodes were
+   * replaced), until `lostAfterMs` ends the call.
    */
   private async restartIce(ctx: CallContext): Promise<void> {
-    if (ctx.call.direction !== 'outgoing' || ctx.restarting || ctx.call.ended || !ctx.media) return;
+    if (ctx.restarting || ctx.call.ended || !ctx.media) return;
     const media = ctx.media;
+    const caller = ctx.call.direction === 'outgoing';
     ctx.restarting = true;
-    this.components.log.info({ callId: ctx.call.id }, 'media path dead: restarting ICE');
+    ctx.lastRestartAt = this.now();
+    this.components.log.info({ callId: ctx.call.id }, caller ? 'media path dead: restarting ICE' : 'media path dead: asking the caller to restart ICE');
     if (ctx.restartRetry) {
       ctx.restartRetry.cancel();
       this.cleanups.delete(ctx.restartRetry);
     }
     const retry = (ctx.restartRetry = this.components.clock.setTimeout(() => {
       this.cleanups.delete(retry);
-      if (ctx.call.ended || ctx.media !== media || !media.isPathDead) return;
       ctx.restarting = false;
+      if (ctx.call.ended || ctx.media !== media || !media.isPathDead) return;
       this.components.log.info({ callId: ctx.call.id }, 'media path still dead: restarting ICE again');
       void this.restartIce(ctx);
     }, RESTART_RETRY_MS));
     this.cleanups.add(retry);
     try {
-      const sdp = await media.offer({ iceRestart: true });
-      await this.signal(ctx, 'restart-offer', { sdp });
+      if (caller) await this.signal(ctx, 'restart-offer', { sdp: await media.offer({ iceRestart: true }) });
+      else await this.signal(ctx, 'restart-request');
     } catch (err) {
       this.components.log.warn({ err: (err as Error).message }, 'ICE restart failed');
       ctx.restarting = false;
     }
+  }
+
+  /** The callee's path died: restart, unless one is under way or began just now. */
+  private onRestartRequest(ctx: CallContext): void {
+    if (ctx.call.state !== 'active' || ctx.restarting) return;
+    if (ctx.lastRestartAt !== undefined && this.now() - ctx.lastRestartAt < RESTART_REQUEST_GAP_MS) return;
+    void this.restartIce(ctx);
   }
 
   private async signal(ctx: CallContext, kind: SignalKind, extra: Partial<SignalBody> = {}): Promise<void> {
@@ -433,8 +448,12 @@ export class CallManager {
       case 'resume':
         if (call.state === 'on-hold') call.transition('active', this.now());
         break;
+      case 'restart-request':
+        if (out && ctx.media) this.onRestartRequest(ctx);
+        break;
       case 'restart-offer':
         if (!out && body.sdp && ctx.media) {
+          ctx.restarting = false;
           ctx.media.answer(body.sdp).then(
             (sdp) => this.signal(ctx, 'restart-answer', { sdp }),
             (err: Error) => this.components.log.warn({ err: err.message }, 'ICE restart answer failed'),

@@ -31,7 +31,7 @@ import { verifySignature } from '../identity/keys.ts';
 
 /** Kinds of call signaling messages. */
 export const SIGNAL_KINDS = [
-  'offer', 'answer', 'ringing', 'decline', 'busy', 'cancel', 'hangup', 'hold', 'resume', 'restart-offer', 'restart-answer', 'answered-elsewhere',
+  'offer', 'answer', 'ringing', 'decline', 'busy', 'cancel', 'hangup', 'hold', 'resume', 'restart-offer', 'restart-answer', 'restart-request', 'answered-elsewhere',
 ] as const;
 /** One of {@link SIGNAL_KINDS}. */
 export type SignalKind = (typeof SIGNAL_KINDS)[number];

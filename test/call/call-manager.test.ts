@@ -270,6 +270,44 @@ c('hold and resume show on both sides; a dead path triggers an ICE restart', asy
   assert.ok(aliceMedia.closed && bobMedia.closed, 'closing the manager closes media');
 });
 
+c("the callee's dead path asks the caller to restart (its relay may be the one that died)", async () => {
+  const { clock, make } = setup();
+  const alice = make('alice');
+  const bob = make('bob');
+  bob.onIncoming((call) => void bob.accept(call.id));
+  const call = alice.dial(ids.bob.publicKeyHex);
+  await clock.advance(100);
+  assert.is(call.state, 'active');
+  const aliceMedia = alice.media(call.id) as FakeMedia;
+  const bobMedia = bob.media(call.id) as FakeMedia;
+  const restarts = () => aliceMedia.log.filter((l) => l === 'restart-offer').length;
+  // Only the callee hears nothing: the caller still hears the callee.
+  bobMedia.pathDead = true;
+  bobMedia.deadHandler!();
+  await clock.advance(100);
+  assert.is(restarts(), 1, 'the caller restarted on request');
+  assert.ok(bobMedia.log.includes('answer:sdp-offer-alice-main-restart'));
+  assert.not.ok(bobMedia.log.includes('restart-offer'), 'the callee never offers');
+  // Still dead: the callee asks again after the retry period, not before.
+  await clock.advance(3000);
+  assert.is(restarts(), 1);
+  await clock.advance(1000);
+  assert.is(restarts(), 2, 'asked again after 4 s');
+  bobMedia.pathDead = false;
+  await clock.advance(10_000);
+  assert.is(restarts(), 2, 'the path came back: no more');
+  assert.is(call.state, 'active');
+  // Requests in a burst (a confused or hostile callee) restart at most once per 2 s.
+  bobMedia.pathDead = true;
+  for (let i = 0; i < 5; i++) {
+    bobMedia.deadHandler!();
+    await clock.advance(10);
+  }
+  assert.is(restarts(), 3);
+  await alice.close();
+  await bob.close();
+});
+
 c('replayed and stale signals are refused', async () => {
   const { clock, board, make } = setup();
   const alice = make('alice');
