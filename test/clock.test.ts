@@ -86,5 +86,24 @@ random('floats are uniform in [0,1)', () => {
   assert.ok(Math.abs(sum / 10000 - 0.5) < 0.02);
 });
 
+clock('batchMs: timers of one batch fire before the promise callbacks of the first', async () => {
+  const order = async (batchMs: number) => {
+    const c = new VirtualClock(VIRTUAL_EPOCH, { batchMs });
+    const seen: string[] = [];
+    const after = (name: string) => () => {
+      seen.push(name);
+      void Promise.resolve().then(() => seen.push(`${name}'`));
+    };
+    c.setTimeout(after('a'), 10);
+    c.setTimeout(after('b'), 10.5);
+    c.setTimeout(after('c'), 12); // beyond the batch that a (at 10) starts
+    await c.advance(20);
+    return seen;
+  };
+  assert.equal(await order(0), ['a', "a'", 'b', "b'", 'c', "c'"]);
+  assert.equal(await order(1), ['a', 'b', "a'", "b'", 'c', "c'"]);
+  assert.throws(() => new VirtualClock(VIRTUAL_EPOCH, { batchMs: -1 }), /batchMs/);
+});
+
 clock.run();
 random.run();

@@ -411,7 +411,7 @@ export class SimNet {
     if (keep < 1 && random.float() >= keep) return this.dropAt(host, 'loss');
     if (this.queue.size >= this.maxInFlight) return this.dropAt(host, 'overload');
     const f = this.flight(data, from, fromEid, fromPort, edge, port);
-    if (instant) return this.arrive(f, now);
+    if (instant) return this.arrive(f, now, true);
     f.host = dst;
     f.serialization = serialization;
     this.schedule(f, depart + sampleDelay(random, latency, jitter) + serialization);
@@ -528,9 +528,11 @@ export class SimNet {
 
   /**
    * Stage 0 done: the datagram reached the receiving host, unless the downlink queue was
-   * busy. NAT filtering is decided here, at arrival.
+   * busy. NAT filtering is decided here, at arrival. An `instant` datagram takes its place
+   * in the downlink queue (it may overflow it, and it delays what follows) but is
+   * delivered without waiting for its turn.
    */
-  private arrive(f: Flight, now: number): void {
+  private arrive(f: Flight, now: number, instant = false): void {
     const edge = f.edge!;
     let host: SimHost;
     let port = f.port;
@@ -554,7 +556,7 @@ export class SimNet {
       const start = host.downFreeAt > reached ? host.downFreeAt : reached;
       if ((start - reached) * down + wire > host.queueBytes) return this.dropFlight(f, host, 'downlinkQueue');
       const done = (host.downFreeAt = start + serialization);
-      if (done > now + EPSILON_MS) {
+      if (!instant && done > now + EPSILON_MS) {
         f.stage = 1;
         f.host = host;
         f.port = port;

@@ -176,10 +176,10 @@ export class LivenessProbe {
     }
     this.sentAt = this.clock.now();
     this.sent++;
-    // The answer timeout before the send: an echo that arrives within the send (the
-    // simulator's instant path) then replaces it with the next period, as a later one does.
-    this.schedule(this.timeout());
     this.link.send(PROBE);
+    // An echo may arrive within the send (the simulator's instant path): it has scheduled
+    // the next period already, and no answer timeout is needed.
+    if (this.sentAt >= 0 && this.timer === undefined && !this.stopped) this.schedule(this.timeout());
   }
 
   private die(reason: string): void {

@@ -176,6 +176,30 @@ s('sendNow arrives within the call, through the same NAT filter, loss and counte
   sim.close();
 });
 
+s('sendNow to a host with a slow downlink arrives within the call and takes its place in the queue', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10 });
+  const a = await sim.addHost('192.0.2.1').bind();
+  // 8 kbit/s: one byte per ms; a queue of 300 bytes.
+  const slow = sim.addHost('192.0.2.2', { downlinkKbps: 8, queueBytes: 300 });
+  const b = await slow.bind();
+  const got: number[] = [];
+  b.onMessage((d) => got.push(d[0]!));
+  a.sendNow(new Uint8Array(100).fill(1), b.address);
+  assert.equal(got, [1], 'delivered before sendNow returned');
+  assert.is(clock.pending, 0, 'no clock event');
+  // It occupies the downlink: what is sent next waits behind it, and a burst overflows the queue.
+  a.sendNow(new Uint8Array(100).fill(2), b.address);
+  a.sendNow(new Uint8Array(100).fill(3), b.address);
+  assert.equal(got, [1, 2]);
+  assert.is(slow.stats().drops.downlinkQueue, 1);
+  a.send(new Uint8Array(10).fill(4), b.address);
+  await clock.advance(11);
+  assert.equal(got, [1, 2], 'a normal datagram waits for the queue to drain');
+  await clock.advance(400);
+  assert.equal(got, [1, 2, 4]);
+  sim.close();
+});
+
 s('sim.close() removes everything and leaves no timer', async () => {
   const { clock, sim } = makeSim({ latencyMs: 10 });
   const a = await sim.addHost('192.0.2.1').bind();

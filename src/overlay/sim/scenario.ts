@@ -208,6 +208,9 @@ interface Live {
 }
 
 /** Run one scenario to completion; see module docs. */
+/** The simulation's time step (ms): datagrams are delivered, and timers fire, in batches this long. */
+const TIME_STEP_MS = 1;
+
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioReport> {
   const wall0 = performance.now();
   const name = options.name ?? (options.sybil ? 'sybil' : options.seedOutage ? 'seed-outage' : 'baseline');
@@ -225,8 +228,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const churnRandom = root.fork();
   const workRandom = root.fork();
   const peerRandom = root.fork();
-  const clock = new VirtualClock();
-  const net = new SimNet({ clock, random: netRandom, latencyMs: 20, jitterMs: 2, loss: 0.001, timeResolutionMs: 1 });
+  // Timers of one millisecond fire as a batch, as the network delivers its datagrams.
+  const clock = new VirtualClock(undefined, { batchMs: TIME_STEP_MS });
+  const net = new SimNet({ clock, random: netRandom, latencyMs: 20, jitterMs: 2, loss: 0.001, timeResolutionMs: TIME_STEP_MS });
   const world = new SimWorld(clock, net, config, new MessageRegistry());
   const keys = new SimKeyDirectory();
   if (useOverlay && options.sybil) throw new Error('the Sybil scenario runs on the stand-in node only');

@@ -35,6 +35,7 @@
  * the oldest given up first, as the reassembler does).
  * @module
  */
+import type { ProbedLink } from '../liveness.ts';
 import type { Clock, Timer } from '../../clock.ts';
 import type { Address, DatagramSocket } from '../../net/net.ts';
 import { HandlerSet, type MessageChannel, type PayloadHandler } from '../../wire/channel.ts';
@@ -584,6 +585,23 @@ export class SimLinks {
       return;
     }
     this.stats.dropped++;
+  }
+}
+
+/**
+ * `link` as a {@link ProbedLink} for LivenessProbe: probes go the instant way. A class, not
+ * an object literal with a getter per link, so the probe's reads stay monomorphic.
+ */
+export class InstantProbedLink implements ProbedLink {
+  constructor(private readonly link: SimLink) {}
+  get isClosed(): boolean {
+    return this.link.closed;
+  }
+  lastReceivedAt(): number {
+    return this.link.lastReceived;
+  }
+  send(payload: Uint8Array): void {
+    this.link.sendInstant(payload);
   }
 }
 

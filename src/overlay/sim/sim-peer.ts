@@ -49,7 +49,7 @@ import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts
 import { signPresence } from '../presence-signing.ts';
 import { RecordStore } from '../record-store.ts';
 import { RoutingTable } from '../routing-table.ts';
-import { type SimLink, SimLinks } from './sim-links.ts';
+import { InstantProbedLink, type SimLink, SimLinks } from './sim-links.ts';
 import { ATTACH_MAX_PEERS, SimAttach, SimDetach, SimLookup, SimMove, SimPublish } from './sim-methods.ts';
 import { type NodeSpec, SIM_PORT, type SimWorld } from './sim-world.ts';
 
@@ -683,8 +683,7 @@ export class SimPeer {
   /** Probe attached supernode `peer` over `link` (liveness.ts): its echoes bring its loads; three misses drop it. */
   private startProbe(peer: number, link: SimLink): void {
     this.probes.get(peer)?.stop();
-    const probed = { get isClosed() { return link.closed; }, lastReceivedAt: () => link.lastReceived, send: (p: Uint8Array) => link.sendInstant(p) };
-    const probe = new LivenessProbe(this.world.clock, this.random, probed, this.world.config.liveness, {
+    const probe = new LivenessProbe(this.world.clock, this.random, new InstantProbedLink(link), this.world.config.liveness, {
       echo: (_rtt, attached, load, area) => {
         this.loads.set(peer, { load, area: area ?? load });
         if (!attached) link.close('supernode forgot us');
