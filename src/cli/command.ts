@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import type { Logger } from '../log.ts';
+import type { Logger, LogLevel } from '../log.ts';
 import type { CliIo } from './io.ts';
 import type { GlobalSettings } from './global.ts';
 import type { OptionSpecs, OptionValues } from './options.ts';
@@ -71,6 +71,8 @@ export interface Command<O extends OptionSpecs = OptionSpecs, P extends readonly
   readonly groups?: readonly OptionGroup[];
   /** Example invocations for `--help` (without the leading `tincan`). */
   readonly examples?: readonly string[];
+  /** Log level when `--log-level` is not given (default `info`). */
+  readonly logLevel?: LogLevel;
   /**
    * Do the work. Return an outcome; throwing is treated as a failure with the message.
    * Import heavy implementation modules inside `run` with `await import(...)`, so that

@@ -158,7 +158,7 @@ export function parseCommandLine(
   const global: GlobalSettings = {
     home: resolveHome(values.home as string | undefined, env),
     json: values.json as boolean,
-    logLevel: values.logLevel as GlobalSettings['logLevel'],
+    logLevel: (s.values.has('logLevel') ? values.logLevel : command?.logLevel ?? values.logLevel) as GlobalSettings['logLevel'],
   };
   const options: Record<string, unknown> = {};
   for (const key of Object.keys(own)) options[key] = values[key];

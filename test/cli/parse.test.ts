@@ -134,6 +134,19 @@ parse('HOST:PORT values are validated', async () => {
   assert.is(parseCommandLine(supernode, ['--listen', '[::]:0'], {}).kind, 'run');
 });
 
+parse("a command's own log level applies unless --log-level is given", () => {
+  const demo = COMMANDS.find((c) => c.name === 'demo')!;
+  const supernode = COMMANDS.find((c) => c.name === 'supernode')!;
+  const level = (cmd: typeof demo, argv: string[]) => {
+    const r = parseCommandLine(cmd, argv, {});
+    return r.kind === 'run' ? r.args.global.logLevel : undefined;
+  };
+  assert.is(level(demo, []), 'warn', 'the demo prints its summary, not info logs');
+  assert.is(level(demo, ['--log-level', 'info']), 'info');
+  assert.is(level(demo, ['--log-level=debug']), 'debug');
+  assert.is(level(supernode, ['--listen', '[::]:0']), 'info');
+});
+
 parse('numbers, ranges and enums are validated', async () => {
   const cases: Array<[string[], string, RegExp]> = [
     [['call', 'bob', '--seed', '127.0.0.1:1', '--tone', 'abc'], 'call', /invalid --tone "abc": expected a number from 20 to 20000/],

@@ -12,7 +12,8 @@ import { withDefault } from '../options.ts';
 export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'headless: embedded supernode + echo service, a 5 s test call, then stats',
-  description: 'Starts a supernode and the echo service on loopback, calls the echo service for 5 seconds\nand prints the call statistics (with --json, the same object as `tincan call --json`).',
+  description: 'Starts a supernode and the echo service on loopback, calls the echo service for 5 seconds\nand prints the call statistics (with --json, the same object as `tincan call --json`).\nLogs only warnings unless --log-level says otherwise.',
+  logLevel: 'warn',
   positionals: [],
   options: {
     duration: withDefault('S', 'length of the test call in seconds', positive(600), 5),
