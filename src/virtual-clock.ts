@@ -155,16 +155,7 @@ export class VirtualClock implements Clock {
       if (next.cancelled) continue;
       if (flushed) batchEnd = next.at + this.batchMs;
       flushed = false;
-      this.t = Math.max(this.t, next.at);
-      if (next.every > 0) {
-        next.at += next.every;
-        next.seq = this.seq++;
-        this.heap.push(next);
-      } else {
-        next.cancelled = true;
-        this.live--;
-      }
-      next.fn();
+      this.fire(next);
     }
     this.t = Math.max(this.t, until);
     await flushMicrotasks();
@@ -180,18 +171,23 @@ export class VirtualClock implements Clock {
       if (!next || next.at > until) break;
       this.heap.pop();
       if (next.cancelled) continue;
-      this.t = Math.max(this.t, next.at);
-      if (next.every > 0) {
-        next.at += next.every;
-        next.seq = this.seq++;
-        this.heap.push(next);
-      } else {
-        next.cancelled = true;
-        this.live--;
-      }
-      next.fn();
+      this.fire(next);
     }
     this.t = Math.max(this.t, until);
+  }
+
+  /** Fire a timer just taken off the heap (an interval goes back on it first). */
+  private fire(e: Entry): void {
+    this.t = Math.max(this.t, e.at);
+    if (e.every > 0) {
+      e.at += e.every;
+      e.seq = this.seq++;
+      this.heap.push(e);
+    } else {
+      e.cancelled = true;
+      this.live--;
+    }
+    e.fn();
   }
 
   /** @internal Called by a timer when it is cancelled. */
