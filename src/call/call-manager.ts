@@ -304,6 +304,7 @@ export class CallManager {
   private onRestartRequest(ctx: CallContext): void {
     if (ctx.call.state !== 'active' || ctx.restarting) return;
     if (ctx.lastRestartAt !== undefined && this.now() - ctx.lastRestartAt < RESTART_REQUEST_GAP_MS) return;
+    this.components.log.info({ callId: ctx.call.id }, 'the callee hears nothing: restarting ICE');
     void this.restartIce(ctx);
   }
 
