@@ -177,9 +177,9 @@ export class LivenessProbe {
     this.sentAt = this.clock.now();
     this.sent++;
     this.link.send(PROBE);
-    // An echo may arrive within the send (the simulator's instant path): it has scheduled
-    // the next period already, and no answer timeout is needed.
-    if (this.sentAt >= 0 && this.timer === undefined && !this.stopped) this.schedule(this.timeout());
+    // An echo may arrive within the send (the simulator's instant path): it has cleared
+    // `sentAt` and scheduled the next period, and no answer timeout is needed.
+    if (this.sentAt >= 0 && !this.stopped) this.schedule(this.timeout());
   }
 
   private die(reason: string): void {
