@@ -51,6 +51,8 @@ export interface CallStats {
   /** Frames concealed (PLC) and packets that came too late to play. */
   concealed: number;
   late: number;
+  /** ICE restarts so far in this call (each after the media path died). */
+  restarts: number;
   /** RED distance in use for our outgoing stream (0 = no redundancy). */
   redDistance: number;
   /** Expected loss given to our Opus encoder (steers its in-band FEC), percent. */
@@ -126,6 +128,7 @@ export function buildCallStats(i: CallStatsInput): { stats: CallStats; baseline:
     redRecovered: pl.redundantUsed,
     concealed: pl.concealed,
     late: pl.late,
+    restarts: p.restarts,
     redDistance: i.redDistance,
     encoderLossPct: i.encoderLossPct,
     r: round(q.r),

@@ -9,7 +9,8 @@
  *   supernodes see STUN/TURN traffic;
  * - SRTP replay protection ({@link RtpReplayGuard}) on every received packet;
  * - a path watchdog: if no media arrives for `deadAfterMs`, `onPathDead` fires so the
- *   call can restart ICE (for example through another supernode);
+ *   call can restart ICE (for example through another supernode); a silence seen just
+ *   after this process stalled is not judged (silence-watch.ts);
  * - path stats (direct vs relay, which relay, RTT) from werift's candidate-pair stats;
  * - RED (RFC 2198) negotiated as `red/48000/2` ahead of Opus, distance set by the caller;
  * - ICE restart that survives the death of the relaying supernode: `offer({iceRestart})`
@@ -41,6 +42,7 @@ import type { Clock, Timer } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { RtpReplayGuard } from './rtp-replay-guard.ts';
 import { relayHostsIn, serversForRestart } from './restart-servers.ts';
+import { SilenceWatch } from './silence-watch.ts';
 import './werift-fixes.ts';
 
 /** RTP payload type we offer for Opus (dynamic range). */
@@ -58,6 +60,11 @@ export interface IceServer {
 /** Options for a {@link MediaSession}. */
 export interface MediaSessionInit {
   iceServers: IceServer[];
+  /**
+   * The servers a restart may use now (default: `iceServers`): a node leaves out the
+   * supernodes that do not answer it, so a restart does not gather from a dead relay.
+   */
+  restartIceServers?: () => Promise<IceServer[]>;
   /** Extra host candidate addresses (werift skips loopback interfaces; tests add 127.0.0.1). */
   additionalHostAddresses?: string[];
   /** `relay` forces TURN (tests and privacy mode). */
@@ -118,7 +125,11 @@ export class MediaSession {
   private track: MediaStreamTrack | undefined;
   private readonly init: MediaSessionInit;
   private settleFirst: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  /** IP of the TURN server the last known path went through (left out on a restart). */
+  /**
+   * IP of the TURN server the last known path went through, ours or the peer's (left out
+   * on a restart while our path is dead; a guess: a node also gives the restart only
+   * the supernodes that answer it, see `restartIceServers`).
+   */
   private lastRelayHost: string | undefined;
   private restarts = 0;
   /** Peer connections made for restarts since media last connected (a retry rotates instead of guessing again). */
@@ -131,8 +142,7 @@ export class MediaSession {
   private handlers: Array<(a: ReceivedAudio) => void> = [];
   private deadHandlers: Array<() => void> = [];
   private watchdog: Timer | undefined;
-  private lastReceivedAt = 0;
-  private pathDead = false;
+  private silence: SilenceWatch;
   private closed = false;
   private sent = { packets: 0, bytes: 0 };
   private received = { packets: 0, bytes: 0 };
@@ -150,6 +160,7 @@ export class MediaSession {
     init: MediaSessionInit,
   ) {
     this.deadAfterMs = init.deadAfterMs ?? 2000;
+    this.silence = this.newSilenceWatch();
     this.gatherTimeoutMs = init.gatherTimeoutMs ?? 3000;
     const rand = new Uint32Array(2);
     globalThis.crypto.getRandomValues(rand);
@@ -206,8 +217,7 @@ export class MediaSession {
       this.components.log.debug({ state, current: pc === this.pc }, 'media: connection state');
       if (pc !== this.pc) return;
       if (state === 'connected') {
-        this.lastReceivedAt = this.components.clock.now();
-        this.pathDead = false;
+        this.silence.heard(this.components.clock.now());
         this.swapsSinceConnected = 0;
         this.startWatchdog();
         this.settleFirst?.resolve();
@@ -227,10 +237,13 @@ export class MediaSession {
    */
   private async swap(peerDropped: readonly string[] = []): Promise<void> {
     await this.stats().catch(() => {}); // refreshes lastRelayHost if the pair is still known
+    const base = (await this.init.restartIceServers?.().catch(() => undefined)) ?? this.init.iceServers;
     const old = this.pc;
     const retry = this.swapsSinceConnected++;
-    const { servers: ordered, dead } = serversForRestart(this.init.iceServers, { peerDropped, lastRelayHost: this.lastRelayHost, retry });
-    this.components.log.info({ deadRelay: dead.join(',') || undefined, retry }, 'media: new peer connection for the restart');
+    // A restart the peer asked for while we still hear it says nothing against our relay.
+    const lastRelayHost = this.silence.isDead ? this.lastRelayHost : undefined;
+    const { servers: ordered, dead } = serversForRestart(base.length > 0 ? base : this.init.iceServers, { peerDropped, lastRelayHost, retry });
+    this.components.log.info({ servers: ordered.length, deadRelay: dead.join(',') || undefined, peerDropped: peerDropped.join(',') || undefined, ourRelay: lastRelayHost, retry }, 'media: new peer connection for the restart');
     this.restarts++;
     this.attach(ordered, await freshDtlsKeys());
     // Not awaited: closing deallocates on the (maybe dead) TURN server, with retries.
@@ -359,7 +372,7 @@ export class MediaSession {
 
   /** True while no media has arrived for `deadAfterMs`. */
   get isPathDead(): boolean {
-    return this.pathDead;
+    return this.silence.isDead;
   }
 
   /** Called once when no media has arrived for `deadAfterMs` (re-armed by new media). */
@@ -426,8 +439,8 @@ export class MediaSession {
     if (!this.guard.accept(h.ssrc, h.sequenceNumber)) return;
     this.received.packets++;
     this.received.bytes += rtp.payload.length;
-    this.lastReceivedAt = this.components.clock.now();
-    this.pathDead = false;
+    const arrivalMs = this.components.clock.now();
+    this.silence.heard(arrivalMs);
     const redundant = this.redSeqs.delete(h.sequenceNumber);
     if (redundant) this.redRecovered++;
     const audio: ReceivedAudio = {
@@ -436,7 +449,7 @@ export class MediaSession {
       marker: h.marker,
       payloadType: h.payloadType,
       payload: new Uint8Array(rtp.payload),
-      arrivalMs: this.lastReceivedAt,
+      arrivalMs,
       redundant,
     };
     for (const handler of this.handlers) handler(audio);
@@ -470,16 +483,20 @@ export class MediaSession {
     };
   }
 
+  private newSilenceWatch(): SilenceWatch {
+    return new SilenceWatch(this.deadAfterMs, Math.max(100, Math.floor(this.deadAfterMs / 5)), this.components.clock.now());
+  }
+
   private startWatchdog(): void {
     this.watchdog?.cancel();
+    const silence = (this.silence = this.newSilenceWatch());
     this.watchdog = this.components.clock.setInterval(() => {
-      const silentFor = this.components.clock.now() - this.lastReceivedAt;
-      if (!this.pathDead && silentFor >= this.deadAfterMs) {
-        this.pathDead = true;
-        this.components.log.warn({ silentFor }, 'media path dead');
+      const now = this.components.clock.now();
+      if (silence.check(now)) {
+        this.components.log.warn({ silentFor: silence.silentFor(now) }, 'media path dead');
         for (const h of this.deadHandlers) h();
       }
-    }, Math.max(100, Math.floor(this.deadAfterMs / 5)));
+    }, silence.tickMs);
   }
 
   private gathered(): Promise<void> {

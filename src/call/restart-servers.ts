@@ -3,9 +3,12 @@
  * the first STUN and the first TURN server of its list, so after a relay died the list
  * must not start with the dead relay's supernode. Which relay died is a guess: the peer's
  * restart offer leaving relays out says it saw them die (ours may be alive); otherwise it
- * is the relay of our last known path. A second restart before media came back does not
- * trust the guess again and rotates the list by one supernode, as does a restart of a
- * path that was not relayed. Servers come in supernode pairs (STUN, TURN).
+ * is the relay our dead path went through. Without a clue (a direct path, or the peer
+ * asked for the restart while we still hear it) the order stays. A second restart before media came back does not trust the guess again and
+ * rotates the list by one supernode per retry. A supernode's servers (STUN, TURN) stay
+ * together, first supernode first, whatever order they came in. (The node gives a
+ * restart only the servers of supernodes it is still attached to, so a supernode its
+ * overlay found dead is out already.)
  *
  * @example
  * ```ts
@@ -21,7 +24,7 @@ import type { IceServer } from './media-session.ts';
 export interface RestartClues {
   /** Relay hosts in the peer's previous SDP that its restart offer left out. */
   peerDropped: readonly string[];
-  /** The TURN host of our last known relayed path (ours when both ends relayed). */
+  /** The TURN host our last known path went through, if that path is dead. */
   lastRelayHost: string | undefined;
   /** Restarts already made since media last connected. */
   retry: number;
@@ -29,11 +32,24 @@ export interface RestartClues {
 
 /** The servers in the order the new peer connection should use them, and the hosts left out. */
 export function serversForRestart(servers: readonly IceServer[], clues: RestartClues): { servers: IceServer[]; dead: string[] } {
-  const dead = clues.retry > 0 ? [] : clues.peerDropped.length > 0 ? [...clues.peerDropped] : clues.lastRelayHost ? [clues.lastRelayHost] : [];
-  const alive = servers.filter((s) => !dead.includes(serverHost(s.urls) ?? ''));
-  if (dead.length > 0 && alive.length > 0) return { servers: alive, dead };
-  const turn = servers.length > 0 ? (2 * Math.max(1, clues.retry)) % servers.length : 0;
-  return { servers: [...servers.slice(turn), ...servers.slice(0, turn)], dead: [] };
+  const byHost = new Map<string, IceServer[]>();
+  for (const s of servers) {
+    const host = iceServerHost(s.urls) ?? s.urls;
+    const list = byHost.get(host);
+    if (list) list.push(s);
+    else byHost.set(host, [s]);
+  }
+  const hosts = [...byHost.keys()];
+  const guessed = clues.retry > 0 ? [] : clues.peerDropped.length > 0 ? [...clues.peerDropped] : clues.lastRelayHost ? [clues.lastRelayHost] : [];
+  const alive = hosts.filter((h) => !guessed.includes(h));
+  if (guessed.length > 0 && alive.length > 0) {
+    // The relay that died may not be one of ours: then our order stays.
+    return { servers: alive.flatMap((h) => byHost.get(h)!), dead: hosts.filter((h) => guessed.includes(h)) };
+  }
+  // No clue: the first try keeps our order; later tries rotate it.
+  const turn = hosts.length > 0 ? clues.retry % hosts.length : 0;
+  const order = [...hosts.slice(turn), ...hosts.slice(0, turn)];
+  return { servers: order.flatMap((h) => byHost.get(h)!), dead: [] };
 }
 
 /** Addresses of the relay candidates in an SDP (their TURN servers' hosts). */
@@ -43,6 +59,7 @@ export function relayHostsIn(sdp: string): string[] {
   return [...out];
 }
 
-function serverHost(url: string): string | undefined {
-  return /^(?:stun|turn)s?:([^:?]+)/.exec(url)?.[1];
+/** The host of a `stun:` or `turn:` URL (an IPv6 address without its brackets). */
+export function iceServerHost(url: string): string | undefined {
+  return /^(?:stun|turn)s?:\[?([^\]?]*?)\]?(?::\d+)?(?:\?|$)/.exec(url)?.[1];
 }

@@ -29,6 +29,7 @@ import type { PresenceRecord } from '../overlay/presence-record.ts';
 import { CallManager, type CallMedia } from '../call/call-manager.ts';
 import type { Call, CallSnapshot } from '../call/call.ts';
 import { MediaSession, type IceServer } from '../call/media-session.ts';
+import { iceServerHost } from '../call/restart-servers.ts';
 import { AudioPipeline } from '../call/audio-pipeline.ts';
 import type { CallStats } from '../call/call-stats.ts';
 import { EchoService } from '../call/echo-service.ts';
@@ -401,11 +402,23 @@ export class TincanNode {
     this.spare = { media: this.newMedia(), key: iceServersKey(this.iceServers) };
   }
 
+  /**
+   * Our ICE servers at the attached supernodes that answer a probe now: a restart must
+   * not gather from a relay that died with the media path.
+   */
+  private async liveIceServers(): Promise<IceServer[]> {
+    if (this.overlay.currentRole === 'supernode') return [...this.iceServers];
+    // By host: a supernode's TURN port need not be its overlay port.
+    const live = new Set((await this.overlay.answeringSupernodes()).map((a) => a.host));
+    return this.iceServers.filter((s) => live.has(iceServerHost(s.urls) ?? ''));
+  }
+
   private newMedia(): MediaSession {
     return new MediaSession(
       { clock: this.c.clock, log: this.c.log },
       {
         iceServers: [...this.iceServers],
+        restartIceServers: () => this.liveIceServers(),
         ...(this.o.additionalHostAddresses ? { additionalHostAddresses: this.o.additionalHostAddresses } : {}),
         ...(this.o.deadAfterMs !== undefined ? { deadAfterMs: this.o.deadAfterMs } : {}),
       },

@@ -60,7 +60,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
 import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
-import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, encodeEcho, probeChannel } from './liveness.ts';
+import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, PROBE_BYTE, encodeEcho, probeChannel } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
   BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
@@ -128,6 +128,11 @@ const SIGNAL_HEDGE_MS = 700;
 
 /** How long a recipient's supernodes from a lookup are used for signals without looking again. */
 const ROUTE_TTL_MS = 60_000;
+
+/** {@link OverlayNode.answeringSupernodes} repeats its probe this often (ms). */
+const REPROBE_MS = 150;
+
+const PROBE = new Uint8Array([PROBE_BYTE]);
 
 let registry: MessageRegistry | undefined;
 /** One registry for every node of the process (it is immutable once built). */
@@ -491,6 +496,34 @@ export class OverlayNode {
       ),
     );
     return answers.filter((c): c is TurnCredentials => c !== undefined);
+  }
+
+  /**
+   * The addresses of the attached supernodes that answer a liveness probe within
+   * `timeoutMs` (default: the probes' longest answer timeout). A call whose media path
+   * just died asks before it restarts ICE: the relay that died with the path may not have
+   * missed enough regular probes yet, and a restart must not gather from it. The probe is
+   * repeated every {@link REPROBE_MS} (a supernode echoes a peer at most every 100 ms, and
+   * a probe may be lost); resolves once all have answered.
+   */
+  async answeringSupernodes(timeoutMs = DEFAULT_LIVENESS.maxTimeoutMs): Promise<Address[]> {
+    const { clock } = this.c;
+    const since = clock.now();
+    const deadline = since + timeoutMs;
+    const peers = this.attachedPeers();
+    // ">=": on loopback the echo can come within the millisecond of the probe.
+    const answered = (p: PeerState) => !p.link.isClosed && p.link.lastReceivedAt() >= since;
+    let nextProbe = since;
+    for (;;) {
+      const waiting = peers.filter((p) => !answered(p));
+      if (waiting.length === 0 || clock.now() >= deadline || this.closed) break;
+      if (clock.now() >= nextProbe) {
+        for (const p of waiting) p.link.send(PROBE);
+        nextProbe = clock.now() + REPROBE_MS;
+      }
+      await clock.sleep(10);
+    }
+    return peers.filter(answered).map((p) => p.link.address);
   }
 
   /**

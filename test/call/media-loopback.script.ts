@@ -1,7 +1,9 @@
 /**
  * Two MediaSessions in one process on 127.0.0.1 (run inside a loopback-only namespace by
  * media-session.test.ts): offer/answer, 100 audio packets each way, a replayed packet,
- * then the sender goes silent so the watchdog must declare the path dead.
+ * then the sender goes silent so the watchdog must declare the path dead. Then a restart
+ * offer that leaves out a relay the first offer had: the answering side's new peer
+ * connection leaves that relay's servers out (`deadRelay` in its log).
  */
 import { MediaSession } from '../../src/call/media-session.ts';
 import { RealClock } from '../../src/clock.ts';
@@ -43,7 +45,27 @@ const dead = new Promise<void>((resolve) => a.onPathDead(() => {
 await Promise.race([dead, new Promise((r) => setTimeout(r, 4000))]);
 await a.close();
 await b.close();
+
+// The restart: c's first offer carries a relay candidate at 127.0.0.2 (added to its SDP, as
+// if c relayed through that supernode); its restart offer does not. Nothing listens on the
+// servers' ports: only the order the answering side picks is looked at.
+const restartLines: Record<string, unknown>[] = [];
+const capture = silentLogger();
+capture.info = (obj: object | string, msg?: string) => {
+  if (typeof obj === 'object' && msg === 'media: new peer connection for the restart') restartLines.push(obj as Record<string, unknown>);
+};
+const servers = [{ urls: 'stun:127.0.0.2:9' }, { urls: 'stun:127.0.0.3:9' }];
+const c = new MediaSession({ clock, log }, { ...init, gatherTimeoutMs: 300 });
+const d = new MediaSession({ clock, log: capture }, { ...init, iceServers: servers, gatherTimeoutMs: 300 });
+const relayLine = 'a=candidate:9 1 udp 16777215 127.0.0.2 40000 typ relay raddr 127.0.0.1 rport 1\r\n';
+const firstOffer = (await c.offer()).replace(/(a=candidate:[^\r\n]*\r\n)/, `$1${relayLine}`);
+await c.complete(await d.answer(firstOffer));
+await d.answer(await c.offer({ iceRestart: true }));
+await c.close();
+await d.close();
+
 console.log(JSON.stringify({
+  restartDeadRelay: restartLines.map((l) => l.deadRelay ?? null),
   setupMs,
   receivedByA: new Set(gotA).size,
   receivedByB: new Set(gotB).size,

@@ -4,10 +4,11 @@ import { lastJson, runInLoopbackNetns } from '../helpers/loopback-netns.ts';
 
 const media = suite('media session (werift, loopback namespace)');
 
-media('two sessions connect, exchange audio both ways, report a direct path, detect a dead path', async () => {
+media('two sessions connect, exchange audio both ways, report a direct path, detect a dead path; a restart offer that drops a relay makes the answerer leave it out', async () => {
   const r = lastJson<{
     setupMs: number; receivedByA: number; receivedByB: number; duplicatesDelivered: number; payloadOk: boolean;
     path: string; localType: string; rttMs: number; fingerprint: string; answerFingerprint: string; deadAfter: number;
+    restartDeadRelay: (string | null)[];
   }>(await runInLoopbackNetns('test/call/media-loopback.script.ts', [], 60_000));
   assert.ok(r.receivedByB >= 95, `B received ${r.receivedByB}/100`);
   assert.ok(r.receivedByA >= 95, `A received ${r.receivedByA}/100`);
@@ -20,6 +21,9 @@ media('two sessions connect, exchange audio both ways, report a direct path, det
   assert.not.equal(r.fingerprint, r.answerFingerprint, 'each peer connection has its own DTLS certificate, even in one process');
   assert.ok(r.deadAfter >= 900 && r.deadAfter <= 2500, `path declared dead after ${r.deadAfter} ms of silence`);
   assert.ok(r.setupMs < 5000);
+  // The relay the peer's restart offer left out, read from the candidate lines of the
+  // peer's previous offer.
+  assert.equal(r.restartDeadRelay, ['127.0.0.2']);
 });
 
 media('closing a session while its offer gathers (with STUN and TURN) leaves no socket open, and its TURN allocation is released', async () => {

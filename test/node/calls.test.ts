@@ -40,7 +40,7 @@ calls(`call -> answer carries speech; node --auto-answer answers (envelope corre
   // alice -> bob: the speech file, then hang up when it has played.
   assert.is(r.toBob.code, 0, JSON.stringify(r.toBob));
   assert.ok(r.toBob.ok);
-  assert.is(r.toBob.path, 'direct');
+  assert.is(r.toBob.path, 'direct', JSON.stringify(r.toBob));
   assert.ok(r.toBob.setupMs > 0 && r.toBob.setupMs < 10_000, `setup ${r.toBob.setupMs} ms`);
   assert.ok(r.toBob.packetsSent > 100, `sent ${r.toBob.packetsSent}`);
   // bob's `answer` exits when the caller hangs up, with its own view of the call.

@@ -105,7 +105,17 @@ s('a crashed supernode is noticed by probes and replaced: 3 supernodes again and
       }
     });
   }
+  const asker = affected[0]!;
+  const before = await w.run(asker.node.answeringSupernodes());
+  assert.is(before.length, 3, 'all three answer before the crash');
   await w.run(w.crash(dead));
+  // Right after the crash the regular probes have not noticed; an explicit check has, in at most 700 ms.
+  const askedAt = w.clock.now();
+  assert.ok(asker.node.snapshot().supernodes.some((s) => s.id === dead.node.id), 'not noticed yet');
+  const answering = await w.run(asker.node.answeringSupernodes());
+  assert.is(answering.length, 2, JSON.stringify(answering));
+  assert.not.ok(answering.some((a) => a.host === dead.ip), 'the crashed supernode does not answer');
+  assert.ok(w.clock.now() - askedAt <= 750, `answered in ${w.clock.now() - askedAt} ms`);
   await w.advance(10_000, 50);
   const figures = affected.map((l) => doneMs.get(l) ?? -1);
   console.log(`  re-attach after a supernode crash (SimNet, 20 ms links): ${figures.join(', ')} ms`);

@@ -113,7 +113,7 @@ export function callResult(setupMs: number | undefined, s: CallStats | undefined
     packetsSent: s?.packetsSent ?? 0,
     packetsReceived: s?.packetsReceived ?? 0,
     ...(s
-      ? { localType: s.localType, remoteType: s.remoteType, sendKbps: round(s.sendKbps), recvKbps: round(s.recvKbps), concealed: s.concealed, fecRecovered: s.fecRecovered, redRecovered: s.redRecovered, jitterBufferMs: round(s.jitterBufferMs) }
+      ? { localType: s.localType, remoteType: s.remoteType, sendKbps: round(s.sendKbps), recvKbps: round(s.recvKbps), concealed: s.concealed, fecRecovered: s.fecRecovered, redRecovered: s.redRecovered, jitterBufferMs: round(s.jitterBufferMs), restarts: s.restarts }
       : {}),
   };
 }
