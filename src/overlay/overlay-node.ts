@@ -96,6 +96,8 @@ interface PeerState {
   probe: LivenessProbe | undefined;
   /** Supernodes: when we last echoed a probe of this peer. */
   lastEcho: number;
+  /** Leaves: until when this supernode is suspect (it did not answer {@link OverlayNode.answeringSupernodes}); signals try it last. */
+  suspectUntil: number;
   /** Supernodes: the DHT publish of this leaf's record under way. */
   storing: Promise<void> | undefined;
 }
@@ -131,6 +133,9 @@ const ROUTE_TTL_MS = 60_000;
 
 /** {@link OverlayNode.answeringSupernodes} repeats its probe this often (ms). */
 const REPROBE_MS = 150;
+
+/** A supernode that did not answer {@link OverlayNode.answeringSupernodes} is tried last for signals this long (ms). */
+const SUSPECT_MS = 10_000;
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
 
@@ -500,17 +505,22 @@ export class OverlayNode {
 
   /**
    * The addresses of the attached supernodes that answer a liveness probe within
-   * `timeoutMs` (default: the probes' longest answer timeout). A call whose media path
-   * just died asks before it restarts ICE: the relay that died with the path may not have
-   * missed enough regular probes yet, and a restart must not gather from it. The probe is
-   * repeated every {@link REPROBE_MS} (a supernode echoes a peer at most every 100 ms, and
-   * a probe may be lost); resolves once all have answered.
+   * `timeoutMs` (default: as a liveness probe's answer timeout, 3 RTTs within 350-700 ms).
+   * A call whose media path just died asks before it restarts ICE: the relay that died
+   * with the path may not have missed enough regular probes yet, and a restart must not
+   * gather from it. The probe is repeated every {@link REPROBE_MS} (a supernode echoes a
+   * peer at most every 100 ms, and a probe may be lost); resolves once all have answered.
+   * Those that did not are tried last for signals for a while (the restart offer
+   * follows at once).
    */
-  async answeringSupernodes(timeoutMs = DEFAULT_LIVENESS.maxTimeoutMs): Promise<Address[]> {
+  async answeringSupernodes(timeoutMs?: number): Promise<Address[]> {
     const { clock } = this.c;
     const since = clock.now();
-    const deadline = since + timeoutMs;
     const peers = this.attachedPeers();
+    // As a liveness probe's answer timeout: 3 RTTs, bounded.
+    const { minTimeoutMs, maxTimeoutMs } = DEFAULT_LIVENESS;
+    const rtt = Math.max(0, ...peers.map((p) => p.rttMs ?? maxTimeoutMs / 3));
+    const deadline = since + (timeoutMs ?? Math.min(maxTimeoutMs, Math.max(minTimeoutMs, 3 * rtt)));
     // ">=": on loopback the echo can come within the millisecond of the probe.
     const answered = (p: PeerState) => !p.link.isClosed && p.link.lastReceivedAt() >= since;
     let nextProbe = since;
@@ -523,6 +533,7 @@ export class OverlayNode {
       }
       await clock.sleep(10);
     }
+    for (const p of peers) if (!answered(p)) p.suspectUntil = clock.now() + SUSPECT_MS;
     return peers.filter(answered).map((p) => p.link.address);
   }
 
@@ -650,7 +661,7 @@ export class OverlayNode {
     const rpc = new RpcPeer(endpoint, { clock, random, defaults: { timeoutMs: 5000 } });
     const p: PeerState = {
       link, rpc, endpoint, hello: undefined, role: undefined, pow: undefined, contact: undefined, user: undefined, device: undefined,
-      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, area: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity, storing: undefined,
+      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, area: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity, suspectUntil: 0, storing: undefined,
     };
     this.peers.set(link.peerId, p);
     link.onClose((reason) => this.dropped(p, reason));
@@ -1513,7 +1524,10 @@ export class OverlayNode {
     // SIGNAL_HEDGE_MS (it may have just died), the next one is asked too; the callee drops
     // repeats. The first confirmed delivery settles the send.
     const request = { env, via: via.map((s) => ({ id: s.id, address: { host: s.address.host, port: s.address.port } })) };
-    const attempts = this.attachedPeers().map((p) => () => p.rpc.request(OvSignal, request, { timeoutMs: 10_000, initialRtoMs: 1000 }));
+    // A supernode that just failed to answer a probe goes last (it may have died with a call's media path).
+    const now = this.c.clock.now();
+    const peers = this.attachedPeers().sort((a, b) => Number(a.suspectUntil > now) - Number(b.suspectUntil > now));
+    const attempts = peers.map((p) => () => p.rpc.request(OvSignal, request, { timeoutMs: 10_000, initialRtoMs: 1000 }));
     if (attempts.length === 0) throw new Error('recipient unreachable: no supernode');
     await hedged(attempts, { clock: this.c.clock, hedgeMs: SIGNAL_HEDGE_MS, outcome: (a) => (a.delivered > 0 ? true : a.error ?? 'not delivered') }).catch((err: Error) => {
       throw new Error(`recipient unreachable: ${err.message}`);

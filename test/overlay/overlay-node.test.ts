@@ -142,6 +142,32 @@ s('a crashed supernode is noticed by probes and replaced: 3 supernodes again and
   await w.closeAll();
 });
 
+s('a supernode that does not answer the check goes last for signals: no wait for the hedge when it just died', async () => {
+  const w = new OverlayWorld(21);
+  const sn = await alwaysSupernodes(w, [20, 20, 20]);
+  const seeds = [{ host: sn[0]!.ip, port: PORT }];
+  const [a, b] = ['sender', 'receiver'].map((name) => w.add({ name, seeds }));
+  await w.run(Promise.all([a!.node.start(), b!.node.start()]).then(() => undefined));
+  await w.advance(20_000);
+  const got: string[] = [];
+  b!.node.signalTransport().onEnvelope((e) => got.push(e.callId));
+  const send = (callId: string) => a!.node.signalTransport().send({ from: a!.identity.publicKeyHex, to: b!.identity.publicKeyHex, callId, sealed: new Uint8Array(100) });
+  await w.run(send('warm')); // the route to b is now known: no lookup below
+  // The sender's first supernode (the first its signals would go through) dies.
+  const firstId = a!.node.snapshot().supernodes[0]!.id;
+  const dead = sn.find((x) => x.node.id === firstId)!;
+  await w.run(w.crash(dead));
+  const answering = await w.run(a!.node.answeringSupernodes(), 120_000, 10);
+  assert.is(answering.length, 2);
+  const sentAt = w.clock.now();
+  await w.run(send('after-crash'), 120_000, 10);
+  const tookMs = w.clock.now() - sentAt;
+  // (Each of b's supernodes delivers: the call layer drops the repeats.)
+  assert.equal([...new Set(got)], ['warm', 'after-crash']);
+  assert.ok(tookMs < 700, `delivered after ${tookMs} ms: the dead supernode was tried first`);
+  await w.closeAll();
+});
+
 s('an idle leaf costs well under 200 B/s (IP/UDP headers included), probes and all', async () => {
   const w = new OverlayWorld(13);
   const first = w.add({ role: 'always' });
