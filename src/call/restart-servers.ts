@@ -1,14 +1,14 @@
 /**
  * Which ICE servers a restart's new peer connection gathers from. werift 0.24 uses only
  * the first STUN and the first TURN server of its list, so after a relay died the list
- * must not start with the dead relay's supernode. Which relay died is a guess: the peer's
- * restart offer leaving relays out says it saw them die (ours may be alive); otherwise it
- * is the relay our dead path went through. Without a clue (a direct path, or the peer
- * asked for the restart while we still hear it) the order stays. A second restart before media came back does not trust the guess again and
- * rotates the list by one supernode per retry. A supernode's servers (STUN, TURN) stay
- * together, first supernode first, whatever order they came in. (The node gives a
- * restart only the servers of supernodes it is still attached to, so a supernode its
- * overlay found dead is out already.)
+ * must not start with the dead relay's supernode. A node first leaves out the supernodes
+ * that do not answer a probe at that moment (`MediaSessionInit.restartIceServers`); among
+ * the rest, which relay died is a guess: the peer's restart offer leaving relays out says
+ * it saw them die (ours may be alive); otherwise it is the relay our dead path went
+ * through. Without a clue (a direct path, or the peer asked for the restart while we
+ * still hear it) the order stays. A second restart before media came back does not trust
+ * the guess again and rotates the list by one supernode per retry. A supernode's servers
+ * (STUN, TURN) stay together, first supernode first, whatever order they came in.
  *
  * @example
  * ```ts
