@@ -99,6 +99,15 @@ export function cliTincanNode(global: GlobalSettings | undefined, ctx: CommandCo
   return new TincanNode({ clock: ctx.io.clock, random: ctx.io.random, net: new UdpNet(), log: ctx.log, identity: o.identity }, init);
 }
 
+/**
+ * The line `tincan call` ends with, from its `--json` object: how the call went, and how
+ * often its media path had to be restarted (after the relay died, say) if it was.
+ */
+export function callSummaryLine(target: string, durationS: number | undefined, json: Record<string, unknown>): string {
+  const restarts = typeof json.restarts === 'number' ? json.restarts : 0;
+  return `call with ${target} ended after ${durationS} s: setup ${json.setupMs} ms, ${json.path}${json.via ? ` via ${json.via}` : ''}, rtt ${json.rttMs} ms, jitter ${json.jitterMs} ms, loss ${json.lossPct}%, MOS ${json.mos}, packets ${json.packetsSent} sent / ${json.packetsReceived} received${restarts > 0 ? `, media path restarted ${restarts === 1 ? 'once' : `${restarts} times`}` : ''}`;
+}
+
 /** DESIGN.md's `call --json` object from the final stats. */
 export function callResult(setupMs: number | undefined, s: CallStats | undefined): Record<string, unknown> {
   const round = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);

@@ -31,7 +31,7 @@ export const callCommand = defineCommand({
   examples: ['call bob --seed 203.0.113.7:4000', 'call echo --seed 127.0.0.1:4000 --tone 440 --duration 5 --json'],
   async run({ options, positionals, global }, ctx) {
     const { awaitSupernode, identityFor, untilSignal } = await import('./overlay-common.ts');
-    const { callAudio, callResult, cliTincanNode, placeCall } = await import('./call-common.ts');
+    const { callAudio, callResult, callSummaryLine, cliTincanNode, placeCall } = await import('./call-common.ts');
     const identity = await identityFor(global, ctx);
     if (typeof identity === 'string') return failure(identity);
     const target = positionals.NAME;
@@ -51,8 +51,7 @@ export const callCommand = defineCommand({
       const r = await placeCall(node, target, ctx.io.clock, { durationS: options.duration, stop, endWithSource: options.play !== undefined && options.duration === undefined });
       const json: Record<string, unknown> = { ...callResult(r.setupMs, r.stats), ...(r.durationS !== undefined ? { durationS: r.durationS } : {}), ...(r.reason ? { reason: r.reason } : {}) };
       if (!r.ok) return failure(r.error ?? `call ${r.reason}`, { json });
-      const s = r.stats;
-      return success(json, `call with ${target} ended after ${r.durationS} s: setup ${r.setupMs} ms, ${s?.path ?? 'none'}${s?.via ? ` via ${s.via}` : ''}, rtt ${json.rttMs} ms, jitter ${json.jitterMs} ms, loss ${json.lossPct}%, MOS ${json.mos}, packets ${json.packetsSent} sent / ${json.packetsReceived} received`);
+      return success(json, callSummaryLine(target, r.durationS, json));
     } finally {
       await node.close();
     }
