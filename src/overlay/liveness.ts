@@ -86,6 +86,12 @@ export interface LivenessOptions {
 /** Defaults of {@link LivenessOptions}. */
 export const DEFAULT_LIVENESS: Readonly<LivenessOptions> = { periodMs: 2500, misses: 3, minTimeoutMs: 350, maxTimeoutMs: 700 };
 
+/** How long to wait for an echo: 3 smoothed RTTs within the bounds (the longest before an RTT is known). */
+export function answerTimeoutMs(srttMs: number | undefined, o: Pick<LivenessOptions, 'minTimeoutMs' | 'maxTimeoutMs'> = DEFAULT_LIVENESS): number {
+  const base = srttMs === undefined ? o.maxTimeoutMs : 3 * srttMs;
+  return Math.max(o.minTimeoutMs, Math.min(o.maxTimeoutMs, base));
+}
+
 /** What a {@link LivenessProbe} reports. */
 export interface LivenessEvents {
   /** An echo: smoothed RTT, and what the supernode said (area: its area-load estimate, if sent). */
@@ -150,8 +156,7 @@ export class LivenessProbe {
   }
 
   private timeout(): number {
-    const base = this.srttMs === undefined ? this.o.maxTimeoutMs : 3 * this.srttMs;
-    return Math.max(this.o.minTimeoutMs, Math.min(this.o.maxTimeoutMs, base));
+    return answerTimeoutMs(this.srttMs, this.o);
   }
 
   private schedule(ms: number): void {

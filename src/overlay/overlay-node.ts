@@ -60,7 +60,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
 import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
-import { DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, PROBE_BYTE, encodeEcho, probeChannel } from './liveness.ts';
+import { answerTimeoutMs, DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, PROBE_BYTE, encodeEcho, probeChannel } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
   BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
@@ -517,10 +517,8 @@ export class OverlayNode {
     const { clock } = this.c;
     const since = clock.now();
     const peers = this.attachedPeers();
-    // As a liveness probe's answer timeout: 3 RTTs, bounded.
-    const { minTimeoutMs, maxTimeoutMs } = DEFAULT_LIVENESS;
-    const rtt = Math.max(0, ...peers.map((p) => p.rttMs ?? maxTimeoutMs / 3));
-    const deadline = since + (timeoutMs ?? Math.min(maxTimeoutMs, Math.max(minTimeoutMs, 3 * rtt)));
+    const slowest = peers.some((p) => p.rttMs === undefined) ? undefined : Math.max(0, ...peers.map((p) => p.rttMs!));
+    const deadline = since + (timeoutMs ?? answerTimeoutMs(slowest));
     // ">=": on loopback the echo can come within the millisecond of the probe.
     const answered = (p: PeerState) => !p.link.isClosed && p.link.lastReceivedAt() >= since;
     let nextProbe = since;
