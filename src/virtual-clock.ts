@@ -34,9 +34,16 @@ class Entry implements Timer {
 /** Default epoch of a virtual clock: 2023-11-14T22:13:20Z. */
 export const VIRTUAL_EPOCH = 1_700_000_000_000;
 
-/** Binary min-heap of timer entries ordered by (at, seq). */
+/**
+ * Binary min-heap of timer entries ordered by (at, seq). The keys live in typed arrays
+ * beside the entries, so sifting compares numbers in a few contiguous cache lines instead
+ * of loading an entry object per comparison (with tens of thousands of timers, those
+ * loads were most of the clock's cost).
+ */
 class TimerHeap {
   private items: Entry[] = [];
+  private ats = new Float64Array(1024);
+  private seqs = new Float64Array(1024);
   get size(): number {
     return this.items.length;
   }
@@ -47,15 +54,24 @@ class TimerHeap {
   push(e: Entry): void {
     const a = this.items;
     let i = a.length;
+    if (i === this.ats.length) this.grow();
+    const ats = this.ats;
+    const seqs = this.seqs;
+    const at = e.at;
+    const seq = e.seq;
     a.push(e);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const parent = a[p]!;
-      if (!less(e, parent)) break;
-      a[i] = parent;
+      const pa = ats[p]!;
+      if (pa < at || (pa === at && seqs[p]! < seq)) break;
+      a[i] = a[p]!;
+      ats[i] = pa;
+      seqs[i] = seqs[p]!;
       i = p;
     }
     a[i] = e;
+    ats[i] = at;
+    seqs[i] = seq;
   }
   pop(): Entry | undefined {
     const a = this.items;
@@ -63,25 +79,48 @@ class TimerHeap {
     const last = a.pop();
     const n = a.length;
     if (n > 0 && last) {
+      const ats = this.ats;
+      const seqs = this.seqs;
+      const at = ats[n]!;
+      const seq = seqs[n]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const m = r < n && less(a[r]!, a[l]!) ? r : l;
-        if (!less(a[m]!, last)) break;
+        let m = l;
+        let ma = ats[l]!;
+        let ms = seqs[l]!;
+        if (r < n) {
+          const ra = ats[r]!;
+          if (ra < ma || (ra === ma && seqs[r]! < ms)) {
+            m = r;
+            ma = ra;
+            ms = seqs[r]!;
+          }
+        }
+        if (!(ma < at || (ma === at && ms < seq))) break;
         a[i] = a[m]!;
+        ats[i] = ma;
+        seqs[i] = ms;
         i = m;
       }
       a[i] = last;
+      ats[i] = at;
+      seqs[i] = seq;
     }
     return top;
   }
+  private grow(): void {
+    const ats = new Float64Array(this.ats.length * 2);
+    ats.set(this.ats);
+    const seqs = new Float64Array(this.seqs.length * 2);
+    seqs.set(this.seqs);
+    this.ats = ats;
+    this.seqs = seqs;
+  }
 }
 
-function less(x: Entry, y: Entry): boolean {
-  return x.at < y.at || (x.at === y.at && x.seq < y.seq);
-}
 
 /** Virtual time; see module docs. */
 export class VirtualClock implements Clock {

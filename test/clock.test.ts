@@ -19,6 +19,29 @@ clock('fires timers in time order, ties in scheduling order', async () => {
   assert.is(c.pending, 0);
 });
 
+clock('thousands of timers (more than the heap starts with) fire in (time, scheduling) order', async () => {
+  const c = new VirtualClock();
+  const r = new SeededRandom(7);
+  const fired: [number, number][] = [];
+  const timers = [];
+  for (let i = 0; i < 5000; i++) {
+    const delay = r.int(200); // many ties
+    timers.push(c.setTimeout(() => fired.push([c.now() - VIRTUAL_EPOCH, i]), delay));
+  }
+  for (let i = 0; i < 5000; i += 7) timers[i]!.cancel();
+  // Timers scheduled while firing go into the same heap.
+  c.setTimeout(() => c.setTimeout(() => fired.push([c.now() - VIRTUAL_EPOCH, -1]), 50), 100);
+  await c.advance(300);
+  assert.is(fired.length, 5000 - Math.ceil(5000 / 7) + 1);
+  for (let k = 1; k < fired.length; k++) {
+    const [t0, i0] = fired[k - 1]!;
+    const [t1, i1] = fired[k]!;
+    assert.ok(t0 < t1 || (t0 === t1 && (i0 < i1 || i1 === -1)), `timer ${i1} at ${t1} fired after ${i0} at ${t0}`);
+  }
+  assert.ok(fired.some(([t, i]) => i === -1 && t === 150));
+  assert.is(c.pending, 0);
+});
+
 clock('intervals repeat until cancelled; cancel is idempotent', async () => {
   const c = new VirtualClock();
   let n = 0;
