@@ -48,6 +48,19 @@ export class SimSocket implements DatagramSocket {
     this.host.sim.transmit(this, data, to, true);
   }
 
+  /**
+   * {@link sendNow} for a sender that runs the receiver's handler itself: the datagram
+   * takes the same route with the same effects, but stops at the receiving socket, which
+   * is returned (with the source address it sees in `host.sim.carriedFrom`); undefined if
+   * it was dropped or is not instant (see {@link SimNet.carry}). The caller then calls
+   * that socket's `deliver` (which counts it and runs its handlers) or counts it with
+   * `countCarried` and handles it. The payload is not copied.
+   */
+  carryNow(data: Uint8Array, to: Address): SimSocket | undefined {
+    if (this.isClosed) return undefined;
+    return this.host.sim.carry(this, data, to);
+  }
+
   onMessage(handler: MessageHandler): () => void {
     if (this.isClosed) return () => {};
     // Copy on write: removing a handler while a datagram is being dispatched is safe.
@@ -66,6 +79,12 @@ export class SimSocket implements DatagramSocket {
 
   stats(): SocketStats {
     return { ...this.counters };
+  }
+
+  /** @internal Count a datagram {@link carryNow} brought here that the carrier handles itself. */
+  countCarried(bytes: number): void {
+    this.counters.receivedPackets++;
+    this.counters.receivedBytes += bytes;
   }
 
   /** @internal Hand a datagram to the handlers (called from the simulator's timer). */

@@ -166,6 +166,11 @@ export class SimNet {
   private deliveredPackets = 0;
   private deliveredBytes = 0;
   private readonly drops: DropCounts = newDropCounts();
+  /** Inside {@link carry}: the instant datagram stops at the receiving socket. */
+  private carrying = false;
+  private carriedTo: SimSocket | undefined;
+  /** The source address the receiver of the last {@link carry} sees. */
+  carriedFrom: Address | undefined;
 
   constructor(options: SimNetOptions) {
     this.clock = options.clock;
@@ -410,17 +415,38 @@ export class SimNet {
     }
     if (keep < 1 && random.float() >= keep) return this.dropAt(host, 'loss');
     if (this.queue.size >= this.maxInFlight) return this.dropAt(host, 'overload');
-    const f = this.flight(data, from, fromEid, fromPort, edge, port);
+    const f = this.flight(data, from, fromEid, fromPort, edge, port, instant);
     if (instant) return this.arrive(f, now, true);
     f.host = dst;
     f.serialization = serialization;
     this.schedule(f, depart + sampleDelay(random, latency, jitter) + serialization);
   }
 
-  private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number): Flight {
+  /**
+   * @internal {@link transmit} with `instant`, except that the datagram stops at the
+   * receiving socket: it is counted as delivered (to the host and network; the caller
+   * then either hands it to `SimSocket.deliver` or counts it with `countCarried`), the
+   * socket's handlers do not run, and the payload is not copied. Returns that socket, with the source address its
+   * handlers would have been given in {@link carriedFrom}; undefined when the datagram was
+   * dropped, or is not instant (to the sender's own LAN or address) and was sent as usual.
+   * For a sender that knows the receiver's handler and calls it itself (sim-links.ts).
+   */
+  carry(sock: SimSocket, data: Uint8Array, to: Address): SimSocket | undefined {
+    this.carriedTo = undefined;
+    this.carriedFrom = undefined;
+    this.carrying = true;
+    try {
+      this.transmit(sock, data, to, true);
+    } finally {
+      this.carrying = false;
+    }
+    return this.carriedTo;
+  }
+
+  private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number, instant = false): Flight {
     const f = this.pool.pop() ?? { at: 0, seq: 0, stage: 0, data: undefined, from: undefined, fromEid: 0, fromPort: 0, edge: undefined, host: undefined, port: 0, serialization: 0 };
     f.stage = 0;
-    f.data = this.copy(data);
+    f.data = instant && this.carrying ? data : this.copy(data);
     f.from = from;
     f.fromEid = fromEid;
     f.fromPort = fromPort;
@@ -578,6 +604,12 @@ export class SimNet {
     host.receivedBytes += n;
     this.deliveredPackets++;
     this.deliveredBytes += n;
+    if (this.carrying) {
+      // The socket's own counters are the carrier's to update (SimSocket.deliver or countCarried).
+      this.carriedTo = sock;
+      this.carriedFrom = from;
+      return;
+    }
     sock.deliver(data, from);
   }
 

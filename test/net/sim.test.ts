@@ -176,6 +176,41 @@ s('sendNow arrives within the call, through the same NAT filter, loss and counte
   sim.close();
 });
 
+s('carryNow stops at the receiving socket: same route and counters as sendNow, no handler run, drops give undefined', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10 });
+  const nat = sim.addNat('203.0.113.1', { kind: 'port-restricted' });
+  const leafHost = sim.addHost('10.0.0.2', { nat });
+  const leaf = await leafHost.bind({ port: 5000 });
+  const lanPeer = await sim.addHost('10.0.0.3', { nat }).bind({ port: 5000 });
+  const serverHost = sim.addHost('192.0.2.2');
+  const server = await serverHost.bind({ port: 4000 });
+  let handled = 0;
+  server.onMessage(() => handled++);
+  // Dropped by the NAT (no mapping yet): undefined, counted as a drop.
+  assert.is(server.carryNow(Uint8Array.of(1), { host: '203.0.113.1', port: 5000 }), undefined);
+  assert.is(sim.stats().drops.natUnsolicited, 1);
+  const payload = Uint8Array.of(2, 2);
+  const dst = leaf.carryNow(payload, server.address);
+  assert.is(dst, server, 'the receiving socket');
+  assert.equal(sim.carriedFrom, { host: '203.0.113.1', port: sim.carriedFrom!.port }, 'the NAT-mapped source');
+  assert.is(handled, 0, 'its handlers did not run');
+  assert.is(serverHost.stats().receivedPackets, 1, 'counted at the host');
+  assert.is(sim.stats().deliveredPackets, 1);
+  assert.is(server.stats().receivedPackets, 0, 'the socket count is the carrier\'s');
+  dst!.countCarried(payload.byteLength);
+  assert.is(server.stats().receivedBytes, 2);
+  // The mapping it made lets the answer in, as sendNow's would.
+  assert.is(server.carryNow(Uint8Array.of(3), sim.carriedFrom!), leaf);
+  // To the sender's own LAN: not instant; sent as usual and delivered later through the handlers.
+  let lanGot = 0;
+  lanPeer.onMessage(() => lanGot++);
+  assert.is(leaf.carryNow(Uint8Array.of(4), lanPeer.address), undefined);
+  await clock.advance(50);
+  assert.is(lanGot, 1);
+  assert.is(clock.pending, 0);
+  sim.close();
+});
+
 s('sendNow to a host with a slow downlink arrives within the call and takes its place in the queue', async () => {
   const { clock, sim } = makeSim({ latencyMs: 10 });
   const a = await sim.addHost('192.0.2.1').bind();

@@ -68,6 +68,69 @@ s('a probe through a NAT and its echo arrive within the call; the period holds; 
   net.close();
 });
 
+s('the carry path (payload straight to the peer link) gives exactly what delivery through the socket gives', async () => {
+  // The same probing world twice: with SimSockets, SimLinks takes SimNet's carry path;
+  // behind a plain wrapper it sends with sendNow and receives through the socket handler.
+  const run = async (wrap: boolean) => {
+    const clock = new VirtualClock();
+    const net = new SimNet({ clock, random: new SeededRandom(5), latencyMs: 20, loss: 0.05 });
+    const ips: string[] = [];
+    const directory = { publicIpOf: (n: number) => ips[n] };
+    const links: SimLinks[] = [];
+    const hosts = [];
+    const kinds = ['port-restricted', 'symmetric', 'address-restricted', 'full-cone'] as const;
+    for (let i = 0; i < 6; i++) {
+      let host;
+      if (i < 2) {
+        ips[i] = `198.51.100.${i + 1}`;
+        host = net.addHost(ips[i]!);
+      } else {
+        ips[i] = `203.0.113.${i}`;
+        host = net.addHost('10.0.0.2', { nat: net.addNat(ips[i]!, { kind: kinds[i - 2]! }) });
+      }
+      hosts.push(host);
+      const sock = host.bindSync({ port: 4000 });
+      const socket = wrap
+        ? { get closed() { return sock.closed; }, address: sock.address, send: sock.send.bind(sock), sendNow: sock.sendNow.bind(sock), onMessage: sock.onMessage.bind(sock), close: () => sock.close(), stats: () => sock.stats() }
+        : sock;
+      links[i] = new SimLinks({ self: i, socket: socket as never, clock, directory, instantKeepalives: true });
+    }
+    for (const sn of links.slice(0, 2)) {
+      sn.onAccept((l) => l.onMessage((d) => {
+        if (parseLinkProbe(d)?.type === 'probe') l.sendInstant(encodeEcho(true, 40, 55));
+      }));
+    }
+    const log: string[] = [];
+    for (let i = 2; i < 6; i++) {
+      for (const sn of [0, 1]) {
+        const link = links[i]!.connect(sn, { host: ips[sn]!, port: 4000 });
+        const probe = new LivenessProbe(clock, new SeededRandom(i * 2 + sn), { get isClosed() { return link.closed; }, lastReceivedAt: () => link.lastReceived, send: (p) => link.sendInstant(p) }, DEFAULT_LIVENESS, {
+          echo: (rtt) => log.push(`${clock.now()} ${i}>${sn} echo ${rtt}`),
+          dead: (why) => log.push(`${clock.now()} ${i}>${sn} dead ${why}`),
+        });
+        link.onMessage((d) => {
+          const m = parseLinkProbe(d);
+          if (m?.type === 'echo') probe.onEcho(m.attached, m.load, m.area);
+        });
+        probe.start();
+      }
+    }
+    await clock.advance(30_000);
+    hosts[1]!.close();
+    await clock.advance(30_000);
+    const figures = { net: net.stats(), hosts: hosts.map((h) => h.stats()), links: links.map((l) => l.stats), heard: links.map((l) => [...l.all()].map((x) => `${x.peer} ${x.lastReceived}`)) };
+    net.close();
+    return { log, figures };
+  };
+  const carried = await run(false);
+  const delivered = await run(true);
+  assert.ok(carried.log.filter((l) => l.includes('echo')).length > 50, 'probes were answered');
+  assert.ok(carried.log.some((l) => l.includes('dead')), 'the closed supernode was noticed');
+  assert.ok(carried.figures.net.drops.loss > 0, 'some probes were lost');
+  assert.equal(carried.log, delivered.log);
+  assert.equal(carried.figures, delivered.figures);
+});
+
 s('scenarios give the same traffic and lookup figures with instant and delayed probes', async () => {
   // Two seeds each way, pooled: one small run's idle-leaf bytes also hold a few re-attaches
   // and republishes (2 KB each), which the two ways' different random streams place differently.

@@ -38,6 +38,7 @@
 import type { ProbedLink } from '../liveness.ts';
 import type { Clock, Timer } from '../../clock.ts';
 import type { Address, DatagramSocket } from '../../net/net.ts';
+import { SimSocket } from '../../net/sim-socket.ts';
 import { HandlerSet, type MessageChannel, type PayloadHandler } from '../../wire/channel.ts';
 import { DATA_HEADER_LEN, FINISH_LEN, INIT_LEN, RESP_LEN } from '../../wire/session/packets.ts';
 import { TAGLEN } from '../../wire/noise/crypto.ts';
@@ -172,9 +173,12 @@ export class SimLink implements MessageChannel {
   partials: Map<number, number> | undefined;
   timer: Timer | undefined;
   tries = 0;
+  /** The peer's end of this link, once an instant packet reached it (see {@link SimLinks.sendInstant}). */
+  peerLink: SimLink | undefined;
 
   constructor(
-    private readonly owner: SimLinks,
+    /** @internal the node's links this one belongs to. */
+    readonly owner: SimLinks,
     /** This side's link id. */
     readonly id: number,
     /** The peer's node index. */
@@ -289,6 +293,8 @@ export class SimLinks {
   private readonly handshakeTimeoutMs: number;
   private readonly maxLinks: number;
   private readonly sendNow: ((data: Uint8Array, to: Address) => void) | undefined;
+  /** SimNet's carry path when the socket is a SimSocket (see {@link sendInstant}). */
+  private readonly carrier: SimSocket | undefined;
   private readonly byId = new Map<number, SimLink>();
   private readonly byPeer = new Map<number, SimLink>();
   private readonly acceptHandlers = new HandlerSet<[SimLink]>();
@@ -308,6 +314,8 @@ export class SimLinks {
     this.maxQueued = options.maxQueued ?? 64;
     const instant = (options.socket as { sendNow?: (data: Uint8Array, to: Address) => void }).sendNow;
     this.sendNow = options.instantKeepalives && instant ? instant.bind(options.socket) : undefined;
+    this.carrier = this.sendNow && options.socket instanceof SimSocket ? options.socket : undefined;
+    if (this.carrier) LINKS_BY_SOCKET.set(this.carrier, this);
     this.post = options.post;
     this.room = (options.maxFragmentBytes ?? DEFAULT_MAX_FRAGMENT_BYTES) - FRAGMENT_HEADER_BYTES;
     this.maxPartial = options.maxPartialParcels ?? 8;
@@ -390,10 +398,41 @@ export class SimLinks {
     const out = this.dataPacket(link, payload);
     instantDepth++;
     try {
-      now(out, link.address);
+      if (this.carrier !== undefined) this.carryInstant(this.carrier, link, out, payload);
+      else now(out, link.address);
     } finally {
       instantDepth--;
     }
+  }
+
+  /**
+   * The instant path without the socket layer: SimNet takes the DATA packet to the peer's
+   * socket (same route, NAT, loss, queues and counters), and if that socket is a node's
+   * links, the payload goes straight to the receiving link, with the checks `onPacket`
+   * makes of a DATA packet but no parsing, lookup or copy: the peer's link is remembered
+   * on ours while it stays open. Anything else takes the socket's usual delivery.
+   */
+  private carryInstant(socket: SimSocket, link: SimLink, out: Uint8Array, payload: Uint8Array): void {
+    const dst = socket.carryNow(out, link.address);
+    if (dst === undefined) return;
+    const from = socket.host.sim.carriedFrom!;
+    const owner = LINKS_BY_SOCKET.get(dst);
+    if (owner === undefined || owner.closedAll || payload.byteLength === 0 || payload[0] === PARCEL_VERSION) return dst.deliver(out.slice(), from);
+    dst.countCarried(out.byteLength);
+    let peer = link.peerLink;
+    // An open link with that id is the one byId holds (a closed one leaves byId at once).
+    if (peer === undefined || peer.closed || peer.owner !== owner || peer.id !== link.remoteId) {
+      peer = owner.byId.get(link.remoteId);
+      link.peerLink = peer;
+    }
+    if (peer === undefined || peer.closed || peer.address.host !== from.host || peer.address.port !== from.port) return void owner.stats.dropped++;
+    peer.lastReceived = owner.clock.now();
+    if (!peer.established) {
+      if (peer.initiator) return void owner.stats.dropped++;
+      owner.establish(peer);
+      owner.acceptHandlers.emit(peer);
+    }
+    peer.receive(payload);
   }
 
   /** A DATA packet of `payload` on `link` in a scratch buffer (counter taken, `lastSent` set). */
@@ -604,6 +643,9 @@ export class InstantProbedLink implements ProbedLink {
     this.link.sendInstant(payload);
   }
 }
+
+/** The links that own each SimNet socket (for {@link SimLinks.sendInstant}'s carry path). */
+const LINKS_BY_SOCKET = new WeakMap<SimSocket, SimLinks>();
 
 /** Instant sends on the stack (see {@link SimLinks.sendInstant}). */
 let instantDepth = 0;
