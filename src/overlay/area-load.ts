@@ -56,6 +56,8 @@ export class AreaLoad {
   private readonly reports = new Map<string, { loadPct: number; at: number }>();
   /** Sum of the loads in `reports` (the estimate is read on every echo: no scan). */
   private sum = 0;
+  /** No report expires before this (the oldest one's expiry when last looked; a lower bound since). */
+  private nextExpiry = Infinity;
 
   constructor(options: AreaLoadOptions) {
     this.clock = options.clock;
@@ -76,7 +78,9 @@ export class AreaLoad {
     if (!Number.isFinite(loadPct)) return;
     this.forget(peer);
     const load = Math.max(0, Math.min(100, loadPct));
-    this.reports.set(peer, { loadPct: load, at: this.clock.now() });
+    const now = this.clock.now();
+    this.reports.set(peer, { loadPct: load, at: now });
+    if (this.reports.size === 1) this.nextExpiry = now + this.maxAgeMs;
     this.sum += load;
     if (this.reports.size > this.maxPeers) this.forget(this.reports.keys().next().value!);
   }
@@ -118,9 +122,15 @@ export class AreaLoad {
 
   /** Drop reports older than `maxAgeMs` (they are first in the map). */
   private expire(): void {
-    const since = this.clock.now() - this.maxAgeMs;
+    const now = this.clock.now();
+    if (now <= this.nextExpiry) return; // read on every echo: most calls end here
+    const since = now - this.maxAgeMs;
+    this.nextExpiry = Infinity;
     for (const [peer, r] of this.reports) {
-      if (r.at >= since) break;
+      if (r.at >= since) {
+        this.nextExpiry = r.at + this.maxAgeMs;
+        break;
+      }
       this.reports.delete(peer);
       this.sum -= r.loadPct;
     }
