@@ -285,7 +285,8 @@ export class SimLinks {
   private readonly room: number;
   private readonly maxPartial: number;
   readonly stats: SimLinksStats = { opened: 0, accepted: 0, closed: 0, handshakeFailures: 0, dropped: 0 };
-  private readonly socket: DatagramSocket;
+  /** @internal */
+  readonly socket: DatagramSocket;
   private readonly clock: Clock;
   private readonly directory: LinkDirectory;
   private readonly idleTimeoutMs: number;
@@ -416,12 +417,13 @@ export class SimLinks {
     const dst = socket.carryNow(out, link.address);
     if (dst === undefined) return;
     const from = socket.host.sim.carriedFrom!;
-    const owner = LINKS_BY_SOCKET.get(dst);
+    let peer = link.peerLink;
+    // An open link with that id is the one its owner's byId holds (a closed one leaves byId at once).
+    const known = peer !== undefined && !peer.closed && peer.id === link.remoteId && peer.owner.socket === dst;
+    const owner = known ? peer!.owner : LINKS_BY_SOCKET.get(dst);
     if (owner === undefined || owner.closedAll || payload.byteLength === 0 || payload[0] === PARCEL_VERSION) return dst.deliver(out.slice(), from);
     dst.countCarried(out.byteLength);
-    let peer = link.peerLink;
-    // An open link with that id is the one byId holds (a closed one leaves byId at once).
-    if (peer === undefined || peer.closed || peer.owner !== owner || peer.id !== link.remoteId) {
+    if (!known) {
       peer = owner.byId.get(link.remoteId);
       link.peerLink = peer;
     }
