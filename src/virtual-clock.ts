@@ -26,10 +26,15 @@ class Entry implements Timer {
   cancel(): void {
     if (!this.cancelled) {
       this.cancelled = true;
+      // The entry stays in the heap until its time; its callback (and all the callback
+      // holds, e.g. a node that left) need not.
+      this.fn = NOOP;
       this.owner.timerCancelled();
     }
   }
 }
+
+const NOOP = (): void => {};
 
 /** Default epoch of a virtual clock: 2023-11-14T22:13:20Z. */
 export const VIRTUAL_EPOCH = 1_700_000_000_000;
@@ -222,11 +227,14 @@ export class VirtualClock implements Clock {
       e.at += e.every;
       e.seq = this.seq++;
       this.heap.push(e);
+      e.fn();
     } else {
       e.cancelled = true;
       this.live--;
+      const fn = e.fn;
+      e.fn = NOOP; // a fired handle kept by its owner need not keep the callback
+      fn();
     }
-    e.fn();
   }
 
   /** @internal Called by a timer when it is cancelled. */
