@@ -99,7 +99,7 @@ const TOO_FEW = 'too few supernodes';
 export interface LeafKnowledge {
   /** IDs of the supernodes it is attached to. */
   attachedIds: Iterable<string>;
-  /** Its host-cache entries (those seen and not failed count as known supernodes). */
+  /** Its host-cache entries, IDs distinct (those seen and not failed count as known supernodes). */
   cacheEntries: Iterable<{ id: string; lastSeen: number; failures: number }>;
   /** Area loads (percent) its supernodes reported. */
   loads: readonly number[];
@@ -113,11 +113,13 @@ export interface LeafKnowledge {
  * and is exactly the one that should see its area as overloaded.
  */
 export function areaViewOf(k: LeafKnowledge): AreaView {
-  const known = new Set(k.attachedIds);
-  for (const e of k.cacheEntries) if (e.lastSeen > 0 && e.failures === 0) known.add(e.id);
+  // Each leaf runs this every election round over its whole cache: count, without a set of it.
+  const attached = new Set(k.attachedIds);
+  let known = attached.size;
+  for (const e of k.cacheEntries) if (e.lastSeen > 0 && e.failures === 0 && !attached.has(e.id)) known++;
   const n = k.loads.length + k.missingAttachments;
   const averageLoadPct = n > 0 ? (k.loads.reduce((a, b) => a + b, 0) + 100 * k.missingAttachments) / n : undefined;
-  return { knownSupernodes: known.size, averageLoadPct, missingAttachments: k.missingAttachments };
+  return { knownSupernodes: known, averageLoadPct, missingAttachments: k.missingAttachments };
 }
 
 /** Why to promote, or undefined to stay a leaf. */

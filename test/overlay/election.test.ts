@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { DEFAULT_ELECTION_POLICY, DemotionTracker, electionScore, leavesToShed, PromotionGate, promotionReason } from '../../src/overlay/election.ts';
+import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, electionScore, leavesToShed, PromotionGate, promotionReason } from '../../src/overlay/election.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, HAIL_ANSWER_LEN, HAIL_REQUEST_LEN, parseProbe } from '../../src/overlay/probes.ts';
 
 const s = suite('overlay/election and probes');
@@ -23,6 +23,26 @@ s('promotion: only above the threshold, and only when supernodes are too few or 
   assert.match(promotionReason(80, { ...area, knownSupernodes: 2 })!, /too few supernodes/);
   assert.match(promotionReason(80, { ...area, averageLoadPct: 95 })!, /overloaded/);
   assert.is(promotionReason(99, area), undefined);
+});
+
+s('area view: attached and usable cached supernodes counted once each; missing attachments count as full', () => {
+  const entry = (id: string, lastSeen = 1, failures = 0) => ({ id, lastSeen, failures });
+  const v = areaViewOf({
+    attachedIds: ['a', 'b', 'a'],
+    cacheEntries: [entry('a'), entry('c'), entry('d', 0), entry('e', 5, 2), entry('f')],
+    loads: [40, 60],
+    missingAttachments: 1,
+  });
+  assert.is(v.knownSupernodes, 4, 'a, b, c, f: never seen (d) and failing (e) do not count, a once');
+  assert.is(v.averageLoadPct, (40 + 60 + 100) / 3);
+  assert.is(v.missingAttachments, 1);
+  assert.is(areaViewOf({ attachedIds: [], cacheEntries: [], loads: [], missingAttachments: 0 }).averageLoadPct, undefined);
+  // The same count as a set of everything, over random caches.
+  fc.assert(fc.property(fc.uniqueArray(fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), lastSeen: fc.nat(3), failures: fc.nat(2) }), { selector: (e) => e.id }), fc.subarray(['a', 'b', 'c', 'x']), (cache, attached) => {
+    const all = new Set(attached);
+    for (const e of cache) if (e.lastSeen > 0 && e.failures === 0) all.add(e.id);
+    return areaViewOf({ attachedIds: attached, cacheEntries: cache, loads: [], missingAttachments: 0 }).knownSupernodes === all.size;
+  }));
 });
 
 s('demotion needs 3 rounds in a row over budget; a calm round resets (hysteresis)', () => {
