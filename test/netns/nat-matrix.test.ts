@@ -108,10 +108,42 @@ const HEADER = [
  * sentences score about 0): 3 s of speech on a loaded 2-vCPU machine usually score
  * 0.8-0.99, but a jitter buffer settling hard at the start has given 0.5 with every
  * packet received. Checked when the peer sent >= 120 of its 150 frames (a sender
- * starved of CPU sends fewer, and the recording is then mostly concealment). Audio quality proper is held to 0.9 by test/call/audio-pipeline.test.ts
+ * starved of CPU sends fewer, and the recording is then mostly concealment); a pair that
+ * falls short while a sender was starved runs once more (see `starved`). Audio quality proper is held to 0.9 by test/call/audio-pipeline.test.ts
  * and to 0.75 under 10% loss below.
  */
 const MIN_SIMILARITY = 0.4;
+
+/** Frames a leaf sends in the 3 s it plays (50 per second). */
+const FRAMES_PLAYED = 150;
+
+/** What is wrong with one pair's call (empty: nothing). */
+function pairProblems(r: PairResult): string[] {
+  const tag = `${r.a} <-> ${r.b}`;
+  if (r.error || !r.resA || !r.resB) return [`${tag}: ${r.error ?? 'no result'}`];
+  const problems: string[] = [];
+  if (!r.resA.connected || !r.resB.connected) problems.push(`${tag}: not connected`);
+  if (r.resA.path !== r.expected || r.resB.path !== r.expected) problems.push(`${tag}: path ${r.resA.path}/${r.resB.path}, expected ${r.expected}`);
+  if (r.expected === 'direct' && (r.a === 'symmetric' || r.b === 'symmetric') && r.a !== 'none' && r.b !== 'none') {
+    const sym = r.a === 'symmetric' ? r.resB : r.resA; // the cone side sees the symmetric side as peer-reflexive
+    if (sym.remoteType !== 'prflx') problems.push(`${tag}: expected a peer-reflexive remote candidate at the cone side, got ${sym.remoteType}`);
+  }
+  for (const [side, res, peer] of [['A', r.resA, r.resB], ['B', r.resB, r.resA]] as const) {
+    // The path carries what the peer sent (a starved sender on a loaded machine sends
+    // fewer frames: the capture pacer slips rather than bursting).
+    const got = Number(res.packetsReceived);
+    const sent = Number(peer.packetsSent);
+    if (!(got >= 25 && got >= 0.95 * sent - 2)) problems.push(`${tag}: ${side} received ${got} of ${sent} packets`);
+    const sim = Math.max(Number(res.envelopeCorrelation), Number(res.globalEnvelopeCorrelation));
+    if (sent >= 120 && !(sim >= MIN_SIMILARITY)) problems.push(`${tag}: ${side} similarity ${res.envelopeCorrelation} (piecewise) / ${res.globalEnvelopeCorrelation} (global)`);
+  }
+  return problems;
+}
+
+/** A leaf sent clearly fewer frames than it played: its process was starved of CPU. */
+function starved(r: PairResult): boolean {
+  return [r.resA, r.resB].some((res) => res !== undefined && Number(res.packetsSent) < FRAMES_PLAYED - 5);
+}
 
 matrix('every pair of NAT kinds connects, on the path ICE can achieve, and carries speech', async () => {
   let pairs: Array<[NatKind, NatKind]> = [];
@@ -120,34 +152,22 @@ matrix('every pair of NAT kinds connects, on the path ICE can achieve, and carri
   const only = process.env.TINCAN_MATRIX_PAIRS;
   if (only) pairs = pairs.filter(([a, b]) => only.split(',').includes(`${a}:${b}`));
   const results: PairResult[] = [];
+  const retried: string[] = [];
   // One call at a time: on 2 shared cores, two concurrent calls (four werift processes)
   // starve ICE consent checks and make the figures noisy.
-  for (const [a, b] of pairs) results.push(await runPair(a, b));
-  console.log('\n' + [...HEADER, ...results.map(row)].join('\n'));
-  const failures: string[] = [];
-  for (const r of results) {
-    const tag = `${r.a} <-> ${r.b}`;
-    if (r.error || !r.resA || !r.resB) {
-      failures.push(`${tag}: ${r.error ?? 'no result'}`);
-      continue;
+  for (const [a, b] of pairs) {
+    let r = await runPair(a, b);
+    // A call whose sender was starved of CPU (the shared machine, not the call) and that
+    // fell short is run once more; the second call must pass on its own.
+    if (pairProblems(r).length > 0 && starved(r)) {
+      retried.push(`${a} <-> ${b}: ${pairProblems(r).join('; ')} (senders ${r.resA?.packetsSent} / ${r.resB?.packetsSent} frames)`);
+      r = await runPair(a, b);
     }
-    if (!r.resA.connected || !r.resB.connected) failures.push(`${tag}: not connected`);
-    if (r.resA.path !== r.expected || r.resB.path !== r.expected) failures.push(`${tag}: path ${r.resA.path}/${r.resB.path}, expected ${r.expected}`);
-    if (r.expected === 'direct' && (r.a === 'symmetric' || r.b === 'symmetric') && r.a !== 'none' && r.b !== 'none') {
-      const sym = r.a === 'symmetric' ? r.resB : r.resA; // the cone side sees the symmetric side as peer-reflexive
-      if (sym.remoteType !== 'prflx') failures.push(`${tag}: expected a peer-reflexive remote candidate at the cone side, got ${sym.remoteType}`);
-    }
-    for (const [side, res, peer] of [['A', r.resA, r.resB], ['B', r.resB, r.resA]] as const) {
-      // The path carries what the peer sent (a starved sender on a loaded machine sends
-      // fewer frames: the capture pacer slips rather than bursting).
-      const got = Number(res.packetsReceived);
-      const sent = Number(peer.packetsSent);
-      if (!(got >= 25 && got >= 0.95 * sent - 2)) failures.push(`${tag}: ${side} received ${got} of ${sent} packets`);
-      const sim = Math.max(Number(res.envelopeCorrelation), Number(res.globalEnvelopeCorrelation));
-      if (sent >= 120 && !(sim >= MIN_SIMILARITY)) failures.push(`${tag}: ${side} similarity ${res.envelopeCorrelation} (piecewise) / ${res.globalEnvelopeCorrelation} (global)`);
-    }
+    results.push(r);
   }
-  assert.equal(failures, []);
+  console.log('\n' + [...HEADER, ...results.map(row)].join('\n'));
+  if (retried.length > 0) console.log(`run again after a starved sender: ${retried.join(' | ')}`);
+  assert.equal(results.flatMap(pairProblems), []);
 });
 
 matrix('10% loss on one leaf: the call holds, FEC/RED and concealment show in the stats', async () => {
