@@ -427,14 +427,30 @@ export class SimLinks {
       peer = owner.byId.get(link.remoteId);
       link.peerLink = peer;
     }
-    if (peer === undefined || peer.closed || peer.address.host !== from.host || peer.address.port !== from.port) return void owner.stats.dropped++;
-    peer.lastReceived = owner.clock.now();
-    if (!peer.established) {
-      if (peer.initiator) return void owner.stats.dropped++;
-      owner.establish(peer);
-      owner.acceptHandlers.emit(peer);
+    if (owner.acceptData(peer, from)) peer.receive(payload);
+  }
+
+  /**
+   * A DATA packet for `link` (undefined: no link has its id) arrived from `from`: checks
+   * and bookkeeping of every arrival, by the socket or the carry path. False when dropped
+   * (counted).
+   */
+  private acceptData(link: SimLink | undefined, from: Address): link is SimLink {
+    if (!link || link.closed || link.address.host !== from.host || link.address.port !== from.port) {
+      this.stats.dropped++;
+      return false;
     }
-    peer.receive(payload);
+    link.lastReceived = this.clock.now();
+    if (!link.established) {
+      if (link.initiator) {
+        this.stats.dropped++;
+        return false;
+      }
+      // DATA overtook FINISH: it proves the initiator completed the handshake.
+      this.establish(link);
+      this.acceptHandlers.emit(link);
+    }
+    return true;
   }
 
   /** A DATA packet of `payload` on `link` in a scratch buffer (counter taken, `lastSent` set). */
@@ -549,14 +565,7 @@ export class SimLinks {
     if (type === DATA) {
       if (data.byteLength < DATA_HEADER_LEN + TAGLEN) return void this.stats.dropped++;
       const link = this.byId.get(readU32(data, 1));
-      if (!link || link.closed || link.address.host !== from.host || link.address.port !== from.port) return void this.stats.dropped++;
-      link.lastReceived = now;
-      if (!link.established) {
-        if (link.initiator) return void this.stats.dropped++;
-        // DATA overtook FINISH: it proves the initiator completed the handshake.
-        this.establish(link);
-        this.acceptHandlers.emit(link);
-      }
+      if (!this.acceptData(link, from)) return;
       if (data.byteLength === DATA_HEADER_LEN + TAGLEN) return; // a keepalive
       if (data[DATA_HEADER_LEN] === PARCEL_VERSION && this.post) return this.onParcelFragment(link, data);
       link.receive(data.subarray(DATA_HEADER_LEN, data.byteLength - TAGLEN));
