@@ -17,6 +17,13 @@ export interface Clock {
   now(): number;
   /** Run `fn` once after `ms` milliseconds. */
   setTimeout(fn: () => void, ms: number): Timer;
+  /**
+   * {@link setTimeout}, reusing `spent` where the clock can: a one-shot timer of this
+   * clock that has fired or been cancelled, which the caller gives up (it must not touch
+   * that handle again). For a timer re-armed thousands of times a second (liveness probes
+   * in the simulator): no allocation per arming.
+   */
+  setTimeoutReusing(spent: Timer | undefined, fn: () => void, ms: number): Timer;
   /** Run `fn` every `ms` milliseconds until cancelled. */
   setInterval(fn: () => void, ms: number): Timer;
   /** Resolve after `ms`; rejects with the signal's reason when aborted. */
@@ -47,6 +54,9 @@ export class RealClock implements Clock {
   setTimeout(fn: () => void, ms: number): Timer {
     const h = globalThis.setTimeout(fn, Math.max(0, ms));
     return { cancel: () => globalThis.clearTimeout(h) };
+  }
+  setTimeoutReusing(_spent: Timer | undefined, fn: () => void, ms: number): Timer {
+    return this.setTimeout(fn, ms);
   }
   setInterval(fn: () => void, ms: number): Timer {
     const h = globalThis.setInterval(fn, Math.max(1, ms));

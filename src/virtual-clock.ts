@@ -16,12 +16,15 @@ import { type Clock, type Timer, sleepOn } from './clock.ts';
 /** A scheduled timer; also the {@link Timer} handed out (no closure per timer). */
 class Entry implements Timer {
   cancelled = false;
+  /** In the heap (cancelled entries stay there until their time). */
+  queued = true;
   constructor(
     public at: number,
     public seq: number,
     public fn: () => void,
     public every: number, // 0 for one-shot
-    private readonly owner: VirtualClock,
+    /** @internal */
+    readonly owner: VirtualClock,
   ) {}
   cancel(): void {
     if (!this.cancelled) {
@@ -161,6 +164,22 @@ export class VirtualClock implements Clock {
     return this.schedule(fn, Math.max(0, ms), 0);
   }
 
+  setTimeoutReusing(spent: Timer | undefined, fn: () => void, ms: number): Timer {
+    // Reused only when it is ours, a one-shot, and no longer in the heap (fired, or
+    // cancelled and since reached): then nothing else refers to it but the caller.
+    if (spent instanceof Entry && spent.owner === this && spent.cancelled && !spent.queued && spent.every === 0) {
+      spent.cancelled = false;
+      spent.at = this.t + Math.max(0, ms);
+      spent.seq = this.seq++;
+      spent.fn = fn;
+      spent.queued = true;
+      this.heap.push(spent);
+      this.live++;
+      return spent;
+    }
+    return this.setTimeout(fn, ms);
+  }
+
   setInterval(fn: () => void, ms: number): Timer {
     const every = Math.max(1, ms);
     return this.schedule(fn, every, every);
@@ -196,6 +215,7 @@ export class VirtualClock implements Clock {
       }
       if (!next || next.at > until) break;
       this.heap.pop();
+      next.queued = false;
       if (next.cancelled) continue;
       if (flushed) batchEnd = next.at + this.batchMs;
       flushed = false;
@@ -214,6 +234,7 @@ export class VirtualClock implements Clock {
       const next = this.heap.peek();
       if (!next || next.at > until) break;
       this.heap.pop();
+      next.queued = false;
       if (next.cancelled) continue;
       this.fire(next);
     }
@@ -226,6 +247,7 @@ export class VirtualClock implements Clock {
     if (e.every > 0) {
       e.at += e.every;
       e.seq = this.seq++;
+      e.queued = true;
       this.heap.push(e);
       e.fn();
     } else {

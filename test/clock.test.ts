@@ -128,5 +128,42 @@ clock('batchMs: timers of one batch fire before the promise callbacks of the fir
   assert.throws(() => new VirtualClock(VIRTUAL_EPOCH, { batchMs: -1 }), /batchMs/);
 });
 
+clock('setTimeoutReusing takes back a fired timer, never one still queued or an interval', async () => {
+  const c = new VirtualClock();
+  const seen: number[] = [];
+  const first = c.setTimeout(() => seen.push(c.now() - VIRTUAL_EPOCH), 10);
+  await c.advance(10);
+  // Fired: the same handle comes back, armed anew.
+  const again = c.setTimeoutReusing(first, () => seen.push(-(c.now() - VIRTUAL_EPOCH)), 5);
+  assert.is(again, first);
+  assert.is(c.pending, 1);
+  await c.advance(5);
+  assert.equal(seen, [10, -15]);
+  // Cancelled but still in the heap until its time: a new handle, and the old stays silent.
+  const pending = c.setTimeout(() => seen.push(1000), 50);
+  pending.cancel();
+  const fresh = c.setTimeoutReusing(pending, () => seen.push(c.now() - VIRTUAL_EPOCH), 20);
+  assert.is.not(fresh, pending);
+  await c.advance(100);
+  assert.equal(seen, [10, -15, 35]);
+  // Cancelled and since passed its time: reusable; a cancel of the new arming works.
+  const reused = c.setTimeoutReusing(pending, () => seen.push(2000), 5);
+  assert.is(reused, pending);
+  reused.cancel();
+  await c.advance(10);
+  assert.equal(seen, [10, -15, 35]);
+  assert.is(c.pending, 0);
+  // An interval is never taken, nor a timer of another clock.
+  const every = c.setInterval(() => {}, 10);
+  every.cancel();
+  await c.advance(20);
+  assert.is.not(c.setTimeoutReusing(every, () => {}, 1), every);
+  const other = new VirtualClock();
+  const theirs = other.setTimeout(() => {}, 1);
+  await other.advance(1);
+  assert.is.not(c.setTimeoutReusing(theirs, () => {}, 1), theirs);
+  assert.is(other.pending, 0);
+});
+
 clock.run();
 random.run();

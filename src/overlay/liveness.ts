@@ -41,17 +41,44 @@ const pct = (x: number) => Math.max(0, Math.min(100, Math.round(x)));
 /** The echo a supernode sends back. */
 export function encodeEcho(attached: boolean, loadPct: number, areaLoadPct: number): Uint8Array {
   // Sized and filled, not from an array literal (several times cheaper: one per probe).
-  const out = new Uint8Array(3);
+  return encodeEchoInto(new Uint8Array(3), attached, loadPct, areaLoadPct);
+}
+
+/** {@link encodeEcho} into `out` (3 bytes or more; returns its first 3), for a sender that reuses one buffer. */
+export function encodeEchoInto(out: Uint8Array, attached: boolean, loadPct: number, areaLoadPct: number): Uint8Array {
   out[0] = ECHO_BYTE;
   out[1] = (attached ? 0x80 : 0) | pct(loadPct);
   out[2] = pct(areaLoadPct);
-  return out;
+  return out.length === 3 ? out : out.subarray(0, 3);
 }
 
 /** A parsed link probe or echo; undefined for anything else (e.g. a fragment). */
 export type LinkProbe = { type: 'probe' } | { type: 'echo'; attached: boolean; load: number; area: number | undefined };
 
 const PARSED_PROBE: LinkProbe = Object.freeze({ type: 'probe' });
+
+/** Whether a link payload is a probe (cheaper than {@link parseLinkProbe} for a receiver that only answers them). */
+export function isProbe(d: Uint8Array): boolean {
+  return d.length === 1 && d[0] === PROBE_BYTE;
+}
+
+/**
+ * An echo's fields packed in one number, without allocating (for a receiver of thousands
+ * a second): -1 when `d` is not an echo; else `attached << 16 | load << 8 | area`, with
+ * area 255 when the echo has none. Read them with {@link echoAttached}, {@link echoLoad}
+ * and {@link echoArea}.
+ */
+export function packedEcho(d: Uint8Array): number {
+  if ((d.length !== 2 && d.length !== 3) || d[0] !== ECHO_BYTE) return -1;
+  const b = d[1]!;
+  return ((b & 0x80) << 9) | (Math.min(100, b & 0x7f) << 8) | (d.length === 3 ? Math.min(100, d[2]!) : 255);
+}
+/** Whether a {@link packedEcho} says the leaf is still attached. */
+export const echoAttached = (packed: number): boolean => (packed & 0x10000) !== 0;
+/** A {@link packedEcho}'s load (0-100). */
+export const echoLoad = (packed: number): number => (packed >> 8) & 0xff;
+/** A {@link packedEcho}'s area load (0-100), or undefined when the echo had none. */
+export const echoArea = (packed: number): number | undefined => ((packed & 0xff) === 255 ? undefined : packed & 0xff);
 
 /** Parse a link payload as a probe or echo. */
 export function parseLinkProbe(d: Uint8Array): LinkProbe | undefined {
@@ -113,6 +140,8 @@ export type ProbedLink = Pick<OverlayLink, 'isClosed' | 'lastReceivedAt' | 'send
 /** Probes one supernode over `link`; see module docs. */
 export class LivenessProbe {
   private timer: Timer | undefined;
+  /** The timer that last fired, for the clock to reuse at the next arming. */
+  private spent: Timer | undefined;
   private sentAt = -1;
   private misses = 0;
   private stopped = false;
@@ -143,6 +172,7 @@ export class LivenessProbe {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = undefined;
+    this.spent = undefined;
   }
 
   /** An echo arrived on the link. */
@@ -167,11 +197,18 @@ export class LivenessProbe {
   }
 
   private schedule(ms: number): void {
+    // A pending timer is cancelled (it stays queued: the clock will not reuse it); a fired one is reused.
+    const spent = this.timer ?? this.spent;
     this.timer?.cancel();
-    this.timer = this.clock.setTimeout(() => this.fire(), ms);
+    this.spent = undefined;
+    this.timer = this.clock.setTimeoutReusing(spent, this.onTimer, ms);
   }
 
+  /** One callback for every timer of this probe (a leaf schedules one per probe). */
+  private readonly onTimer = (): void => this.fire();
+
   private fire(): void {
+    this.spent = this.timer;
     this.timer = undefined;
     if (this.stopped) return;
     if (this.link.isClosed) return this.die('link closed');

@@ -40,6 +40,7 @@ s('a late timer is caught up, a very late one slips', () => {
     now: () => now,
     setInterval: (fn: () => void) => ((fire = fn), { cancel: () => {} }),
     setTimeout: () => ({ cancel: () => {} }),
+    setTimeoutReusing: () => ({ cancel: () => {} }),
     sleep: async () => {},
   };
   const sink = new NullSink();

@@ -29,7 +29,7 @@ async function cli(argv: string[], opts: { tty?: boolean; env?: Record<string, s
     stderr: (t) => void (err += t),
     isTTY: opts.tty ?? false,
     env: opts.env ?? { TINCAN_HOME: join(base, 'env-home') },
-    clock: { now: () => 1_800_000_000_000, setTimeout: () => ({ cancel() {} }), setInterval: () => ({ cancel() {} }), sleep: async () => {} },
+    clock: { now: () => 1_800_000_000_000, setTimeout: () => ({ cancel() {} }), setTimeoutReusing: () => ({ cancel() {} }), setInterval: () => ({ cancel() {} }), sleep: async () => {} },
     random: new SeededRandom(1),
     logger: () => silentLogger(),
   };

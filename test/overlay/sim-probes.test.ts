@@ -12,10 +12,38 @@ import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
 import { SimNet } from '../../src/net/sim.ts';
 import { SimLinks } from '../../src/overlay/sim/sim-links.ts';
-import { DEFAULT_LIVENESS, encodeEcho, LivenessProbe, parseLinkProbe } from '../../src/overlay/liveness.ts';
+import { DEFAULT_LIVENESS, echoArea, echoAttached, echoLoad, encodeEcho, encodeEchoInto, isProbe, LivenessProbe, packedEcho, parseLinkProbe } from '../../src/overlay/liveness.ts';
 import { runScenario } from '../../src/overlay/sim/scenario.ts';
 
 const s = suite('overlay/sim probes');
+
+s('the allocation-free readers agree with parseLinkProbe on every short payload', () => {
+  let echoes = 0;
+  for (let len = 0; len <= 3; len++) {
+    const count = len === 0 ? 1 : len === 1 ? 256 : len === 2 ? 65536 : 256 * 256 * 4;
+    for (let n = 0; n < count; n++) {
+      const d = new Uint8Array(len);
+      // Three-byte payloads: every first and second byte, with area bytes 0, 77, 100 and 255.
+      if (len >= 1) d[0] = len === 3 ? [0x51, 0x50, 0x01, 0x00][n >> 16]! : n & 0xff;
+      if (len === 2) d[1] = n >> 8;
+      if (len === 3) (d[1] = n & 0xff), (d[2] = [0, 77, 100, 255][(n >> 8) & 3]!);
+      const p = parseLinkProbe(d);
+      assert.is(isProbe(d), p?.type === 'probe');
+      const e = packedEcho(d);
+      if (p?.type !== 'echo') {
+        assert.is(e, -1);
+        continue;
+      }
+      echoes++;
+      assert.equal([echoAttached(e), echoLoad(e), echoArea(e)], [p.attached, p.load, p.area]);
+    }
+  }
+  assert.ok(echoes > 1000, `${echoes} echoes checked`);
+  const out = new Uint8Array(8);
+  for (const [a, l, area] of [[true, 0, 0], [false, 100, 100], [true, 57.4, 120], [false, -3, 33]] as const) {
+    assert.equal([...encodeEchoInto(out, a, l, area)], [...encodeEcho(a, l, area)]);
+  }
+});
 
 s('a probe through a NAT and its echo arrive within the call; the period holds; a dead supernode is noticed', async () => {
   const clock = new VirtualClock();

@@ -165,7 +165,8 @@ export class SimLink implements MessageChannel {
   /** Free slot for the owner (e.g. its RPC stack). */
   user: unknown;
   private counter = 0;
-  private readonly handlers = new HandlerSet<[Uint8Array]>();
+  /** Payload handlers, copied on write (a handler may remove itself while called). A plain array, not a HandlerSet: called for every probe and echo. */
+  private handlers: PayloadHandler[] = [];
   private readonly closeHandlers = new HandlerSet<[string]>();
   private parcelHandler: ((parcel: SimParcel) => void) | undefined;
   queue: (Uint8Array | SimParcel)[] | undefined = [];
@@ -232,7 +233,10 @@ export class SimLink implements MessageChannel {
   }
 
   onMessage(handler: PayloadHandler): () => void {
-    return this.handlers.add(handler);
+    this.handlers = [...this.handlers, handler];
+    return () => {
+      this.handlers = this.handlers.filter((h) => h !== handler);
+    };
   }
 
   onClose(handler: (reason: string) => void): () => void {
@@ -248,7 +252,7 @@ export class SimLink implements MessageChannel {
     this.partials = undefined;
     this.parcelHandler = undefined;
     this.owner.forget(this);
-    this.handlers.clear();
+    this.handlers = [];
     this.closeHandlers.emit(reason);
     this.closeHandlers.clear();
   }
@@ -260,7 +264,15 @@ export class SimLink implements MessageChannel {
 
   /** @internal */
   receive(payload: Uint8Array): void {
-    if (payload.byteLength > 0) this.handlers.emit(payload);
+    if (payload.byteLength === 0) return;
+    const hs = this.handlers;
+    for (let i = 0; i < hs.length; i++) {
+      try {
+        hs[i]!(payload);
+      } catch {
+        // as HandlerSet: a handler's error stays with it
+      }
+    }
   }
 
   /** @internal */
