@@ -38,13 +38,15 @@ export interface MessageChannel {
 
 /**
  * A small helper for channel implementations: a handler list that survives handlers
- * removing themselves while being called, and isolates handler exceptions.
+ * removing themselves while being called, and isolates handler exceptions. Handlers
+ * take one value (a payload, a message, a close reason): called directly, with no
+ * argument array per call (emitted for every datagram in the simulator).
  */
-export class HandlerSet<A extends unknown[]> {
-  private list: ((...args: A) => void)[] = [];
+export class HandlerSet<T> {
+  private list: ((value: T) => void)[] = [];
 
   /** Add a handler; returns its remover. */
-  add(h: (...args: A) => void): () => void {
+  add(h: (value: T) => void): () => void {
     this.list = [...this.list, h];
     return () => {
       this.list = this.list.filter((x) => x !== h);
@@ -52,11 +54,12 @@ export class HandlerSet<A extends unknown[]> {
   }
 
   /** Call every handler; returns how many threw (their errors are swallowed). */
-  emit(...args: A): number {
+  emit(value: T): number {
     let failed = 0;
-    for (const h of this.list) {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
       try {
-        h(...args);
+        list[i]!(value);
       } catch {
         failed++;
       }

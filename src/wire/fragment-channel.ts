@@ -32,8 +32,8 @@ export class FragmentedChannel implements MessageChannel {
   /** Largest message {@link send} accepts. */
   readonly maxMessageBytes: number;
   private readonly reassembler: Reassembler;
-  private readonly handlers = new HandlerSet<[Uint8Array]>();
-  private readonly closeHandlers = new HandlerSet<[string]>();
+  private readonly handlers = new HandlerSet<Uint8Array>();
+  private readonly closeHandlers = new HandlerSet<string>();
   private readonly maxFragmentBytes: number;
   private readonly detach: (() => void)[] = [];
   private nextId = 0;

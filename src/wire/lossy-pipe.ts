@@ -61,8 +61,8 @@ export interface LossyPipe {
 }
 
 class PipeEnd implements MessageChannel {
-  readonly handlers = new HandlerSet<[Uint8Array]>();
-  readonly closeHandlers = new HandlerSet<[string]>();
+  readonly handlers = new HandlerSet<Uint8Array>();
+  readonly closeHandlers = new HandlerSet<string>();
   peer!: PipeEnd;
   closed = false;
   readonly timers = new Set<Timer>();

@@ -26,8 +26,8 @@ export interface EndpointStats {
 
 /** Typed messages over a channel; see module docs. */
 export class MessageEndpoint {
-  private readonly handlers = new Map<string, HandlerSet<[WireMessage]>>();
-  private readonly closeHandlers = new HandlerSet<[string]>();
+  private readonly handlers = new Map<string, HandlerSet<WireMessage>>();
+  private readonly closeHandlers = new HandlerSet<string>();
   private readonly detach: (() => void)[] = [];
   private closed = false;
   private readonly counters: EndpointStats = {

@@ -50,8 +50,8 @@ export function rpcPair(
  * 0xE0 (the overlay range) and received through a {@link Demux}.
  */
 export function plainUdpChannel(socket: DatagramSocket, peer: Address): MessageChannel & { demux: Demux } {
-  const handlers = new HandlerSet<[Uint8Array]>();
-  const closeHandlers = new HandlerSet<[string]>();
+  const handlers = new HandlerSet<Uint8Array>();
+  const closeHandlers = new HandlerSet<string>();
   const demux = new Demux(socket);
   demux.on('overlay', (data, from) => {
     if (sameAddress(from, peer)) handlers.emit(data.subarray(1));

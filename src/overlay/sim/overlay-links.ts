@@ -91,8 +91,8 @@ class Link implements OverlayLink {
   tries = 0;
   timer: Timer | undefined;
   queue: Uint8Array[] | undefined = [];
-  readonly handlers = new HandlerSet<[Uint8Array]>();
-  readonly closeHandlers = new HandlerSet<[string]>();
+  readonly handlers = new HandlerSet<Uint8Array>();
+  readonly closeHandlers = new HandlerSet<string>();
   settle: ((error?: Error) => void) | undefined;
 
   constructor(

@@ -88,8 +88,8 @@ function immutableSize(x: object): number {
 /** See module docs. */
 export class SimEndpoint implements RpcEndpoint {
   readonly registry: { encode(message: WireMessage): SimParcel };
-  private readonly handlers = new Map<string, HandlerSet<[WireMessage]>>();
-  private readonly closeHandlers = new HandlerSet<[string]>();
+  private readonly handlers = new Map<string, HandlerSet<WireMessage>>();
+  private readonly closeHandlers = new HandlerSet<string>();
   private readonly detach: (() => void)[] = [];
   private closed = false;
 

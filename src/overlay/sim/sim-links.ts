@@ -167,7 +167,7 @@ export class SimLink implements MessageChannel {
   private counter = 0;
   /** Payload handlers, copied on write (a handler may remove itself while called). A plain array, not a HandlerSet: called for every probe and echo. */
   private handlers: PayloadHandler[] = [];
-  private readonly closeHandlers = new HandlerSet<[string]>();
+  private readonly closeHandlers = new HandlerSet<string>();
   private parcelHandler: ((parcel: SimParcel) => void) | undefined;
   queue: (Uint8Array | SimParcel)[] | undefined = [];
   /** Incomplete parcels: id -> fragments received. */
@@ -310,8 +310,8 @@ export class SimLinks {
   private readonly carrier: SimSocket | undefined;
   private readonly byId = new Map<number, SimLink>();
   private readonly byPeer = new Map<number, SimLink>();
-  private readonly acceptHandlers = new HandlerSet<[SimLink]>();
-  private readonly establishedHandlers = new HandlerSet<[SimLink]>();
+  private readonly acceptHandlers = new HandlerSet<SimLink>();
+  private readonly establishedHandlers = new HandlerSet<SimLink>();
   private nextId = 1;
   private closedAll = false;
 
