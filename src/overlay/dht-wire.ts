@@ -23,6 +23,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { defineMethod, type RpcMethod } from '../wire/rpc-method.ts';
+import type { RpcContext } from '../wire/rpc.ts';
 import { type Contact, contactFromWire, contactToWire } from './contact.ts';
 import type { DhtSend } from './dht.ts';
 import type { DhtAnswer, DhtRequest, DhtService } from './dht-service.ts';
@@ -103,20 +104,23 @@ function contactsFromWire(ws: readonly unknown[]): Contact[] {
 
 /** The subset of the RPC peer the handlers need. */
 export interface RpcHandlerHost {
-  handle<P, R>(method: RpcMethod<P, R>, handler: (params: P) => R | Promise<R>): void;
+  handle<P, R>(method: RpcMethod<P, R>, handler: (params: P, ctx: RpcContext) => R | Promise<R>): void;
 }
 
 /**
  * Answer DHT requests arriving on one authenticated session. `sender` is the peer's
  * contact as established by the session (its key from the handshake, its PoW nonce from
- * its hello, its observed address). With `loadPct`, answers report this node's load.
+ * its hello, its observed address), or, for handlers shared by many sessions
+ * (`RpcHandlers`), a function giving it for the request's peer. With `loadPct`, answers
+ * report this node's load.
  */
-export function registerDhtHandlers(rpc: RpcHandlerHost, service: DhtService, sender: Contact, loadPct?: () => number): void {
-  const answer = (request: DhtRequest) => withLoad(answerToWire(service.handle(sender, request)), loadPct);
-  rpc.handle(DhtPing, () => answer({ type: 'ping' }) as PingResult);
-  rpc.handle(DhtFindNode, (p) => answer({ type: 'find_node', target: nodeIdFromHex(p.target) }) as Static<typeof DhtFindNode.result.schema>);
-  rpc.handle(DhtFindValue, (p) => answer({ type: 'find_value', key: nodeIdFromHex(p.key) }) as Static<typeof DhtFindValue.result.schema>);
-  rpc.handle(DhtStore, (p) => answer({ type: 'store', key: nodeIdFromHex(p.key), record: p.record }) as Static<typeof DhtStore.result.schema>);
+export function registerDhtHandlers(rpc: RpcHandlerHost, service: DhtService, sender: Contact | ((ctx: RpcContext) => Contact), loadPct?: () => number): void {
+  const from = typeof sender === 'function' ? sender : () => sender;
+  const answer = (ctx: RpcContext, request: DhtRequest) => withLoad(answerToWire(service.handle(from(ctx), request)), loadPct);
+  rpc.handle(DhtPing, (_p, ctx) => answer(ctx, { type: 'ping' }) as PingResult);
+  rpc.handle(DhtFindNode, (p, ctx) => answer(ctx, { type: 'find_node', target: nodeIdFromHex(p.target) }) as Static<typeof DhtFindNode.result.schema>);
+  rpc.handle(DhtFindValue, (p, ctx) => answer(ctx, { type: 'find_value', key: nodeIdFromHex(p.key) }) as Static<typeof DhtFindValue.result.schema>);
+  rpc.handle(DhtStore, (p, ctx) => answer(ctx, { type: 'store', key: nodeIdFromHex(p.key), record: p.record }) as Static<typeof DhtStore.result.schema>);
 }
 
 /** A DHT answer in its wire form (contacts as {@link WireContact}s, at most the wire caps). */

@@ -82,6 +82,54 @@ export interface RpcOptions {
    * validate.
    */
   validate?: boolean;
+  /**
+   * Handlers shared by many peers (e.g. every link of one node), consulted after the
+   * peer's own ({@link RpcPeer.handle}). One table per node instead of a set of closures
+   * per link: a simulated supernode holds hundreds of links. A shared handler finds its
+   * peer in `ctx.peer` (and the owner's data in its {@link RpcPeer.tag}).
+   */
+  handlers?: RpcHandlers;
+  /** Free slot for the owner, read back as {@link RpcPeer.tag} (e.g. the link the peer runs on). */
+  tag?: unknown;
+}
+
+/** A method's handler as registered. */
+interface HandlerEntry {
+  method: RpcMethod<unknown, unknown>;
+  fn: RpcHandler<unknown, unknown>;
+}
+
+/**
+ * A table of handlers that any number of {@link RpcPeer}s serve (`RpcOptions.handlers`).
+ *
+ * @example
+ * ```ts
+ * const shared = new RpcHandlers();
+ * shared.handle(Ping, (_params, ctx) => `pong from link ${ctx.peer.tag}`);
+ * const rpc = new RpcPeer(endpoint, { clock, random, handlers: shared, tag: 7 });
+ * ```
+ */
+export class RpcHandlers {
+  private readonly table = new Map<string, HandlerEntry>();
+
+  /** Serve `method` on every peer using this table; returns a remover. One handler per method (a second one throws). */
+  handle<P, R>(method: RpcMethod<P, R>, handler: RpcHandler<P, R>): () => void {
+    return addHandler(this.table, method, handler);
+  }
+
+  /** @internal */
+  get(name: string): HandlerEntry | undefined {
+    return this.table.get(name);
+  }
+}
+
+function addHandler<P, R>(table: Map<string, HandlerEntry>, method: RpcMethod<P, R>, handler: RpcHandler<P, R>): () => void {
+  if (table.has(method.name)) throw new Error(`a handler for ${method.name} is already registered`);
+  const entry: HandlerEntry = { method: method as RpcMethod<unknown, unknown>, fn: handler as RpcHandler<unknown, unknown> };
+  table.set(method.name, entry);
+  return () => {
+    if (table.get(method.name) === entry) table.delete(method.name);
+  };
 }
 
 /** Per-request options. */
@@ -107,6 +155,8 @@ export interface RpcContext {
   readonly method: string;
   /** Aborted when the peer closes or the handler exceeds `handlerTimeoutMs`. */
   readonly signal: AbortSignal;
+  /** The peer the request came from (for handlers shared by many peers, {@link RpcHandlers}). */
+  readonly peer: RpcPeer;
 }
 
 /** Handles one method; throw an {@link RpcError} to answer with a specific code. */
@@ -163,13 +213,19 @@ type Err = MessageOf<typeof ErrorMessage>;
 export class RpcPeer {
   private readonly clock: Clock;
   private readonly random: Random;
-  private readonly o: Required<Omit<RpcOptions, 'clock' | 'random' | 'defaults' | 'validate'>>;
+  private readonly o: Required<Omit<RpcOptions, 'clock' | 'random' | 'defaults' | 'validate' | 'handlers' | 'tag'>>;
   private readonly validate: boolean;
   private readonly defaults: Required<Omit<RequestOptions, 'signal'>>;
-  private readonly handlers = new Map<string, { method: RpcMethod<unknown, unknown>; fn: RpcHandler<unknown, unknown> }>();
-  private readonly pending = new Map<number, Pending>();
-  private readonly running = new Map<number, Run>();
-  private readonly cache = new Map<number, { bytes: EncodedMessage; at: number }>();
+  // Tables are made on first write (until then they are the shared empty NONE): most
+  // links of a large node carry a few requests in their lifetime, and these are most of
+  // an idle link's memory.
+  private handlers: Map<string, HandlerEntry> = none();
+  private readonly shared: RpcHandlers | undefined;
+  private pending: Map<number, Pending> = none();
+  private running: Map<number, Run> = none();
+  private cache: Map<number, { bytes: EncodedMessage; at: number }> = none();
+  /** The owner's data (`RpcOptions.tag`). */
+  readonly tag: unknown;
   private readonly executed: SerialWindow;
   private readonly detach: (() => void)[] = [];
   private cachedBytes = 0;
@@ -209,6 +265,8 @@ export class RpcPeer {
       closeEndpoint: options.closeEndpoint ?? true,
     };
     this.validate = options.validate ?? true;
+    this.shared = options.handlers;
+    this.tag = options.tag;
     this.defaults = { timeoutMs: 10_000, retries: 4, initialRtoMs: 500, maxRtoMs: 4000, jitter: 0.25, ...options.defaults };
     this.executed = new SerialWindow(this.o.executedWindow);
     this.detach.push(
@@ -221,12 +279,8 @@ export class RpcPeer {
 
   /** Serve `method`; returns a remover. One handler per method (a second one throws). */
   handle<P, R>(method: RpcMethod<P, R>, handler: RpcHandler<P, R>): () => void {
-    if (this.handlers.has(method.name)) throw new Error(`a handler for ${method.name} is already registered`);
-    const entry = { method: method as RpcMethod<unknown, unknown>, fn: handler as RpcHandler<unknown, unknown> };
-    this.handlers.set(method.name, entry);
-    return () => {
-      if (this.handlers.get(method.name) === entry) this.handlers.delete(method.name);
-    };
+    if (this.handlers === NONE) this.handlers = new Map();
+    return addHandler(this.handlers, method, handler);
   }
 
   /**
@@ -288,6 +342,7 @@ export class RpcPeer {
         signal.addEventListener('abort', onAbort, { once: true });
         p.cleanupSignal = () => signal.removeEventListener('abort', onAbort);
       }
+      if (this.pending === NONE) this.pending = new Map();
       this.pending.set(id, p);
       this.counters.requested++;
       this.transmit(id, p);
@@ -389,7 +444,7 @@ export class RpcPeer {
       this.answerUncached(m.id, 'stale', 'request id too old to tell whether it ran');
       return;
     }
-    const entry = this.handlers.get(m.method);
+    const entry = this.handlers.get(m.method) ?? this.shared?.get(m.method);
     if (!entry) return this.finish(m.id, { type: 'err', id: m.id, code: 'unknown-method', message: `no method ${m.method}` });
     let value: unknown = m.params;
     if (this.validate) {
@@ -411,6 +466,7 @@ export class RpcPeer {
     const ctx: RpcContext = {
       id,
       method: m.method,
+      peer: this,
       get signal() {
         return (run.ac ??= new AbortController()).signal;
       },
@@ -432,6 +488,7 @@ export class RpcPeer {
       this.running.delete(id);
       this.finish(id, { type: 'err', id, code: 'timeout', message: `handler did not finish within ${this.o.handlerTimeoutMs} ms` });
     }, this.o.handlerTimeoutMs);
+    if (this.running === NONE) this.running = new Map();
     this.running.set(id, run);
     Promise.resolve(out).then(
       (v) => {
@@ -511,6 +568,7 @@ export class RpcPeer {
       this.cacheDelete(k);
     }
     if (bytes.length > this.o.responseCacheBytes || this.o.responseCacheEntries < 1) return;
+    if (this.cache === NONE) this.cache = new Map();
     this.cache.set(id, { bytes, at: now });
     this.cachedBytes += bytes.length;
   }
@@ -531,13 +589,17 @@ export class RpcPeer {
       r.timer?.cancel();
       r.ac?.abort(new RpcError('closed', `rpc closed: ${reason}`));
     }
-    this.running.clear();
-    this.cache.clear();
+    this.running = none();
+    this.cache = none();
     this.cachedBytes = 0;
-    this.handlers.clear();
+    this.handlers = none();
     if (closeEndpoint) this.endpoint.close(reason);
   }
 }
+
+/** The empty table every {@link RpcPeer} starts with; never written (each write site swaps in a new Map first). */
+const NONE: Map<unknown, unknown> = new Map();
+const none = <K, V>(): Map<K, V> => NONE as Map<K, V>;
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
   return x !== null && (typeof x === 'object' || typeof x === 'function') && typeof (x as { then?: unknown }).then === 'function';

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { defineMethod } from '../../src/wire/rpc-method.ts';
 import { RpcError } from '../../src/wire/rpc-error.ts';
 import { ErrorMessage } from '../../src/wire/messages.ts';
+import { RpcHandlers } from '../../src/wire/rpc.ts';
 import { rpcPair } from './wire-helpers.ts';
 
 const s = suite('wire/rpc');
@@ -42,6 +43,53 @@ s('success, both directions, large payloads through fragmentation', async () => 
   assert.ok(t.b.frag.stats().sentFragments > 55);
   t.close();
   assert.is(t.clock.pending, 0);
+});
+
+s('shared handlers: one table served by many peers, each request sees its peer and tag; own handlers come first', async () => {
+  const shared = new RpcHandlers();
+  const seen: unknown[] = [];
+  shared.handle(Add, (p, ctx) => {
+    seen.push(ctx.peer.tag);
+    return { sum: p.a + p.b };
+  });
+  shared.handle(Echo, (x) => `shared ${x}`);
+  assert.throws(() => shared.handle(Add, () => ({ sum: 0 })), /already registered/);
+  const one = rpcPair({}, { handlers: shared, tag: 'link one' });
+  const two = rpcPair({}, { handlers: shared, tag: 'link two' }, 2);
+  // A peer's own handler wins over the shared one, for that peer only.
+  const removeOwn = two.b.rpc.handle(Echo, (x) => `own ${x}`);
+  assert.is(two.b.rpc.tag, 'link two');
+  const answers = [one.a.rpc.request(Add, { a: 1, b: 2 }), two.a.rpc.request(Add, { a: 3, b: 4 }), one.a.rpc.request(Echo, 'x'), two.a.rpc.request(Echo, 'y')];
+  await one.clock.advance(100);
+  await two.clock.advance(100);
+  assert.equal(await Promise.all(answers), [{ sum: 3 }, { sum: 7 }, 'shared x', 'own y']);
+  // Each side of a pair has the tag; the answering side's is what the handler saw.
+  assert.equal(seen, ['link one', 'link two']);
+  removeOwn();
+  const after = two.a.rpc.request(Echo, 'z');
+  await two.clock.advance(100);
+  assert.is(await after, 'shared z');
+  // Closing one peer leaves the table to the others.
+  one.close();
+  const still = two.a.rpc.request(Add, { a: 5, b: 5 });
+  await two.clock.advance(100);
+  assert.equal(await still, { sum: 10 });
+  assert.equal(two.a.rpc.stats().inFlight, 0);
+  two.close();
+});
+
+s('a peer that never requested or served anything reports empty tables, and closes cleanly', async () => {
+  const t = rpcPair();
+  const st = t.a.rpc.stats();
+  assert.equal([st.inFlight, st.running, st.cachedResponses, st.cachedBytes], [0, 0, 0, 0]);
+  t.a.rpc.close('idle');
+  assert.not.throws(() => t.a.rpc.close('again'));
+  const e = await rejection(t.a.rpc.request(Echo, 'late'));
+  assert.instance(e, RpcError);
+  // The other side still works and, never having served, also starts empty.
+  t.b.rpc.handle(Echo, (x) => x);
+  assert.is(t.b.rpc.stats().cachedResponses, 0);
+  t.close();
 });
 
 s('typed errors: remote codes, unknown method, bad params both sides, internal', async () => {

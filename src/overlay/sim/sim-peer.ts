@@ -34,7 +34,7 @@
 import type { Timer } from '../../clock.ts';
 import type { Random } from '../../random.ts';
 import type { SimHost } from '../../net/sim.ts';
-import { RpcPeer } from '../../wire/rpc.ts';
+import { type RpcContext, RpcHandlers, RpcPeer } from '../../wire/rpc.ts';
 import { SimEndpoint } from './sim-endpoint.ts';
 import { AreaLoad } from '../area-load.ts';
 import { ATTACH_SPARE_TRIES, leastLoaded } from '../attach-choice.ts';
@@ -75,6 +75,8 @@ interface AttachOffer extends SupernodeLoad {
 interface LinkUser {
   rpc: RpcPeer;
   lastEcho: number;
+  /** The peer's contact as this link established it (supernode side; made when first asked). */
+  sender: Contact | undefined;
 }
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
@@ -134,6 +136,9 @@ export class SimPeer {
   private republishWanted = false;
   /** Leaf: the liveness probe of each attached supernode. */
   private readonly probes = new Map<number, LivenessProbe>();
+  /** RPC handlers shared by all of this node's links, by role (see rpcOf). */
+  private leafTable: RpcHandlers | undefined;
+  private servingTable: RpcHandlers | undefined;
   /** Leaf: what each attached supernode last reported (attach answer, probe echo). */
   private readonly loads = new Map<number, SupernodeLoad>();
   /** Leaf: supernodes wanted but not attached after the last attach run. */
@@ -377,12 +382,17 @@ export class SimPeer {
     // Smaller duplicate-suppression windows than the defaults: a simulated supernode holds
     // hundreds of links, and 10,000 nodes share one heap.
     const endpoint = new SimEndpoint(link, registry, wireCheck);
+    // One table of handlers per node and role, not closures per link: each handler finds
+    // its link through `ctx.peer.tag`.
+    const handlers = this.isSupernode ? this.servingHandlers() : this.leafHandlers();
     const rpc = new RpcPeer(endpoint, {
       clock, random: this.random, executedWindow: 512, responseCacheEntries: 64, defaults: { timeoutMs: this.world.config.dhtTimeoutMs },
       // Every message comes from this simulator's code: validated only when checking (sim-endpoint.ts).
       validate: wireCheck !== undefined,
+      handlers,
+      tag: link,
     });
-    const user: LinkUser = { rpc, lastEcho: -Infinity };
+    const user: LinkUser = { rpc, lastEcho: -Infinity, sender: undefined };
     link.user = user;
     link.onMessage((payload) => this.onLinkPayload(link, user, payload));
     link.onClose(() => {
@@ -391,17 +401,6 @@ export class SimPeer {
       // Our own close (leaving) loses no supernode: nothing to note in the host cache we keep.
       if (!this.isSupernode && !this.closed && this.attached.includes(link.peer)) this.lostSupernode(link.peer);
     });
-    if (this.isSupernode) this.serve(link, rpc);
-    else {
-      rpc.handle(SimMove, ({ peers }) => {
-        if (this.attached.includes(link.peer)) {
-          this.moveHints = peers.map((w) => contactFromWire(w)).filter((x): x is Contact => x !== undefined);
-          // Close after the answer went out; the close starts the re-attachment.
-          this.world.clock.setTimeout(() => link.close('moved'), 100);
-        }
-        return null;
-      });
-    }
     return rpc;
   }
 
@@ -452,24 +451,58 @@ export class SimPeer {
     return this.links.connect(peer, to.address);
   }
 
-  private serve(link: SimLink, rpc: RpcPeer): void {
-    const sender = this.world.contactOf(link.peer, link.address);
-    if (this.spec.attacker) return this.serveAsAttacker(link, rpc, sender);
-    registerDhtHandlers(rpc, this.service!, sender, () => this.load.load);
-    rpc.handle(SimAttach, () => {
+  /** The link a request came in on (every RpcPeer of this node is tagged with its link). */
+  private static linkOf(ctx: RpcContext): SimLink {
+    return ctx.peer.tag as SimLink;
+  }
+
+  /** The requesting peer's contact, as its link established it. */
+  private senderOf(ctx: RpcContext): Contact {
+    const link = SimPeer.linkOf(ctx);
+    const user = link.user as LinkUser;
+    return (user.sender ??= this.world.contactOf(link.peer, link.address));
+  }
+
+  /** A leaf's handlers, for every link it opens: a supernode moving it elsewhere. */
+  private leafHandlers(): RpcHandlers {
+    if (this.leafTable) return this.leafTable;
+    const t = (this.leafTable = new RpcHandlers());
+    t.handle(SimMove, ({ peers }, ctx) => {
+      const link = SimPeer.linkOf(ctx);
+      if (this.attached.includes(link.peer)) {
+        this.moveHints = peers.map((w) => contactFromWire(w)).filter((x): x is Contact => x !== undefined);
+        // Close after the answer went out; the close starts the re-attachment.
+        this.world.clock.setTimeout(() => link.close('moved'), 100);
+      }
+      return null;
+    });
+    return t;
+  }
+
+  /** A supernode's handlers (the DHT, attachment, publish and lookup for leaves), for every link opened while it is one. */
+  private servingHandlers(): RpcHandlers {
+    if (this.servingTable) return this.servingTable;
+    const t = (this.servingTable = new RpcHandlers());
+    if (this.spec.attacker) {
+      this.serveAsAttacker(t);
+      return t;
+    }
+    registerDhtHandlers(t, this.service!, (ctx) => this.senderOf(ctx), () => this.load.load);
+    t.handle(SimAttach, (_p, ctx) => {
+      const peer = SimPeer.linkOf(ctx).peer;
       const accepted = !this.closed && this.leaves.size < this.world.config.maxLeaves;
-      if (accepted) this.leaves.add(link.peer);
-      const peers = this.table!.closest(sender.id, ATTACH_MAX_PEERS).map(contactToWire);
+      if (accepted) this.leaves.add(peer);
+      const peers = this.table!.closest(this.senderOf(ctx).id, ATTACH_MAX_PEERS).map(contactToWire);
       const { load, area } = this.load;
       return { accepted, peers, load: Math.round(load), area: Math.round(area) };
     });
-    rpc.handle(SimDetach, () => {
-      this.leaves.delete(link.peer);
+    t.handle(SimDetach, (_p, ctx) => {
+      this.leaves.delete(SimPeer.linkOf(ctx).peer);
       return null;
     });
-    rpc.handle(SimPublish, async ({ record }) => {
+    t.handle(SimPublish, async ({ record }, ctx) => {
       const r = record as PresenceRecord;
-      if (!this.leaves.has(link.peer) || r.nodeId !== toHex(sender.id)) return { accepted: 0, refused: 1 };
+      if (!this.leaves.has(SimPeer.linkOf(ctx).peer) || r.nodeId !== toHex(this.senderOf(ctx).id)) return { accepted: 0, refused: 1 };
       const out = await this.dht!.publish(r);
       // The weaker key decides: a record is findable by name only if stored under the name key.
       let accepted = Infinity, refused = 0;
@@ -479,30 +512,32 @@ export class SimPeer {
       }
       return { accepted: Math.min(accepted, 1000), refused: Math.min(refused, 1000) };
     });
-    rpc.handle(SimLookup, async ({ key }) => {
+    t.handle(SimLookup, async ({ key }) => {
       const r = await this.dht!.findRecords(nodeIdFromHex(key));
       return { records: r.records.slice(0, 16), hops: r.hops, rpcs: Math.min(r.rpcs, 100_000) };
     });
+    return t;
   }
 
   /** Eclipse behaviour: fake close contacts, no records, stores dropped. */
-  private serveAsAttacker(link: SimLink, rpc: RpcPeer, sender: Contact): void {
-    const fake = (target: Uint8Array) =>
+  private serveAsAttacker(t: RpcHandlers): void {
+    const fake = (target: Uint8Array, sender: Contact) =>
       this.world.attackerContacts()
         .filter((c) => !idEquals(c.id, sender.id))
         .sort((a, b) => compareDistance(target, a.id, b.id))
         .slice(0, this.world.config.k)
         .map(contactToWire);
-    rpc.handle(DhtFindNode, ({ target }) => ({ type: 'nodes' as const, contacts: fake(nodeIdFromHex(target)) }));
-    rpc.handle(DhtFindValue, ({ key }) => ({ type: 'value' as const, records: [], contacts: fake(nodeIdFromHex(key)) }));
-    rpc.handle(DhtStore, () => ({ type: 'stored' as const, status: 'stored' as const }));
-    rpc.handle(SimAttach, () => {
-      this.leaves.add(link.peer);
-      return { accepted: true, peers: fake(sender.id).slice(0, ATTACH_MAX_PEERS), load: 0, area: 0 };
+    t.handle(DhtFindNode, ({ target }, ctx) => ({ type: 'nodes' as const, contacts: fake(nodeIdFromHex(target), this.senderOf(ctx)) }));
+    t.handle(DhtFindValue, ({ key }, ctx) => ({ type: 'value' as const, records: [], contacts: fake(nodeIdFromHex(key), this.senderOf(ctx)) }));
+    t.handle(DhtStore, () => ({ type: 'stored' as const, status: 'stored' as const }));
+    t.handle(SimAttach, (_p, ctx) => {
+      this.leaves.add(SimPeer.linkOf(ctx).peer);
+      const sender = this.senderOf(ctx);
+      return { accepted: true, peers: fake(sender.id, sender).slice(0, ATTACH_MAX_PEERS), load: 0, area: 0 };
     });
-    rpc.handle(SimDetach, () => null);
-    rpc.handle(SimPublish, () => ({ accepted: 20, refused: 0 }));
-    rpc.handle(SimLookup, () => ({ records: [], hops: 0, rpcs: 0 }));
+    t.handle(SimDetach, () => null);
+    t.handle(SimPublish, () => ({ accepted: 20, refused: 0 }));
+    t.handle(SimLookup, () => ({ records: [], hops: 0, rpcs: 0 }));
   }
 
   private async joinDht(seeds: readonly Contact[]): Promise<void> {
