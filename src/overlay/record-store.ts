@@ -101,8 +101,8 @@ export class RecordStore {
   readonly maxTtlMs: number;
   readonly maxSkewMs: number;
   readonly replicateIntervalMs: number;
-  /** key -> publisher -> entry */
-  private readonly byKey = new Map<string, Map<string, Stored>>();
+  /** key -> its entries: the entry itself while there is one (most keys), publisher -> entry beyond. */
+  private readonly byKey = new Map<string, Slot>();
   /** publisher -> number of entries */
   private readonly perPublisher = new Map<string, number>();
   /** publisher -> highest seq ever accepted (bounded, oldest forgotten first) */
@@ -145,8 +145,8 @@ export class RecordStore {
     if (!slot) return [];
     const now = this.clock.now();
     const out: PresenceRecord[] = [];
-    for (const [pub, s] of slot) {
-      if (s.record.expiresAt <= now) this.removeEntry(k, pub);
+    for (const s of entriesOf(slot)) {
+      if (s.record.expiresAt <= now) this.removeEntry(k, s.record.publicKey);
       else out.push(s.record);
     }
     return out.sort((a, b) => b.issuedAt - a.issuedAt || b.seq - a.seq);
@@ -162,9 +162,9 @@ export class RecordStore {
     let next = Infinity;
     // Deleting the entry being visited is safe while iterating a Map.
     for (const [k, slot] of this.byKey) {
-      for (const [pub, s] of slot) {
+      for (const s of entriesOf(slot)) {
         if (s.record.expiresAt <= now) {
-          this.removeEntry(k, pub);
+          this.removeEntry(k, s.record.publicKey);
           n++;
         } else if (s.record.expiresAt < next) next = s.record.expiresAt;
       }
@@ -182,7 +182,7 @@ export class RecordStore {
     const now = this.clock.now();
     const out: { key: NodeId; record: PresenceRecord }[] = [];
     for (const slot of this.byKey.values()) {
-      for (const s of slot.values()) {
+      for (const s of entriesOf(slot)) {
         if (out.length >= limit) return out;
         if (s.record.expiresAt > now && s.replicateAt <= now) {
           s.replicateAt = now + this.replicateIntervalMs;
@@ -195,10 +195,7 @@ export class RecordStore {
 
   /** Every key held (for handing records over to a closer node that joined). */
   *keys(): IterableIterator<NodeId> {
-    for (const slot of this.byKey.values()) {
-      const first = slot.values().next();
-      if (!first.done) yield first.value.keyBytes;
-    }
+    for (const slot of this.byKey.values()) yield firstOf(slot).keyBytes;
   }
 
   // -- internals ---------------------------------------------------------------------
@@ -217,7 +214,7 @@ export class RecordStore {
 
     const pub = record.publicKey;
     const slot = this.byKey.get(k);
-    const existing = slot?.get(pub);
+    const existing = slot === undefined ? undefined : slot instanceof Map ? slot.get(pub) : slot.record.publicKey === pub ? slot : undefined;
     if (existing) {
       if (record.seq === existing.record.seq && record.signature === existing.record.signature) {
         existing.replicateAt = now + this.replicateIntervalMs;
@@ -232,7 +229,7 @@ export class RecordStore {
     if (highest !== undefined && record.seq === highest.seq && existing && record.signature !== highest.signature) return { ok: false, error: 'old-seq' };
 
     if (!existing) {
-      if (slot && slot.size >= this.maxPerKey) return { ok: false, error: 'key-full' };
+      if (slot && (slot instanceof Map ? slot.size : 1) >= this.maxPerKey) return { ok: false, error: 'key-full' };
       if ((this.perPublisher.get(pub) ?? 0) >= this.maxPerPublisher) return { ok: false, error: 'publisher-limit' };
     }
 
@@ -248,15 +245,14 @@ export class RecordStore {
     if (record.expiresAt < this.nextExpiry) this.nextExpiry = record.expiresAt;
     this.rememberSeq(pub, record.seq, record.signature);
     if (existing) {
-      slot!.set(pub, entry);
+      // Replaced in place: a key's entries keep their order.
+      if (slot instanceof Map) slot.set(pub, entry);
+      else this.byKey.set(k, entry);
       return { ok: true, status: 'replaced' };
     }
-    let s = slot;
-    if (!s) {
-      s = new Map();
-      this.byKey.set(k, s);
-    }
-    s.set(pub, entry);
+    if (slot === undefined) this.byKey.set(k, entry);
+    else if (slot instanceof Map) slot.set(pub, entry);
+    else this.byKey.set(k, new Map([[slot.record.publicKey, slot], [pub, entry]]));
     this.count++;
     this.perPublisher.set(pub, (this.perPublisher.get(pub) ?? 0) + 1);
     return { ok: true, status: 'stored' };
@@ -281,8 +277,8 @@ export class RecordStore {
   private evictFarther(key: NodeId): boolean {
     let worst: Stored | undefined;
     for (const slot of this.byKey.values()) {
-      const first = slot.values().next().value;
-      if (first && (!worst || compareDistance(this.self, first.keyBytes, worst.keyBytes) > 0)) worst = first;
+      const first = firstOf(slot);
+      if (!worst || compareDistance(this.self, first.keyBytes, worst.keyBytes) > 0) worst = first;
     }
     if (!worst || compareDistance(this.self, worst.keyBytes, key) <= 0) return false;
     this.removeEntry(worst.key, worst.record.publicKey);
@@ -291,13 +287,36 @@ export class RecordStore {
 
   private removeEntry(k: string, pub: string): void {
     const slot = this.byKey.get(k);
-    if (!slot || !slot.delete(pub)) return;
-    if (slot.size === 0) this.byKey.delete(k);
+    if (slot === undefined) return;
+    if (slot instanceof Map) {
+      if (!slot.delete(pub)) return;
+      // Back to the single entry itself (in the key's place: the order of keys is kept).
+      if (slot.size === 1) this.byKey.set(k, firstOf(slot));
+    } else {
+      if (slot.record.publicKey !== pub) return;
+      this.byKey.delete(k);
+    }
     this.count--;
     const n = (this.perPublisher.get(pub) ?? 1) - 1;
     if (n <= 0) this.perPublisher.delete(pub);
     else this.perPublisher.set(pub, n);
   }
+}
+
+/**
+ * The entries under one key: the entry itself while it is alone (a Map costs a few
+ * hundred bytes, and a supernode holds thousands of keys with one record each), else
+ * publisher -> entry in the order stored. Never empty.
+ */
+type Slot = Stored | Map<string, Stored>;
+
+/** A slot's entries in order (a copy: the caller may remove entries while iterating). */
+function entriesOf(slot: Slot): Stored[] {
+  return slot instanceof Map ? [...slot.values()] : [slot];
+}
+
+function firstOf(slot: Slot): Stored {
+  return slot instanceof Map ? slot.values().next().value! : slot;
 }
 
 /** A publisher's node ID (hex) from its public key (hex), remembered for recent publishers (each record is stored 40 times). */

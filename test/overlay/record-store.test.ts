@@ -140,4 +140,40 @@ s('expiry via the clock, sweep, and replication hints', async () => {
   assert.is(normalizeName('  Ｂob   SMITH '), 'bob smith');
 });
 
+s('a key shared by many publishers: one entry, several, back to one, none (expiry, replacement, sweep), in any order', () => {
+  // Names are not unique: several publishers store under one name key. The store keeps a
+  // lone entry inline and a table beyond; every operation must see the same records.
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ who: fc.integer({ min: 0, max: 4 }), op: fc.constantFrom('put', 'newer', 'advance', 'sweep'), minutes: fc.integer({ min: 1, max: 90 }) }), { minLength: 1, maxLength: 40 }),
+      (ops) => {
+        const clock = new VirtualClock();
+        const st = store(clock, { maxPerKey: 8, maxPerPublisher: 4 });
+        const key = nameKey('Carol');
+        const pks = [0, 1, 2, 3, 4].map(() => random.bytes(32));
+        const seqs = [0, 0, 0, 0, 0];
+        // The model: publisher -> its stored record.
+        const model = new Map<number, PresenceRecord>();
+        for (const { who, op, minutes } of ops) {
+          if (op === 'advance') clock.runUntilSync(clock.now() + minutes * 60_000);
+          else if (op === 'sweep') st.sweep();
+          else if (op === 'put' && model.has(who)) {
+            assert.equal(st.put(key, model.get(who)!), { ok: true, status: 'unchanged' });
+          } else {
+            const r = record(clock, { pk: pks[who], name: 'Carol', seq: ++seqs[who]!, expiresAt: clock.now() + minutes * 60_000 });
+            assert.equal(st.put(key, r), { ok: true, status: model.has(who) ? 'replaced' : 'stored' });
+            model.set(who, r);
+          }
+          for (const [w, r] of model) if (r.expiresAt <= clock.now()) model.delete(w);
+          const want = [...model.values()].sort((a, b) => b.issuedAt - a.issuedAt || b.seq - a.seq);
+          assert.equal(st.get(key), want);
+          assert.is(st.size, model.size);
+          assert.is([...st.keys()].length, model.size > 0 ? 1 : 0);
+        }
+      },
+    ),
+    { numRuns: 150, seed: 4 },
+  );
+});
+
 s.run();
