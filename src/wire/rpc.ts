@@ -226,7 +226,8 @@ export class RpcPeer {
   private cache: Map<number, { bytes: EncodedMessage; at: number }> = none();
   /** The owner's data (`RpcOptions.tag`). */
   readonly tag: unknown;
-  private readonly executed: SerialWindow;
+  /** Made at the first request served (a peer that only asks never needs it). */
+  private executed: SerialWindow | undefined;
   private readonly detach: (() => void)[] = [];
   private cachedBytes = 0;
   private nextId = 0;
@@ -264,11 +265,11 @@ export class RpcPeer {
       executedWindow: options.executedWindow ?? 4096,
       closeEndpoint: options.closeEndpoint ?? true,
     };
+    SerialWindow.checkSize(this.o.executedWindow); // the window itself is made when first needed
     this.validate = options.validate ?? true;
     this.shared = options.handlers;
     this.tag = options.tag;
     this.defaults = { timeoutMs: 10_000, retries: 4, initialRtoMs: 500, maxRtoMs: 4000, jitter: 0.25, ...options.defaults };
-    this.executed = new SerialWindow(this.o.executedWindow);
     this.detach.push(
       endpoint.on(RequestMessage, (m) => this.onRequest(m)),
       endpoint.on(ResponseMessage, (m) => this.onResponse(m)),
@@ -423,7 +424,7 @@ export class RpcPeer {
 
   private onRequest(m: Req): void {
     if (this.closedReason !== undefined) return;
-    const status = this.executed.check(m.id);
+    const status = this.executed?.check(m.id) ?? 'new';
     if (status === 'duplicate') {
       if (this.running.has(m.id)) {
         this.counters.duplicatesIgnored++;
@@ -458,7 +459,7 @@ export class RpcPeer {
       this.answerUncached(m.id, 'overloaded', 'too many requests running');
       return;
     }
-    this.executed.mark(m.id);
+    this.markExecuted(m.id);
     this.counters.handled++;
     const id = m.id;
     // The abort controller is made only if the handler asks for `ctx.signal` (most never do).
@@ -523,7 +524,7 @@ export class RpcPeer {
   /** Encode, cache and send the final answer to request `id`. */
   private finish(id: number, message: Res | Err): void {
     if (this.closedReason !== undefined) return;
-    this.executed.mark(id);
+    this.markExecuted(id);
     let bytes: EncodedMessage;
     try {
       bytes = this.endpoint.registry.encode(message);
@@ -533,6 +534,10 @@ export class RpcPeer {
     }
     this.cachePut(id, bytes);
     this.sendSafely(bytes);
+  }
+
+  private markExecuted(id: number): void {
+    (this.executed ??= new SerialWindow(this.o.executedWindow)).mark(id);
   }
 
   private answerUncached(id: number, code: string, message: string): void {

@@ -32,11 +32,16 @@ export class SerialWindow {
 
   /** @param size window length, rounded up to a power of two (so slots stay consistent across u32 wrap-around). */
   constructor(size = 1024) {
-    if (!Number.isInteger(size) || size < 1 || size > 1 << 20) throw new RangeError('SerialWindow size must be an integer in 1..2^20');
+    SerialWindow.checkSize(size);
     let n = 32;
     while (n < size) n *= 2;
     this.size = n;
     this.bits = new Uint32Array(n / 32);
+  }
+
+  /** Throw the RangeError the constructor would for `size` (for an owner that makes its window later). */
+  static checkSize(size: number): void {
+    if (!Number.isInteger(size) || size < 1 || size > 1 << 20) throw new RangeError('SerialWindow size must be an integer in 1..2^20');
   }
 
   /** Classify `id` without recording it. */

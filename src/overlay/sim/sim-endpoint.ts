@@ -87,8 +87,12 @@ function immutableSize(x: object): number {
 
 /** See module docs. */
 export class SimEndpoint implements RpcEndpoint {
-  readonly registry: { encode(message: WireMessage): SimParcel };
-  private readonly handlers = new Map<string, HandlerSet<WireMessage>>();
+  /** The endpoint is its own registry (no object and closure per link). */
+  readonly registry: { encode(message: WireMessage): SimParcel } = this;
+  // Handlers by message type, in two parallel arrays: an endpoint serves three types (an
+  // RPC peer's request, response and error), and a simulated node holds hundreds of them.
+  private types: string[] = [];
+  private sets: HandlerSet<WireMessage>[] = [];
   private readonly closeHandlers = new HandlerSet<string>();
   private readonly detach: (() => void)[] = [];
   private closed = false;
@@ -98,7 +102,6 @@ export class SimEndpoint implements RpcEndpoint {
     private readonly real: MessageRegistry,
     private readonly check?: SimWireCheck,
   ) {
-    this.registry = { encode: (m) => this.encode(m) };
     this.detach.push(link.onParcel((p) => this.receive(p)));
     this.detach.push(link.onClose((reason) => this.shutdown(reason, false)));
   }
@@ -111,9 +114,12 @@ export class SimEndpoint implements RpcEndpoint {
 
   on<M extends { type: string }>(def: MessageDef<M>, handler: (message: M) => void): () => void {
     if (this.real.get(def.type) !== (def as unknown)) throw new Error(`message type "${def.type}" is not in this endpoint's registry`);
-    let set = this.handlers.get(def.type);
-    if (!set) this.handlers.set(def.type, (set = new HandlerSet()));
-    return set.add(handler as unknown as (m: WireMessage) => void);
+    let i = this.types.indexOf(def.type);
+    if (i < 0) {
+      i = this.types.push(def.type) - 1;
+      this.sets.push(new HandlerSet());
+    }
+    return this.sets[i]!.add(handler as unknown as (m: WireMessage) => void);
   }
 
   onClose(handler: (reason: string) => void): () => void {
@@ -128,7 +134,8 @@ export class SimEndpoint implements RpcEndpoint {
     this.shutdown(reason, true);
   }
 
-  private encode(message: WireMessage): SimParcel {
+  /** The parcel of `message` (see module docs); throws as `MessageRegistry.encode` does. */
+  encode(message: WireMessage): SimParcel {
     if (this.check) {
       const bytes = this.real.encode(message); // validates; throws as the real path does
       deepFreeze(message);
@@ -154,16 +161,17 @@ export class SimEndpoint implements RpcEndpoint {
       if (JSON.stringify(r.message) !== JSON.stringify(message)) check.mismatch(`${message.type}: changed after sending`);
       message = r.message;
     }
-    const set = this.handlers.get(message.type);
-    if (!set || set.size === 0) return;
-    set.emit(message);
+    const i = this.types.indexOf(message.type);
+    if (i < 0) return;
+    this.sets[i]!.emit(message);
   }
 
   private shutdown(reason: string, closeLink: boolean): void {
     if (this.closed) return;
     this.closed = true;
     for (const d of this.detach) d();
-    this.handlers.clear();
+    this.types = [];
+    this.sets = [];
     if (closeLink) this.link.close();
     this.closeHandlers.emit(reason);
     this.closeHandlers.clear();

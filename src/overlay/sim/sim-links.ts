@@ -521,6 +521,8 @@ export class SimLinks {
         return;
       }
       partials.delete(id);
+      // Most links see a fragmented message now and then: no table kept between them.
+      if (partials.size === 0) link.partials = undefined;
     }
     const parcel = this.post?.take(id);
     if (parcel) link.receiveParcel(parcel);
