@@ -45,6 +45,27 @@ s('the allocation-free readers agree with parseLinkProbe on every short payload'
   }
 });
 
+s('onPayload: one sink per node sees every link\'s probes and echoes, before each link\'s own handlers', async () => {
+  const clock = new VirtualClock();
+  const net = new SimNet({ clock, random: new SeededRandom(5), latencyMs: 20 });
+  const ips = ['198.51.100.1', '198.51.100.2', '198.51.100.3'];
+  const directory = { publicIpOf: (n: number) => ips[n] };
+  const nodes = ips.map((ip, i) => new SimLinks({ self: i, socket: net.addHost(ip).bindSync({ port: 4000 }), clock, directory, instantKeepalives: true }));
+  const seen: string[] = [];
+  const remove = nodes[0]!.onPayload((link, d) => seen.push(`sink ${link.peer}:${d[0]}`));
+  nodes[0]!.onAccept((l) => l.onMessage((d) => seen.push(`own ${l.peer}:${d[0]}`)));
+  const a = nodes[1]!.connect(0, { host: ips[0]!, port: 4000 });
+  const b = nodes[2]!.connect(0, { host: ips[0]!, port: 4000 });
+  await clock.advance(200);
+  assert.ok(a.established && b.established, 'handshakes');
+  a.sendInstant(new Uint8Array([7]));
+  b.sendInstant(new Uint8Array([8]));
+  assert.equal(seen, ['sink 1:7', 'own 1:7', 'sink 2:8', 'own 2:8']);
+  remove();
+  a.sendInstant(new Uint8Array([9]));
+  assert.equal(seen.slice(4), ['own 1:9']);
+});
+
 s('a probe through a NAT and its echo arrive within the call; the period holds; a dead supernode is noticed', async () => {
   const clock = new VirtualClock();
   const net = new SimNet({ clock, random: new SeededRandom(3), latencyMs: 20 });

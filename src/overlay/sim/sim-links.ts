@@ -265,6 +265,14 @@ export class SimLink implements MessageChannel {
   /** @internal */
   receive(payload: Uint8Array): void {
     if (payload.byteLength === 0) return;
+    const sink = this.owner.payloadSink;
+    if (sink !== undefined) {
+      try {
+        sink(this, payload);
+      } catch {
+        // as HandlerSet: a handler's error stays with it
+      }
+    }
     const hs = this.handlers;
     for (let i = 0; i < hs.length; i++) {
       try {
@@ -310,6 +318,8 @@ export class SimLinks {
   private readonly carrier: SimSocket | undefined;
   private readonly byId = new Map<number, SimLink>();
   private readonly byPeer = new Map<number, SimLink>();
+  /** @internal Every link's payloads, before the link's own handlers (see {@link onPayload}). */
+  payloadSink: ((link: SimLink, payload: Uint8Array) => void) | undefined;
   private readonly acceptHandlers = new HandlerSet<SimLink>();
   private readonly establishedHandlers = new HandlerSet<SimLink>();
   private nextId = 1;
@@ -348,6 +358,18 @@ export class SimLinks {
   /** All open links. */
   all(): IterableIterator<SimLink> {
     return this.byId.values();
+  }
+
+  /**
+   * Receive the payloads of every link (those outside the parcel path: probes and echoes)
+   * in one handler, called before each link's own `onMessage` handlers: one function per
+   * node instead of a closure per link. One sink; returns its remover.
+   */
+  onPayload(handler: (link: SimLink, payload: Uint8Array) => void): () => void {
+    this.payloadSink = handler;
+    return () => {
+      if (this.payloadSink === handler) this.payloadSink = undefined;
+    };
   }
 
   /** Be told of links a peer opened to us (once established). */

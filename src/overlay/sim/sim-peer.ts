@@ -165,6 +165,11 @@ export class SimPeer {
     const socket = host.bindSync({ port: SIM_PORT });
     this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, post: world.post, instantKeepalives: config.instantKeepalives });
     this.links.onAccept((link) => this.rpcOf(link));
+    // Probes and echoes of every link (those with an RPC stack: every link this node uses).
+    this.links.onPayload((link, payload) => {
+      const user = link.user as LinkUser | undefined;
+      if (user !== undefined) this.onLinkPayload(link, user, payload);
+    });
     if (role === 'supernode') this.initSupernode();
   }
 
@@ -394,7 +399,6 @@ export class SimPeer {
     });
     const user: LinkUser = { rpc, lastEcho: -Infinity, sender: undefined };
     link.user = user;
-    link.onMessage((payload) => this.onLinkPayload(link, user, payload));
     link.onClose(() => {
       rpc.close('link closed');
       if (this.leaves.delete(link.peer)) return;
