@@ -173,9 +173,7 @@ export class VirtualClock implements Clock {
       spent.seq = this.seq++;
       spent.fn = fn;
       spent.queued = true;
-      this.heap.push(spent);
-      this.live++;
-      return spent;
+      return this.enqueue(spent);
     }
     return this.setTimeout(fn, ms);
   }
@@ -265,7 +263,10 @@ export class VirtualClock implements Clock {
   }
 
   private schedule(fn: () => void, delay: number, every: number): Timer {
-    const e = new Entry(this.t + delay, this.seq++, fn, every, this);
+    return this.enqueue(new Entry(this.t + delay, this.seq++, fn, every, this));
+  }
+
+  private enqueue(e: Entry): Entry {
     this.heap.push(e);
     this.live++;
     return e;

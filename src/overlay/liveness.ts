@@ -44,12 +44,12 @@ export function encodeEcho(attached: boolean, loadPct: number, areaLoadPct: numb
   return encodeEchoInto(new Uint8Array(3), attached, loadPct, areaLoadPct);
 }
 
-/** {@link encodeEcho} into `out` (3 bytes or more; returns its first 3), for a sender that reuses one buffer. */
+/** {@link encodeEcho} into `out` (3 bytes; returned), for a sender that reuses one buffer. */
 export function encodeEchoInto(out: Uint8Array, attached: boolean, loadPct: number, areaLoadPct: number): Uint8Array {
   out[0] = ECHO_BYTE;
   out[1] = (attached ? 0x80 : 0) | pct(loadPct);
   out[2] = pct(areaLoadPct);
-  return out.length === 3 ? out : out.subarray(0, 3);
+  return out;
 }
 
 /** A parsed link probe or echo; undefined for anything else (e.g. a fragment). */
@@ -82,11 +82,10 @@ export const echoArea = (packed: number): number | undefined => ((packed & 0xff)
 
 /** Parse a link payload as a probe or echo. */
 export function parseLinkProbe(d: Uint8Array): LinkProbe | undefined {
-  if (d.length === 1 && d[0] === PROBE_BYTE) return PARSED_PROBE;
-  if ((d.length === 2 || d.length === 3) && d[0] === ECHO_BYTE) {
-    return { type: 'echo', attached: (d[1]! & 0x80) !== 0, load: Math.min(100, d[1]! & 0x7f), area: d.length === 3 ? Math.min(100, d[2]!) : undefined };
-  }
-  return undefined;
+  if (isProbe(d)) return PARSED_PROBE;
+  const echo = packedEcho(d);
+  if (echo < 0) return undefined;
+  return { type: 'echo', attached: echoAttached(echo), load: echoLoad(echo), area: echoArea(echo) };
 }
 
 /**

@@ -17,7 +17,16 @@ import { runScenario } from '../../src/overlay/sim/scenario.ts';
 
 const s = suite('overlay/sim probes');
 
-s('the allocation-free readers agree with parseLinkProbe on every short payload', () => {
+/** The probe/echo wire format, read byte by byte (liveness.ts module docs), as the readers' model. */
+function modelOf(d: Uint8Array): ReturnType<typeof parseLinkProbe> {
+  if (d.length === 1 && d[0] === 0x50) return { type: 'probe' };
+  if ((d.length === 2 || d.length === 3) && d[0] === 0x51) {
+    return { type: 'echo', attached: d[1]! >= 0x80, load: Math.min(100, d[1]! % 128), area: d.length === 3 ? Math.min(100, d[2]!) : undefined };
+  }
+  return undefined;
+}
+
+s('the probe and echo readers decode every short payload as the wire format says', () => {
   let echoes = 0;
   for (let len = 0; len <= 3; len++) {
     const count = len === 0 ? 1 : len === 1 ? 256 : len === 2 ? 65536 : 256 * 256 * 4;
@@ -27,7 +36,8 @@ s('the allocation-free readers agree with parseLinkProbe on every short payload'
       if (len >= 1) d[0] = len === 3 ? [0x51, 0x50, 0x01, 0x00][n >> 16]! : n & 0xff;
       if (len === 2) d[1] = n >> 8;
       if (len === 3) (d[1] = n & 0xff), (d[2] = [0, 77, 100, 255][(n >> 8) & 3]!);
-      const p = parseLinkProbe(d);
+      const p = modelOf(d);
+      assert.equal(parseLinkProbe(d), p);
       assert.is(isProbe(d), p?.type === 'probe');
       const e = packedEcho(d);
       if (p?.type !== 'echo') {
@@ -39,7 +49,7 @@ s('the allocation-free readers agree with parseLinkProbe on every short payload'
     }
   }
   assert.ok(echoes > 1000, `${echoes} echoes checked`);
-  const out = new Uint8Array(8);
+  const out = new Uint8Array(3);
   for (const [a, l, area] of [[true, 0, 0], [false, 100, 100], [true, 57.4, 120], [false, -3, 33]] as const) {
     assert.equal([...encodeEchoInto(out, a, l, area)], [...encodeEcho(a, l, area)]);
   }

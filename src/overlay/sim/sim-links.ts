@@ -165,8 +165,7 @@ export class SimLink implements MessageChannel {
   /** Free slot for the owner (e.g. its RPC stack). */
   user: unknown;
   private counter = 0;
-  /** Payload handlers, copied on write (a handler may remove itself while called). A plain array, not a HandlerSet: called for every probe and echo. */
-  private handlers: PayloadHandler[] = [];
+  private readonly handlers = new HandlerSet<Uint8Array>();
   private readonly closeHandlers = new HandlerSet<string>();
   private parcelHandler: ((parcel: SimParcel) => void) | undefined;
   queue: (Uint8Array | SimParcel)[] | undefined = [];
@@ -233,10 +232,7 @@ export class SimLink implements MessageChannel {
   }
 
   onMessage(handler: PayloadHandler): () => void {
-    this.handlers = [...this.handlers, handler];
-    return () => {
-      this.handlers = this.handlers.filter((h) => h !== handler);
-    };
+    return this.handlers.add(handler);
   }
 
   onClose(handler: (reason: string) => void): () => void {
@@ -252,7 +248,7 @@ export class SimLink implements MessageChannel {
     this.partials = undefined;
     this.parcelHandler = undefined;
     this.owner.forget(this);
-    this.handlers = [];
+    this.handlers.clear();
     this.closeHandlers.emit(reason);
     this.closeHandlers.clear();
   }
@@ -273,14 +269,7 @@ export class SimLink implements MessageChannel {
         // as HandlerSet: a handler's error stays with it
       }
     }
-    const hs = this.handlers;
-    for (let i = 0; i < hs.length; i++) {
-      try {
-        hs[i]!(payload);
-      } catch {
-        // as HandlerSet: a handler's error stays with it
-      }
-    }
+    this.handlers.emit(payload);
   }
 
   /** @internal */
