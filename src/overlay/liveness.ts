@@ -22,6 +22,11 @@
  * all arrived on the link meanwhile. Worst case from the crash to the verdict:
  * `periodMs + misses × timeout`.
  *
+ * A node gives all its probes one *phase* ({@link probePhaseMs}): each answered probe's
+ * successor then goes at the next instant `phase + k × periodMs`, so the node's probes to
+ * its supernodes go out together, one wake-up a period instead of one per supernode
+ * (the phase, random per node, keeps nodes apart as the jitter did).
+ *
  * @module
  */
 import type { Clock, Timer } from '../clock.ts';
@@ -125,6 +130,11 @@ export function answerTimeoutMs(srttMs: number | undefined, o: Pick<LivenessOpti
   return Math.max(o.minTimeoutMs, Math.min(o.maxTimeoutMs, base));
 }
 
+/** A node's probe phase: a random point of the period, drawn once per node (see module docs). */
+export function probePhaseMs(random: Random, periodMs: number = DEFAULT_LIVENESS.periodMs): number {
+  return Math.floor(random.float() * periodMs);
+}
+
 /** What a {@link LivenessProbe} reports. */
 export interface LivenessEvents {
   /** An echo: smoothed RTT, and what the supernode said (area: its area-load estimate, if sent). */
@@ -156,14 +166,16 @@ export class LivenessProbe {
     private readonly o: LivenessOptions,
     private readonly events: LivenessEvents,
     initialRttMs?: number,
+    /** The node's {@link probePhaseMs}; undefined: this probe keeps its own jittered period. */
+    private readonly phaseMs?: number,
   ) {
     this.srttMs = initialRttMs;
   }
 
-  /** Start probing; the first probe goes at a random point of the first period (spreads the load). */
+  /** Start probing: the first probe goes at the node's next phase, or without one at a random point of the first period (spreads the load). */
   start(): void {
     if (this.stopped) return;
-    this.schedule(this.random.float() * this.o.periodMs);
+    this.schedule(this.phaseMs !== undefined ? this.period() : this.random.float() * this.o.periodMs);
   }
 
   /** Stop for good (detached, closed). */
@@ -187,8 +199,15 @@ export class LivenessProbe {
     this.events.echo(this.srttMs ?? 0, attached, load, area);
   }
 
+  /** Time to the next probe after an answered one. */
   private period(): number {
-    return this.o.periodMs * (0.95 + 0.1 * this.random.float());
+    const phase = this.phaseMs;
+    if (phase === undefined) return this.o.periodMs * (0.95 + 0.1 * this.random.float());
+    // The first instant phase + k × period strictly after now.
+    const p = this.o.periodMs;
+    const now = this.clock.now();
+    const elapsed = (((now - phase) % p) + p) % p;
+    return p - elapsed;
   }
 
   private timeout(): number {

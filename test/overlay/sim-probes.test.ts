@@ -12,7 +12,7 @@ import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
 import { SimNet } from '../../src/net/sim.ts';
 import { SimLinks } from '../../src/overlay/sim/sim-links.ts';
-import { DEFAULT_LIVENESS, echoArea, echoAttached, echoLoad, encodeEcho, encodeEchoInto, isProbe, LivenessProbe, packedEcho, parseLinkProbe } from '../../src/overlay/liveness.ts';
+import { DEFAULT_LIVENESS, probePhaseMs, echoArea, echoAttached, echoLoad, encodeEcho, encodeEchoInto, isProbe, LivenessProbe, packedEcho, parseLinkProbe } from '../../src/overlay/liveness.ts';
 import { runScenario } from '../../src/overlay/sim/scenario.ts';
 
 const s = suite('overlay/sim probes');
@@ -125,6 +125,46 @@ s('a probe through a NAT and its echo arrive within the call; the period holds; 
   // Period, then three unanswered probes of at most 700 ms each.
   assert.ok(dead - t <= 2500 * 1.05 + 3 * 700 + 1, `dead after ${dead - t} ms`);
   net.close();
+});
+
+s('a node\'s probes share its phase: all go out together, once a period, and a silent supernode is still noticed in time', async () => {
+  const clock = new VirtualClock();
+  const random = new SeededRandom(9);
+  const phase = probePhaseMs(random);
+  assert.ok(phase >= 0 && phase < DEFAULT_LIVENESS.periodMs && Number.isInteger(phase), `phase ${phase}`);
+  const sends: number[][] = [[], [], []];
+  const alive = [true, true, true];
+  let dead = -1;
+  const probes: LivenessProbe[] = [];
+  for (let i = 0; i < 3; i++) {
+    // An echo within the send (as the simulator's instant path), while the supernode lives.
+    const link = { isClosed: false, lastReceivedAt: () => -1, send: () => {
+      sends[i]!.push(clock.now());
+      if (alive[i]) probes[i]!.onEcho(true, 10, 10);
+    } };
+    probes[i] = new LivenessProbe(clock, random, link, DEFAULT_LIVENESS, { echo: () => {}, dead: () => void (dead = clock.now()) }, undefined, phase);
+  }
+  // Started at different moments (attachments come one by one).
+  probes[0]!.start();
+  await clock.advance(700);
+  probes[1]!.start();
+  await clock.advance(1900);
+  probes[2]!.start();
+  await clock.advance(30_000);
+  const period = DEFAULT_LIVENESS.periodMs;
+  for (let i = 0; i < 3; i++) {
+    assert.ok(sends[i]!.length >= 12, `probe ${i}: ${sends[i]!.length} sent`);
+    for (const t of sends[i]!) assert.is(((t - phase) % period + period) % period, 0, `probe ${i} sent off the phase at ${t}`);
+    for (let k = 1; k < sends[i]!.length; k++) assert.is(sends[i]![k]! - sends[i]![k - 1]!, period, 'one probe a period');
+  }
+  assert.equal(sends[1]!.slice(-10), sends[0]!.slice(-10), 'together');
+  assert.equal(sends[2]!.slice(-10), sends[0]!.slice(-10), 'together');
+  alive[1] = false;
+  const t = clock.now();
+  await clock.advance(10_000);
+  assert.ok(dead > t && dead - t <= period + 3 * DEFAULT_LIVENESS.maxTimeoutMs, `dead after ${dead - t} ms`);
+  assert.ok(sends[0]!.at(-1)! > dead, 'the others go on');
+  for (const p of probes) p.stop();
 });
 
 s('the carry path (payload straight to the peer link) gives exactly what delivery through the socket gives', async () => {

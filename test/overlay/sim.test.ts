@@ -30,9 +30,10 @@ s('baseline: 300 nodes, 10 simulated minutes of churn: success, hops, idle leaf 
 
 s('cold start: every node joins from the seeds during the warm-up (the join storm path)', async () => {
   // Supernodes come from the election (damped: a few promotions a minute, once the area
-  // loads the supernodes report have caught up), so the network needs a 15-minute
-  // warm-up to grow from the 3 seeds.
-  const r = await runScenario({ nodes: 150, durationS: 120, churnPerHour: 0.69, lookups: 60, seed: 9, seeds: 3, start: 'cold', warmupS: 900 });
+  // loads the supernodes report have caught up), so the network needs a 30-minute
+  // warm-up to grow from the 3 seeds into the band (measured over seeds 9-24: after 15
+  // minutes 5 of 16 runs were still below it, after 30 none, the lowest at 0.087).
+  const r = await runScenario({ nodes: 150, durationS: 120, churnPerHour: 0.69, lookups: 60, seed: 9, seeds: 3, start: 'cold', warmupS: 1800 });
   assert.ok(r.lookups >= 55, `lookups ${r.lookups}`);
   assert.ok(r.lookupSuccess >= 0.95, `success ${r.lookupSuccess}`);
   assert.ok(r.supernodeRatio.within, JSON.stringify(r.supernodeRatio));
