@@ -22,10 +22,11 @@
  * all arrived on the link meanwhile. Worst case from the crash to the verdict:
  * `periodMs + misses × timeout`.
  *
- * A node gives all its probes one *phase* ({@link probePhaseMs}): each answered probe's
- * successor then goes at the next instant `phase + k × periodMs`, so the node's probes to
- * its supernodes go out together, one wake-up a period instead of one per supernode
- * (the phase, random per node, keeps nodes apart as the jitter did).
+ * A node gives all its probes one {@link ProbeSchedule}: a random *phase* and one timer.
+ * Each answered probe's successor then goes at the next instant `phase + k × periodMs`, so
+ * the node's probes to its supernodes go out together, one wake-up a period instead of one
+ * per supernode (the phase, random per node, keeps nodes apart as the jitter did). Answer
+ * timeouts stay each probe's own.
  *
  * @module
  */
@@ -130,9 +131,69 @@ export function answerTimeoutMs(srttMs: number | undefined, o: Pick<LivenessOpti
   return Math.max(o.minTimeoutMs, Math.min(o.maxTimeoutMs, base));
 }
 
-/** A node's probe phase: a random point of the period, drawn once per node (see module docs). */
-export function probePhaseMs(random: Random, periodMs: number = DEFAULT_LIVENESS.periodMs): number {
-  return Math.floor(random.float() * periodMs);
+/**
+ * One node's probe timetable (see module docs): probes waiting for their next period
+ * enroll here, and one timer at the node's next tick sends them all.
+ *
+ * @example
+ * ```ts
+ * const schedule = new ProbeSchedule(clock, random);  // one per node
+ * new LivenessProbe(clock, random, link, DEFAULT_LIVENESS, events, undefined, schedule).start();
+ * ```
+ */
+export class ProbeSchedule {
+  /** When the node's ticks fall within each period: `phaseMs + k × periodMs` (ms). */
+  readonly phaseMs: number;
+  /** Probes to send at the next tick, and a spare list to swap in while they go. */
+  private due: LivenessProbe[] = [];
+  private spare: LivenessProbe[] = [];
+  private timer: Timer | undefined;
+  private spent: Timer | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    random: Random,
+    readonly periodMs: number = DEFAULT_LIVENESS.periodMs,
+  ) {
+    this.phaseMs = Math.floor(random.float() * periodMs);
+  }
+
+  /** Milliseconds from now to the first tick strictly after now. */
+  nextTickIn(): number {
+    const p = this.periodMs;
+    const elapsed = (((this.clock.now() - this.phaseMs) % p) + p) % p;
+    return p - elapsed;
+  }
+
+  /** Probes waiting for the next tick (tests, diagnostics). */
+  get waiting(): number {
+    return this.due.length;
+  }
+
+  /** @internal `probe` goes at the next tick (its `onTick`). */
+  enroll(probe: LivenessProbe): void {
+    this.due.push(probe);
+    this.timer ??= this.clock.setTimeoutReusing(this.spent, this.onTimer, this.nextTickIn());
+  }
+
+  /** Drop every waiting probe and the timer (the node is closing). */
+  clear(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.spent = undefined;
+    this.due.length = 0;
+  }
+
+  private readonly onTimer = (): void => {
+    this.spent = this.timer;
+    this.timer = undefined;
+    // Probes answered at once enroll again while we go: into the other list, for the next tick.
+    const due = this.due;
+    this.due = this.spare;
+    for (let i = 0; i < due.length; i++) due[i]!.onTick();
+    due.length = 0;
+    this.spare = due;
+  };
 }
 
 /** What a {@link LivenessProbe} reports. */
@@ -154,6 +215,8 @@ export class LivenessProbe {
   private sentAt = -1;
   private misses = 0;
   private stopped = false;
+  /** Waiting in the node's {@link ProbeSchedule} for its next tick. */
+  private enrolled = false;
   /** Smoothed round-trip time (ms), once measured. */
   srttMs: number | undefined;
   /** Probes sent (tests, diagnostics). */
@@ -166,16 +229,17 @@ export class LivenessProbe {
     private readonly o: LivenessOptions,
     private readonly events: LivenessEvents,
     initialRttMs?: number,
-    /** The node's {@link probePhaseMs}; undefined: this probe keeps its own jittered period. */
-    private readonly phaseMs?: number,
+    /** The node's schedule (its `periodMs` is used); undefined: this probe keeps its own jittered period. */
+    private readonly timetable?: ProbeSchedule,
   ) {
     this.srttMs = initialRttMs;
   }
 
-  /** Start probing: the first probe goes at the node's next phase, or without one at a random point of the first period (spreads the load). */
+  /** Start probing: the first probe goes at the node's next tick, or without a schedule at a random point of the first period (spreads the load). */
   start(): void {
-    if (this.stopped) return;
-    this.schedule(this.phaseMs !== undefined ? this.period() : this.random.float() * this.o.periodMs);
+    if (this.stopped || this.enrolled || this.timer !== undefined) return;
+    if (this.timetable !== undefined) this.waitForPeriod();
+    else this.schedule(this.random.float() * this.o.periodMs);
   }
 
   /** Stop for good (detached, closed). */
@@ -186,6 +250,13 @@ export class LivenessProbe {
     this.spent = undefined;
   }
 
+  /** @internal The schedule's tick: send the next probe. */
+  onTick(): void {
+    if (!this.enrolled) return;
+    this.enrolled = false;
+    this.fire();
+  }
+
   /** An echo arrived on the link. */
   onEcho(attached: boolean, load: number, area?: number): void {
     if (this.stopped) return;
@@ -194,20 +265,20 @@ export class LivenessProbe {
       this.srttMs = this.srttMs === undefined ? rtt : Math.round(0.8 * this.srttMs + 0.2 * rtt);
       this.sentAt = -1;
       this.misses = 0;
-      this.schedule(this.period());
+      this.waitForPeriod();
     }
     this.events.echo(this.srttMs ?? 0, attached, load, area);
   }
 
-  /** Time to the next probe after an answered one. */
-  private period(): number {
-    const phase = this.phaseMs;
-    if (phase === undefined) return this.o.periodMs * (0.95 + 0.1 * this.random.float());
-    // The first instant phase + k × period strictly after now.
-    const p = this.o.periodMs;
-    const now = this.clock.now();
-    const elapsed = (((now - phase) % p) + p) % p;
-    return p - elapsed;
+  /** After an answered probe: the next goes at the node's next tick, or after a jittered period. */
+  private waitForPeriod(): void {
+    const t = this.timetable;
+    if (t === undefined) return this.schedule(this.o.periodMs * (0.95 + 0.1 * this.random.float()));
+    // No timer of our own meanwhile (an answer timeout may still be queued).
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.enrolled = true;
+    t.enroll(this);
   }
 
   private timeout(): number {
@@ -223,11 +294,13 @@ export class LivenessProbe {
   }
 
   /** One callback for every timer of this probe (a leaf schedules one per probe). */
-  private readonly onTimer = (): void => this.fire();
-
-  private fire(): void {
+  private readonly onTimer = (): void => {
     this.spent = this.timer;
     this.timer = undefined;
+    this.fire();
+  };
+
+  private fire(): void {
     if (this.stopped) return;
     if (this.link.isClosed) return this.die('link closed');
     if (this.sentAt >= 0) {
@@ -235,7 +308,7 @@ export class LivenessProbe {
         // No echo, but the supernode sent something since: it is alive.
         this.sentAt = -1;
         this.misses = 0;
-        return this.schedule(this.period());
+        return this.waitForPeriod();
       }
       if (++this.misses >= this.o.misses) {
         return this.die(`${this.misses} probes unanswered`);

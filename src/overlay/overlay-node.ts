@@ -60,7 +60,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
 import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
-import { answerTimeoutMs, DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, PROBE_BYTE, encodeEcho, probeChannel, probePhaseMs } from './liveness.ts';
+import { answerTimeoutMs, DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, PROBE_BYTE, encodeEcho, probeChannel, ProbeSchedule } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
   BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
@@ -166,8 +166,8 @@ export class OverlayNode {
   private readonly verifyRecord: (r: PresenceRecord) => { ok: true } | { ok: false; error: string };
   private socket: DatagramSocket | undefined;
   private probeSocket: DatagramSocket | undefined;
-  /** When this node's liveness probes go within each period (drawn at the first). */
-  private probePhase: number | undefined;
+  /** This node's liveness-probe timetable (made at the first probe). */
+  private probeSchedule: ProbeSchedule | undefined;
   private demux: Demux | undefined;
   private links: OverlayLinks | undefined;
   hostCache: HostCache;
@@ -375,6 +375,7 @@ export class OverlayNode {
       p.rpc.close('node closed');
     }
     this.peers.clear();
+    this.probeSchedule?.clear();
     this.links?.close();
     this.table?.close();
     this.demux?.close();
@@ -705,8 +706,8 @@ export class OverlayNode {
   private startProbe(p: PeerState): void {
     this.stopProbe(p);
     const periodMs = this.o.probeMs ?? DEFAULT_LIVENESS.periodMs;
-    // One phase for all of this node's probes: one wake-up a period (liveness.ts).
-    this.probePhase ??= probePhaseMs(this.c.random, periodMs);
+    // One timetable for all of this node's probes: one wake-up a period (liveness.ts).
+    this.probeSchedule ??= new ProbeSchedule(this.c.clock, this.c.random, periodMs);
     const probe = new LivenessProbe(this.c.clock, this.c.random, p.link, {
       ...DEFAULT_LIVENESS,
       periodMs,
@@ -723,7 +724,7 @@ export class OverlayNode {
         this.log.info({ supernode: p.link.peerId.slice(0, 8), reason }, 'supernode silent');
         this.detachFrom(p, `supernode silent: ${reason}`);
       },
-    }, p.rttMs, this.probePhase);
+    }, p.rttMs, this.probeSchedule);
     p.probe = probe;
     probe.start();
   }

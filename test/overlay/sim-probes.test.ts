@@ -12,7 +12,7 @@ import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
 import { SimNet } from '../../src/net/sim.ts';
 import { SimLinks } from '../../src/overlay/sim/sim-links.ts';
-import { DEFAULT_LIVENESS, probePhaseMs, echoArea, echoAttached, echoLoad, encodeEcho, encodeEchoInto, isProbe, LivenessProbe, packedEcho, parseLinkProbe } from '../../src/overlay/liveness.ts';
+import { DEFAULT_LIVENESS, ProbeSchedule, echoArea, echoAttached, echoLoad, encodeEcho, encodeEchoInto, isProbe, LivenessProbe, packedEcho, parseLinkProbe } from '../../src/overlay/liveness.ts';
 import { runScenario } from '../../src/overlay/sim/scenario.ts';
 
 const s = suite('overlay/sim probes');
@@ -127,10 +127,11 @@ s('a probe through a NAT and its echo arrive within the call; the period holds; 
   net.close();
 });
 
-s('a node\'s probes share its phase: all go out together, once a period, and a silent supernode is still noticed in time', async () => {
+s('a node\'s probes share its schedule: all go out together on one timer, once a period, and a silent supernode is still noticed in time', async () => {
   const clock = new VirtualClock();
   const random = new SeededRandom(9);
-  const phase = probePhaseMs(random);
+  const schedule = new ProbeSchedule(clock, random);
+  const phase = schedule.phaseMs;
   assert.ok(phase >= 0 && phase < DEFAULT_LIVENESS.periodMs && Number.isInteger(phase), `phase ${phase}`);
   const sends: number[][] = [[], [], []];
   const alive = [true, true, true];
@@ -142,12 +143,13 @@ s('a node\'s probes share its phase: all go out together, once a period, and a s
       sends[i]!.push(clock.now());
       if (alive[i]) probes[i]!.onEcho(true, 10, 10);
     } };
-    probes[i] = new LivenessProbe(clock, random, link, DEFAULT_LIVENESS, { echo: () => {}, dead: () => void (dead = clock.now()) }, undefined, phase);
+    probes[i] = new LivenessProbe(clock, random, link, DEFAULT_LIVENESS, { echo: () => {}, dead: () => void (dead = clock.now()) }, undefined, schedule);
   }
   // Started at different moments (attachments come one by one).
   probes[0]!.start();
   await clock.advance(700);
   probes[1]!.start();
+  probes[1]!.start(); // a second start changes nothing
   await clock.advance(1900);
   probes[2]!.start();
   await clock.advance(30_000);
@@ -159,12 +161,47 @@ s('a node\'s probes share its phase: all go out together, once a period, and a s
   }
   assert.equal(sends[1]!.slice(-10), sends[0]!.slice(-10), 'together');
   assert.equal(sends[2]!.slice(-10), sends[0]!.slice(-10), 'together');
+  assert.is(schedule.waiting, 3);
+  assert.is(clock.pending, 1, 'one timer for the three probes');
   alive[1] = false;
   const t = clock.now();
   await clock.advance(10_000);
   assert.ok(dead > t && dead - t <= period + 3 * DEFAULT_LIVENESS.maxTimeoutMs, `dead after ${dead - t} ms`);
   assert.ok(sends[0]!.at(-1)! > dead, 'the others go on');
-  for (const p of probes) p.stop();
+  assert.is(sends[1]!.filter((x) => x > t).length, 3, 'three probes to the silent one, then no more');
+  // A stopped probe leaves at the next tick; clear() drops the rest and the timer.
+  probes[0]!.stop();
+  await clock.advance(period);
+  assert.is(schedule.waiting, 1);
+  schedule.clear();
+  assert.is(clock.pending, 0);
+  const n = sends[2]!.length;
+  await clock.advance(3 * period);
+  assert.is(sends[2]!.length, n, 'nothing after clear');
+});
+
+s('a probe answered late rejoins its node\'s ticks', async () => {
+  const clock = new VirtualClock();
+  const schedule = new ProbeSchedule(clock, new SeededRandom(4));
+  const sends: number[] = [];
+  let probe: LivenessProbe | undefined;
+  // Echoes after 100 ms (a real path), except the 3rd probe\'s, lost: its retry after the timeout is answered.
+  const link = { isClosed: false, lastReceivedAt: () => -1, send: () => {
+    sends.push(clock.now());
+    if (sends.length !== 3) clock.setTimeout(() => probe!.onEcho(true, 5, 5), 100);
+  } };
+  let dead = false;
+  probe = new LivenessProbe(clock, new SeededRandom(5), link, DEFAULT_LIVENESS, { echo: () => {}, dead: () => void (dead = true) }, undefined, schedule);
+  probe.start();
+  await clock.advance(20_000);
+  assert.not.ok(dead);
+  const period = DEFAULT_LIVENESS.periodMs;
+  const onTick = (x: number) => ((x - schedule.phaseMs) % period + period) % period === 0;
+  assert.ok(onTick(sends[0]!) && onTick(sends[1]!) && onTick(sends[2]!), 'first three on the ticks');
+  assert.ok(!onTick(sends[3]!) && sends[3]! - sends[2]! <= DEFAULT_LIVENESS.maxTimeoutMs, `the retry ${sends[3]! - sends[2]!} ms after the lost one`);
+  assert.ok(sends.slice(4).every(onTick), 'back on the ticks');
+  assert.is(sends[4]! - sends[2]!, period, 'at the next tick');
+  assert.is(clock.pending, 1);
 });
 
 s('the carry path (payload straight to the peer link) gives exactly what delivery through the socket gives', async () => {

@@ -43,7 +43,7 @@ import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
-import { echoArea, echoAttached, echoLoad, encodeEchoInto, isProbe, LivenessProbe, packedEcho, PROBE_BYTE, probePhaseMs } from '../liveness.ts';
+import { echoArea, echoAttached, echoLoad, encodeEchoInto, isProbe, LivenessProbe, packedEcho, PROBE_BYTE, ProbeSchedule } from '../liveness.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
@@ -136,8 +136,8 @@ export class SimPeer {
   private republishWanted = false;
   /** Leaf: the liveness probe of each attached supernode. */
   private readonly probes = new Map<number, LivenessProbe>();
-  /** When this node's probes go within each period (liveness.ts: one wake-up for all supernodes). */
-  private readonly probePhase: number;
+  /** This node's probe timetable (liveness.ts: one wake-up a period for all supernodes). */
+  private readonly probeSchedule: ProbeSchedule;
   /** RPC handlers shared by all of this node's links, by role (see rpcOf). */
   private leafTable: RpcHandlers | undefined;
   private servingTable: RpcHandlers | undefined;
@@ -163,7 +163,7 @@ export class SimPeer {
   ) {
     const { clock, config } = world;
     this.startedAt = clock.now();
-    this.probePhase = probePhaseMs(random, config.liveness.periodMs);
+    this.probeSchedule = new ProbeSchedule(clock, random, config.liveness.periodMs);
     this.hostCache = hostCache ?? new HostCache({ clock });
     const socket = host.bindSync({ port: SIM_PORT });
     this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, post: world.post, instantKeepalives: config.instantKeepalives });
@@ -310,6 +310,7 @@ export class SimPeer {
     this.timer?.cancel();
     for (const p of this.probes.values()) p.stop();
     this.probes.clear();
+    this.probeSchedule.clear();
     this.ac.abort(new Error('node closed'));
     this.links.close();
     this.table?.close();
@@ -746,7 +747,7 @@ export class SimPeer {
         if (!attached) link.close('supernode forgot us');
       },
       dead: () => link.close('supernode silent'),
-    }, undefined, this.probePhase);
+    }, undefined, this.probeSchedule);
     this.probes.set(peer, probe);
     probe.start();
   }
