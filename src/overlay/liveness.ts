@@ -229,9 +229,12 @@ export class LivenessProbe {
     private readonly o: LivenessOptions,
     private readonly events: LivenessEvents,
     initialRttMs?: number,
-    /** The node's schedule (its `periodMs` is used); undefined: this probe keeps its own jittered period. */
+    /** The node's schedule (same `periodMs` as `o`); undefined: this probe keeps its own jittered period. */
     private readonly timetable?: ProbeSchedule,
   ) {
+    if (timetable !== undefined && timetable.periodMs !== o.periodMs) {
+      throw new RangeError(`LivenessProbe: period ${o.periodMs} ms on a schedule of ${timetable.periodMs} ms`);
+    }
     this.srttMs = initialRttMs;
   }
 

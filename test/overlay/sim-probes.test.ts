@@ -202,6 +202,8 @@ s('a probe answered late rejoins its node\'s ticks', async () => {
   assert.ok(sends.slice(4).every(onTick), 'back on the ticks');
   assert.is(sends[4]! - sends[2]!, period, 'at the next tick');
   assert.is(clock.pending, 1);
+  // A probe's period must be its schedule's.
+  assert.throws(() => new LivenessProbe(clock, new SeededRandom(6), link, { ...DEFAULT_LIVENESS, periodMs: 1000 }, { echo: () => {}, dead: () => {} }, undefined, schedule), /period 1000 ms on a schedule of 2500 ms/);
 });
 
 s('the carry path (payload straight to the peer link) gives exactly what delivery through the socket gives', async () => {
