@@ -185,7 +185,7 @@ s('a probe answered late rejoins its node\'s ticks', async () => {
   const schedule = new ProbeSchedule(clock, new SeededRandom(4));
   const sends: number[] = [];
   let probe: LivenessProbe | undefined;
-  // Echoes after 100 ms (a real path), except the 3rd probe\'s, lost: its retry after the timeout is answered.
+  // Echoes after 100 ms (a real path), except the 3rd probe's, lost: its retry after the timeout is answered.
   const link = { isClosed: false, lastReceivedAt: () => -1, send: () => {
     sends.push(clock.now());
     if (sends.length !== 3) clock.setTimeout(() => probe!.onEcho(true, 5, 5), 100);
