@@ -91,4 +91,7 @@ export interface SimNetStats {
   hosts: number;
   nats: number;
   drops: DropCounts;
+  /** Datagrams handed to other shares, and received from them (sim-share.ts; 0 unless shared). */
+  sharedOut: number;
+  sharedIn: number;
 }

@@ -67,12 +67,14 @@ import { type LinkProfile, checkLinkProfile, sampleDelay } from './sim-link.ts';
 import { CalendarQueue, EventQueue } from './sim-queue.ts';
 import type { SimSocket } from './sim-socket.ts';
 import { type DropCounts, type DropReason, type SimNetStats, newDropCounts } from './sim-stats.ts';
+import { RemoteEdge, type ShareBatch, type ShareOptions, emptyBatch } from './sim-share.ts';
 
 export { NatBox, NAT_KINDS, type NatKind, type NatOptions, type NatStats, type NatMapping } from './nat.ts';
 export { SimHost, HEADER_BYTES, type HostOptions, type HostLinkOptions } from './sim-host.ts';
 export { SimSocket } from './sim-socket.ts';
 export type { LinkProfile } from './sim-link.ts';
 export { type DropCounts, type DropReason, type HostStats, type SimNetStats, totalDrops } from './sim-stats.ts';
+export { type ShareBatch, type ShareOptions } from './sim-share.ts';
 
 /** Options for {@link SimNet}. */
 export interface SimNetOptions {
@@ -100,6 +102,12 @@ export interface SimNetOptions {
   maxEndpoints?: number;
   /** Most {@link SimNet.setLink} overrides; default 1,000,000. */
   maxLinks?: number;
+  /**
+   * Own one share of a network split across threads (sim-share.ts): datagrams to public
+   * addresses of other shares go out through {@link SimNet.takeShared} and come in through
+   * {@link SimNet.acceptShared}. Every share must use the same core figures.
+   */
+  share?: ShareOptions;
 }
 
 /** A public endpoint: a host with a public address, or a NAT box. */
@@ -144,8 +152,8 @@ export class SimNet {
   private readonly resolution: number;
   private readonly maxEndpoints: number;
   private readonly maxLinks: number;
-  /** Public addresses: hosts not behind a NAT, and NATs. */
-  private readonly edges = new Map<string, Edge>();
+  /** Public addresses: hosts not behind a NAT, and NATs; in a shared network also other shares' endpoints. */
+  private readonly edges = new Map<string, Edge | RemoteEdge>();
   private readonly links = new Map<number, LinkProfile>();
   /** Datagrams in flight: a heap for exact times, time buckets on a grid. */
   private readonly queue: EventQueue<Flight> | CalendarQueue<Flight>;
@@ -171,6 +179,13 @@ export class SimNet {
   private carriedTo: SimSocket | undefined;
   /** The source address the receiver of the last {@link carry} sees. */
   carriedFrom: Address | undefined;
+  /** This share's number and the number of shares (0 of 1 when not shared). */
+  readonly shareIndex: number;
+  readonly shareCount: number;
+  /** What goes to each other share at the next swap (undefined for this share). */
+  private outgoing: (ShareBatch | undefined)[] = [];
+  private sharedOut = 0;
+  private sharedIn = 0;
 
   constructor(options: SimNetOptions) {
     this.clock = options.clock;
@@ -184,6 +199,107 @@ export class SimNet {
     this.maxLinks = options.maxLinks ?? 1_000_000;
     if (!(this.resolution >= 0)) throw new RangeError(`timeResolutionMs must be >= 0, got ${options.timeResolutionMs}`);
     this.queue = this.resolution > 0 ? new CalendarQueue<Flight>() : new EventQueue<Flight>();
+    const share = options.share ?? { index: 0, count: 1 };
+    if (!(Number.isInteger(share.count) && share.count >= 1 && Number.isInteger(share.index) && share.index >= 0 && share.index < share.count)) {
+      throw new RangeError(`share: index must be an integer in [0, count), got ${share.index} of ${share.count}`);
+    }
+    this.shareIndex = share.index;
+    this.shareCount = share.count;
+    if (share.count > 1 && !(this.core.latencyMs > 0)) throw new RangeError('a shared SimNet needs a core latency above 0 (it is the shares\' lookahead)');
+    this.outgoing = Array.from({ length: share.count }, (_, i) => (i === share.index ? undefined : emptyBatch()));
+  }
+
+  /**
+   * The least one-way delay of a datagram between shares: the core latency. Shares swap
+   * what they sent at least this often (sim-share.ts).
+   */
+  get lookaheadMs(): number {
+    return this.core.latencyMs;
+  }
+
+  /**
+   * Take what this share sent to every other share since the last call: one batch per
+   * share, indexed by share (an empty one for this share). Call at each swap, after the
+   * clock has run to the window's end.
+   */
+  takeShared(): ShareBatch[] {
+    const out = this.outgoing.map((b) => b ?? emptyBatch());
+    this.outgoing = this.outgoing.map((b) => (b === undefined ? undefined : emptyBatch()));
+    return out;
+  }
+
+  /**
+   * Take in what other shares sent this share (indexed by sending share; this share's
+   * own entry is ignored): announcements first, then datagrams, each scheduled at its
+   * arrival. Throws if a datagram is due before the clock's present (the shares did not
+   * swap at least every {@link lookaheadMs}) or an announced address is one of this share's.
+   */
+  acceptShared(batches: readonly (ShareBatch | undefined)[]): void {
+    this.checkOpen();
+    for (let s = 0; s < batches.length; s++) {
+      const b = batches[s];
+      if (b === undefined || s === this.shareIndex) continue;
+      for (const a of b.announcements) {
+        const known = this.edges.get(a.ip);
+        if (a.gone) {
+          if (known instanceof RemoteEdge && known.eid === a.eid) this.edges.delete(a.ip);
+        } else if (known !== undefined && !(known instanceof RemoteEdge)) {
+          throw new Error(`share ${s} announced ${a.ip}, an address of share ${this.shareIndex}`);
+        } else {
+          this.edges.set(a.ip, new RemoteEdge(a.ip, a.eid, s));
+        }
+      }
+    }
+    const now = this.clock.now();
+    for (let s = 0; s < batches.length; s++) {
+      const b = batches[s];
+      if (b === undefined || s === this.shareIndex) continue;
+      for (const d of b.datagrams) this.arriveShared(d.at, d.data, d.fromIp, d.fromPort, d.fromEid, d.toIp, d.toPort, now);
+    }
+  }
+
+  /** A datagram from another share reaches this share's core: its receiving half of the path. */
+  private arriveShared(at: number, data: Uint8Array, fromIp: string, fromPort: number, fromEid: number, toIp: string, port: number, now: number): void {
+    if (at < now - EPSILON_MS) throw new Error(`a datagram from another share is due at ${at}, before now (${now}): shares must swap at least every ${this.lookaheadMs} ms`);
+    this.sharedIn++;
+    const edge = this.edges.get(toIp);
+    if (edge === undefined || edge instanceof RemoteEdge) {
+      this.drops.noRoute++;
+      return;
+    }
+    const dst = edge instanceof NatBox ? edge.hostOnPort(port) : edge;
+    let latency = edge.latencyMs;
+    let jitter = edge.jitterMs;
+    let keep = 1 - edge.loss;
+    let serialization = 0;
+    if (dst !== undefined) {
+      if (dst.nat !== undefined) {
+        latency += dst.latencyMs;
+        jitter += dst.jitterMs;
+        keep *= 1 - dst.loss;
+      }
+      if (dst.downBytesPerMs !== Infinity) serialization = (data.byteLength + HEADER_BYTES) / dst.downBytesPerMs;
+    }
+    const random = this.random;
+    if (keep < 1 && random.float() >= keep) {
+      if (dst !== undefined) dst.drops.loss++;
+      this.drops.loss++;
+      return;
+    }
+    if (this.queue.size >= this.maxInFlight) {
+      this.drops.overload++;
+      return;
+    }
+    const f = this.flight(data, { host: fromIp, port: fromPort }, fromEid, fromPort, edge, port, false, false);
+    f.host = dst;
+    f.serialization = serialization;
+    this.schedule(f, at + sampleDelay(random, latency, jitter) + serialization);
+  }
+
+  /** Queue an announcement of a public endpoint for every other share. */
+  private announce(ip: string, eid: number, gone: boolean): void {
+    if (this.shareCount === 1) return;
+    for (const b of this.outgoing) b?.announcements.push({ ip, eid, gone });
   }
 
   /**
@@ -198,11 +314,14 @@ export class SimNet {
       if (nat.removed || this.edges.get(nat.ip) !== nat) throw new Error(`addHost ${ip}: NAT ${nat.ip} is not part of this network`);
       if (nat.lan.has(ip)) throw new Error(`addHost: ${ip} is already in use behind NAT ${nat.ip}`);
     } else if (this.edges.has(ip)) {
-      throw new Error(`addHost: ${ip} is already in use by a host or NAT`);
+      throw new Error(`addHost: ${ip} is already in use by a host or NAT${this.edges.get(ip) instanceof RemoteEdge ? ' of another share' : ''}`);
     }
     const host = new SimHost(this, ip, this.newId(), options);
     if (nat !== undefined) nat.lan.set(ip, host);
-    else this.edges.set(ip, host);
+    else {
+      this.edges.set(ip, host);
+      this.announce(ip, host.eid, false);
+    }
     this.hostCount++;
     return host;
   }
@@ -211,10 +330,11 @@ export class SimNet {
   addNat(ip: string, options: NatOptions): NatBox {
     this.checkOpen();
     if (isIP(ip) === 0) throw new Error(`addNat: "${ip}" is not an IPv4 or IPv6 address`);
-    if (this.edges.has(ip)) throw new Error(`addNat: ${ip} is already in use by a host or NAT`);
+    if (this.edges.has(ip)) throw new Error(`addNat: ${ip} is already in use by a host or NAT${this.edges.get(ip) instanceof RemoteEdge ? ' of another share' : ''}`);
     checkLinkProfile(options, `NAT ${ip}`);
     const nat = new NatBox(ip, this.newId(), options, this.random.int(65536));
     this.edges.set(ip, nat);
+    this.announce(ip, nat.eid, false);
     this.natCount++;
     return nat;
   }
@@ -224,13 +344,17 @@ export class SimNet {
     if (nat.removed) return;
     for (const h of [...nat.lan.values()]) h.close();
     nat.removed = true;
-    if (this.edges.get(nat.ip) === nat) this.edges.delete(nat.ip);
+    if (this.edges.get(nat.ip) === nat) {
+      this.edges.delete(nat.ip);
+      this.announce(nat.ip, nat.eid, true);
+    }
     this.natCount--;
   }
 
   /** The host or NAT that owns public address `ip`. */
   endpoint(ip: string): SimHost | NatBox | undefined {
-    return this.edges.get(ip);
+    const e = this.edges.get(ip);
+    return e instanceof RemoteEdge ? undefined : e;
   }
 
   /**
@@ -241,9 +365,9 @@ export class SimNet {
    * IP does not inherit one. At most `maxLinks` overrides exist at once.
    */
   setLink(ipA: string, ipB: string, profile: Partial<LinkProfile> | undefined): void {
-    const a = this.edges.get(ipA);
-    const b = this.edges.get(ipB);
-    if (!a || !b) throw new Error(`setLink: ${!a ? ipA : ipB} is not a public host or NAT address`);
+    const a = this.endpoint(ipA);
+    const b = this.endpoint(ipB);
+    if (!a || !b) throw new Error(`setLink: ${!a ? ipA : ipB} is not a public host or NAT address of this network${this.shareCount > 1 ? ' share' : ''}`);
     const key = pairKey(a.eid, b.eid);
     if (profile === undefined) {
       this.links.delete(key);
@@ -265,6 +389,8 @@ export class SimNet {
       hosts: this.hostCount,
       nats: this.natCount,
       drops: { ...this.drops },
+      sharedOut: this.sharedOut,
+      sharedIn: this.sharedIn,
     };
   }
 
@@ -278,7 +404,7 @@ export class SimNet {
     if (this.closed) return;
     for (const e of [...this.edges.values()]) {
       if (e instanceof NatBox) this.removeNat(e);
-      else e.close();
+      else if (e instanceof SimHost) e.close();
     }
     this.closed = true;
     this.timer?.cancel();
@@ -296,6 +422,7 @@ export class SimNet {
       if (nat.lan.get(host.ip) === host) nat.lan.delete(host.ip);
     } else if (this.edges.get(host.ip) === host) {
       this.edges.delete(host.ip);
+      this.announce(host.ip, host.eid, true);
     }
     this.hostCount--;
   }
@@ -305,7 +432,7 @@ export class SimNet {
    * crosses the internet (not one to the sender's own LAN or address) skips the delay: it
    * reaches the receiving host within this call, after the same route, NAT translation
    * and filtering, loss, queue accounting and counters as any other (see
-   * {@link SimSocket.sendNow}).
+   * {@link SimSocket.sendNow}). A datagram to another share is never instant.
    */
   transmit(sock: SimSocket, data: Uint8Array, to: Address, instant = false): void {
     const host = sock.host;
@@ -379,10 +506,11 @@ export class SimNet {
       fromPort = sock.port;
     }
 
+    const src: Edge = nat ?? host;
+    if (edge instanceof RemoteEdge) return this.sendShared(host, src, data, from, fromEid, fromPort, edge, port, depart);
     // The receiving host: the public host itself, or (a routing hint) the host currently
     // mapped on the NAT port; the NAT decides for real when the datagram arrives.
     const dst = edge instanceof NatBox ? edge.hostOnPort(port) : edge;
-    const src: Edge = nat ?? host;
     const link = this.links.size > 0 ? this.links.get(pairKey(src.eid, edge.eid)) : undefined;
     let latency: number;
     let jitter: number;
@@ -428,7 +556,8 @@ export class SimNet {
    * then either hands it to `SimSocket.deliver` or counts it with `countCarried`), the
    * socket's handlers do not run, and the payload is not copied. Returns that socket, with the source address its
    * handlers would have been given in {@link carriedFrom}; undefined when the datagram was
-   * dropped, or is not instant (to the sender's own LAN or address) and was sent as usual.
+   * dropped, or is not instant (to the sender's own LAN or address, or to another share)
+   * and was sent as usual.
    * For a sender that knows the receiver's handler and calls it itself (sim-links.ts).
    */
   carry(sock: SimSocket, data: Uint8Array, to: Address): SimSocket | undefined {
@@ -443,10 +572,33 @@ export class SimNet {
     return this.carriedTo;
   }
 
-  private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number, instant = false): Flight {
+  /**
+   * The sending half of a datagram to another share: the sender's side of the path and the
+   * core (delay, loss), then into the batch for that share (see sim-share.ts).
+   */
+  private sendShared(host: SimHost, src: Edge, data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: RemoteEdge, port: number, depart: number): void {
+    const core = this.core;
+    let latency = src.latencyMs + core.latencyMs;
+    let jitter = src.jitterMs + core.jitterMs;
+    let keep = (1 - src.loss) * (1 - core.loss);
+    if (src !== host) {
+      latency += host.latencyMs;
+      jitter += host.jitterMs;
+      keep *= 1 - host.loss;
+    }
+    const random = this.random;
+    if (keep < 1 && random.float() >= keep) return this.dropAt(host, 'loss');
+    this.sharedOut++;
+    this.outgoing[edge.share]!.datagrams.push({
+      at: depart + sampleDelay(random, latency, jitter),
+      fromIp: from.host, fromPort, fromEid, toIp: edge.ip, toPort: port, data: data.slice(),
+    });
+  }
+
+  private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number, instant = false, copy = true): Flight {
     const f = this.pool.pop() ?? { at: 0, seq: 0, stage: 0, data: undefined, from: undefined, fromEid: 0, fromPort: 0, edge: undefined, host: undefined, port: 0, serialization: 0 };
     f.stage = 0;
-    f.data = instant && this.carrying ? data : this.copy(data);
+    f.data = !copy || (instant && this.carrying) ? data : this.copy(data);
     f.from = from;
     f.fromEid = fromEid;
     f.fromPort = fromPort;
@@ -624,11 +776,14 @@ export class SimNet {
     this.recycle(f);
   }
 
+  /** A new endpoint id, striped by share so that ids are the same in every share. */
   private newId(): number {
-    if (this.hostCount + this.natCount >= this.maxEndpoints || this.nextId >= PAIR) {
+    const id = this.nextId * this.shareCount + this.shareIndex;
+    if (this.hostCount + this.natCount >= this.maxEndpoints || id >= PAIR) {
       throw new Error(`SimNet: too many hosts and NATs (limit ${this.maxEndpoints})`);
     }
-    return this.nextId++;
+    this.nextId++;
+    return id;
   }
 
   private checkOpen(): void {
