@@ -1,21 +1,22 @@
+import type { Address } from './net.ts';
+
 /**
  * Shares of one simulated internet: a {@link SimNet} can own a share of the public
  * address space and run on its own thread, with its own clock, while datagrams to
  * addresses of other shares cross between them in batches ("conservative" parallel
  * simulation, as in network simulators that split a topology across cores).
  *
- * Why it is exact: every datagram between shares takes at least the core's one-way
- * latency L ({@link SimNet.lookaheadMs}). The shares advance in windows of L: each runs
+ * Why it is exact: every datagram between shares takes at least the one-way latency L
+ * of the core between shares ({@link SimNet.lookaheadMs}). The shares advance in windows of L: each runs
  * its clock to the window's end T, then all swap what they sent during the window. A
  * datagram sent at s in (T - L, T] arrives after s + L > T, so it is in the receiver's
  * hands before the receiver's clock passes T. Nothing from another share can arrive
  * "in the past", and a share never waits inside a window.
  *
- * What crosses, in order, at each swap (one {@link ShareBatch} per sender and receiver):
- * announcements of public endpoints (hosts not behind a NAT, and NATs) that appeared or
- * went away, then datagrams. A receiver applies the batches of all senders in share
- * order, announcements first: a datagram from an endpoint created in the same window
- * finds it known. Endpoint ids are striped by share (id * count + share), so the ids NATs
+ * What crosses at each swap (one {@link ShareBatch} per sender and receiver), in the order
+ * it happened: announcements of public endpoints (hosts not behind a NAT, and NATs) that
+ * appeared or went away, and datagrams. A receiver reads the senders' batches in share
+ * order; an endpoint announced in a window is known before anything it sent is answered. Endpoint ids are striped by share (id * count + share), so the ids NATs
  * filter on are the same in every share.
  *
  * The path of a datagram that crosses is the same as within a share, cut at the core:
@@ -26,8 +27,8 @@
  * overrides ({@link SimNet.setLink}) apply within a share only. Instant sends
  * (`SimSocket.sendNow`) to another share are sent with their delay like any datagram.
  *
- * {@link encodeShareBatch} / {@link decodeShareBatch} put a batch in one byte buffer for
- * threads that share memory (share-mailbox.ts).
+ * A batch is bytes ({@link ShareWriter}, {@link ShareReader}): no object per datagram, and
+ * threads that share memory copy it as it is (share-mailbox.ts).
  * @module
  */
 
@@ -37,6 +38,11 @@ export interface ShareOptions {
   index: number;
   /** Number of shares. */
   count: number;
+  /**
+   * One-way latency of the core between shares, in ms (default: the core's). A share is
+   * then a region: farther from the others than within itself. It is the lookahead.
+   */
+  latencyMs?: number;
 }
 
 /** An endpoint of another share, as this share routes to it. */
@@ -51,158 +57,179 @@ export class RemoteEdge {
   ) {}
 }
 
-/** A datagram on its way to another share (the sender's part of the path is done). */
-export interface ShareDatagram {
-  /** Virtual time it reaches the receiver's edge (its NAT, or the host itself). */
-  at: number;
-  /** Source address as the receiver sees it (the sender's NAT mapping, or its own). */
-  fromIp: string;
-  fromPort: number;
-  /** Endpoint id of the source edge (what restricted NATs filter on). */
-  fromEid: number;
-  toIp: string;
-  toPort: number;
-  data: Uint8Array;
+/** What one share hands another at a swap: the records of a {@link ShareWriter}. */
+export type ShareBatch = Uint8Array;
+
+/** Who reads a batch: called for each record, in the order they were written. */
+export interface ShareVisitor {
+  /** A public endpoint appeared (`gone` false) or went away. */
+  announce(ip: string, eid: number, gone: boolean): void;
+  /**
+   * A datagram reaches the receiver's edge (its NAT, or the host itself) at `at`. `from` is
+   * the source as the receiver sees it (the sender's NAT mapping, or its own address; one
+   * object per source, reused); `fromEid` the source edge (what restricted NATs filter on).
+   * `data` is a view into the batch: copy it to keep it.
+   */
+  datagram(at: number, from: Address, fromEid: number, toIp: string, toPort: number, data: Uint8Array): void;
 }
 
-/** A public endpoint that appeared (`eid` > 0) or went away (`gone`). */
-export interface ShareAnnouncement {
-  ip: string;
-  eid: number;
-  gone: boolean;
-}
-
-/** What one share hands another at a swap. */
-export interface ShareBatch {
-  announcements: ShareAnnouncement[];
-  datagrams: ShareDatagram[];
-}
-
-/** An empty batch. */
-export function emptyBatch(): ShareBatch {
-  return { announcements: [], datagrams: [] };
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const ANNOUNCE = 1;
+const GONE = 2;
+const DATAGRAM = 3;
+/** Largest datagram a record holds (u16 length). */
+const MAX_DATA = 65_535;
 
 /**
- * Encode `batch` into `out` (or a new buffer); returns the bytes written as a view of it.
- * Throws a RangeError when `out` is too small.
+ * Records for one receiving share, appended to a growing buffer (no object per datagram).
  *
- * Layout: u32 announcement count, u32 datagram count, then each announcement
- * (u8 gone, u32 eid, u8 ip length, ip) and each datagram (f64 at, u32 fromEid, u16 fromPort,
- * u16 toPort, u8 fromIp length, u8 toIp length, u32 data length, fromIp, toIp, data).
+ * Layout of a record: u8 kind, then for an announcement (kind 1, or 2 for gone) u32 eid,
+ * u8 ip length, ip; for a datagram (kind 3) f64 at, u32 fromEid, u16 fromPort, u16 toPort,
+ * u8 fromIp length, u8 toIp length, u16 data length, fromIp, toIp, data. Addresses are
+ * ASCII (IPv4 or IPv6 text).
  */
-export function encodeShareBatch(batch: ShareBatch, out?: Uint8Array): Uint8Array {
-  let size = 8;
-  const ips = new Map<string, Uint8Array>();
-  const ipBytes = (ip: string): Uint8Array => {
-    let b = ips.get(ip);
-    if (b === undefined) {
-      b = encoder.encode(ip);
-      if (b.byteLength > 255) throw new RangeError(`address too long: ${ip}`);
-      ips.set(ip, b);
-    }
-    return b;
-  };
-  for (const a of batch.announcements) size += 6 + ipBytes(a.ip).byteLength;
-  for (const d of batch.datagrams) size += 22 + ipBytes(d.fromIp).byteLength + ipBytes(d.toIp).byteLength + d.data.byteLength;
-  const buf = out ?? new Uint8Array(size);
-  if (buf.byteLength < size) throw new RangeError(`share batch of ${size} bytes does not fit ${buf.byteLength}`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let o = 0;
-  view.setUint32(o, batch.announcements.length);
-  view.setUint32(o + 4, batch.datagrams.length);
-  o += 8;
-  for (const a of batch.announcements) {
-    const ip = ipBytes(a.ip);
-    view.setUint8(o, a.gone ? 1 : 0);
-    view.setUint32(o + 1, a.eid);
-    view.setUint8(o + 5, ip.byteLength);
-    buf.set(ip, o + 6);
-    o += 6 + ip.byteLength;
+export class ShareWriter {
+  private buf = new Uint8Array(4096);
+  private view = new DataView(this.buf.buffer);
+  private length = 0;
+
+  /** Bytes written since the last {@link take}. */
+  get size(): number {
+    return this.length;
   }
-  for (const d of batch.datagrams) {
-    const from = ipBytes(d.fromIp);
-    const to = ipBytes(d.toIp);
-    view.setFloat64(o, d.at);
-    view.setUint32(o + 8, d.fromEid);
-    view.setUint16(o + 12, d.fromPort);
-    view.setUint16(o + 14, d.toPort);
-    view.setUint8(o + 16, from.byteLength);
-    view.setUint8(o + 17, to.byteLength);
-    view.setUint32(o + 18, d.data.byteLength);
-    o += 22;
-    buf.set(from, o);
-    o += from.byteLength;
-    buf.set(to, o);
-    o += to.byteLength;
-    buf.set(d.data, o);
-    o += d.data.byteLength;
+
+  announce(ip: string, eid: number, gone: boolean): void {
+    this.room(6 + ip.length);
+    const o = this.length;
+    this.buf[o] = gone ? GONE : ANNOUNCE;
+    this.view.setUint32(o + 1, eid);
+    this.length = this.ascii(ip, o + 5);
   }
-  return buf.subarray(0, o);
+
+  datagram(at: number, fromIp: string, fromPort: number, fromEid: number, toIp: string, toPort: number, data: Uint8Array): void {
+    const n = data.byteLength;
+    if (n > MAX_DATA) throw new RangeError(`datagram of ${n} bytes is too large to cross shares (${MAX_DATA})`);
+    this.room(21 + fromIp.length + toIp.length + n);
+    const o = this.length;
+    const v = this.view;
+    this.buf[o] = DATAGRAM;
+    v.setFloat64(o + 1, at);
+    v.setUint32(o + 9, fromEid);
+    v.setUint16(o + 13, fromPort);
+    v.setUint16(o + 15, toPort);
+    v.setUint16(o + 17, n);
+    let p = this.ascii(fromIp, o + 19);
+    p = this.ascii(toIp, p);
+    this.buf.set(data, p);
+    this.length = p + n;
+  }
+
+  /** The records written so far (a copy), and start over. */
+  take(): ShareBatch {
+    const out = this.buf.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
+
+  /** Copy the records into `out`, start over, and return the bytes written; throws a RangeError if they do not fit. */
+  takeInto(out: Uint8Array): number {
+    const n = this.length;
+    if (n > out.byteLength) throw new RangeError(`share batch of ${n} bytes does not fit ${out.byteLength}`);
+    out.set(this.buf.subarray(0, n));
+    this.length = 0;
+    return n;
+  }
+
+  /** Write `s` (ASCII) with its u8 length at `o`; returns the end. */
+  private ascii(s: string, o: number): number {
+    const n = s.length;
+    if (n > 255) throw new RangeError(`address too long: ${s}`);
+    const b = this.buf;
+    b[o++] = n;
+    for (let i = 0; i < n; i++) b[o++] = s.charCodeAt(i);
+    return o;
+  }
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.byteLength) return;
+    let size = this.buf.byteLength * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
 }
 
 /**
- * Decode a batch written by {@link encodeShareBatch}. Payloads are copied out (the buffer
- * may be reused); addresses repeated in the batch decode to one string. Throws a
- * RangeError on a truncated or malformed buffer.
+ * Reads batches for one receiving share. Source addresses are kept per (edge, port), so a
+ * busy source costs no string or object per datagram (at most `maxAddresses`, then the
+ * table starts over).
  */
-export function decodeShareBatch(bytes: Uint8Array): ShareBatch {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const need = (o: number, n: number) => {
-    if (o + n > bytes.byteLength) throw new RangeError(`share batch truncated at byte ${o}`);
-  };
-  const strings = new Map<number, string>();
-  const readIp = (o: number, n: number): string => {
-    // Key addresses by their bytes (at most 255, in practice under 40) to share the strings.
+export class ShareReader {
+  private readonly addresses = new Map<number, Address>();
+  private readonly ips = new Map<number, string>();
+
+  constructor(private readonly maxAddresses = 1 << 16) {}
+
+  /** Call `visitor` for each record of `batch`; throws a RangeError on a truncated or malformed batch. */
+  read(batch: ShareBatch, visitor: ShareVisitor): void {
+    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+    const end = batch.byteLength;
+    const need = (o: number, n: number) => {
+      if (o + n > end) throw new RangeError(`share batch truncated at byte ${o}`);
+    };
+    let o = 0;
+    while (o < end) {
+      const kind = batch[o]!;
+      if (kind === DATAGRAM) {
+        need(o, 20);
+        const at = view.getFloat64(o + 1);
+        const fromEid = view.getUint32(o + 9);
+        const fromPort = view.getUint16(o + 13);
+        const toPort = view.getUint16(o + 15);
+        const n = view.getUint16(o + 17);
+        const nf = batch[o + 19]!;
+        need(o + 20, nf + 1);
+        const fromAt = o + 20;
+        const nt = batch[fromAt + nf]!;
+        const toAt = fromAt + nf + 1;
+        need(toAt, nt + n);
+        const key = fromEid * 65536 + fromPort;
+        let from = this.addresses.get(key);
+        if (from === undefined || !sameAscii(from.host, batch, fromAt, nf)) {
+          if (this.addresses.size >= this.maxAddresses) this.addresses.clear();
+          from = { host: this.ip(batch, fromAt, nf), port: fromPort };
+          this.addresses.set(key, from);
+        }
+        const toIp = this.ip(batch, toAt, nt);
+        o = toAt + nt + n;
+        visitor.datagram(at, from, fromEid, toIp, toPort, batch.subarray(toAt + nt, o));
+      } else if (kind === ANNOUNCE || kind === GONE) {
+        need(o, 6);
+        const eid = view.getUint32(o + 1);
+        const n = batch[o + 5]!;
+        need(o + 6, n);
+        visitor.announce(this.ip(batch, o + 6, n), eid, kind === GONE);
+        o += 6 + n;
+      } else {
+        throw new RangeError(`share batch has an unknown record kind ${kind} at byte ${o}`);
+      }
+    }
+  }
+
+  /** The address text at `o`, one string per address (a hashed cache). */
+  private ip(bytes: Uint8Array, o: number, n: number): string {
     let h = n;
     for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + bytes[o + i]!) | 0;
-    let s = strings.get(h);
+    let s = this.ips.get(h);
     if (s === undefined || !sameAscii(s, bytes, o, n)) {
-      s = decoder.decode(bytes.subarray(o, o + n));
-      strings.set(h, s);
+      s = String.fromCharCode(...bytes.subarray(o, o + n));
+      if (this.ips.size >= this.maxAddresses) this.ips.clear();
+      this.ips.set(h, s);
     }
     return s;
-  };
-  need(0, 8);
-  const na = view.getUint32(0);
-  const nd = view.getUint32(4);
-  let o = 8;
-  const announcements: ShareAnnouncement[] = [];
-  for (let i = 0; i < na; i++) {
-    need(o, 6);
-    const gone = view.getUint8(o) === 1;
-    const eid = view.getUint32(o + 1);
-    const n = view.getUint8(o + 5);
-    need(o + 6, n);
-    announcements.push({ ip: readIp(o + 6, n), eid, gone });
-    o += 6 + n;
   }
-  const datagrams: ShareDatagram[] = [];
-  for (let i = 0; i < nd; i++) {
-    need(o, 22);
-    const at = view.getFloat64(o);
-    const fromEid = view.getUint32(o + 8);
-    const fromPort = view.getUint16(o + 12);
-    const toPort = view.getUint16(o + 14);
-    const nf = view.getUint8(o + 16);
-    const nt = view.getUint8(o + 17);
-    const len = view.getUint32(o + 18);
-    o += 22;
-    need(o, nf + nt + len);
-    const fromIp = readIp(o, nf);
-    o += nf;
-    const toIp = readIp(o, nt);
-    o += nt;
-    const data = bytes.slice(o, o + len);
-    o += len;
-    datagrams.push({ at, fromIp, fromPort, fromEid, toIp, toPort, data });
-  }
-  return { announcements, datagrams };
 }
-
 /** Whether `s` is the ASCII text of `bytes[o, o + n)` (addresses are ASCII; others just miss the cache). */
 function sameAscii(s: string, bytes: Uint8Array, o: number, n: number): boolean {
   if (s.length !== n) return false;

@@ -67,7 +67,7 @@ import { type LinkProfile, checkLinkProfile, sampleDelay } from './sim-link.ts';
 import { CalendarQueue, EventQueue } from './sim-queue.ts';
 import type { SimSocket } from './sim-socket.ts';
 import { type DropCounts, type DropReason, type SimNetStats, newDropCounts } from './sim-stats.ts';
-import { RemoteEdge, type ShareBatch, type ShareOptions, emptyBatch } from './sim-share.ts';
+import { RemoteEdge, type ShareBatch, type ShareOptions, ShareReader, type ShareVisitor, ShareWriter } from './sim-share.ts';
 
 export { NatBox, NAT_KINDS, type NatKind, type NatOptions, type NatStats, type NatMapping } from './nat.ts';
 export { SimHost, HEADER_BYTES, type HostOptions, type HostLinkOptions } from './sim-host.ts';
@@ -183,9 +183,12 @@ export class SimNet {
   readonly shareIndex: number;
   readonly shareCount: number;
   /** What goes to each other share at the next swap (undefined for this share). */
-  private outgoing: (ShareBatch | undefined)[] = [];
+  private readonly outgoing: (ShareWriter | undefined)[];
+  private readonly incoming = new ShareReader();
   private sharedOut = 0;
   private sharedIn = 0;
+  /** Core latency between shares (the lookahead). */
+  private readonly shareLatencyMs: number;
 
   constructor(options: SimNetOptions) {
     this.clock = options.clock;
@@ -205,16 +208,18 @@ export class SimNet {
     }
     this.shareIndex = share.index;
     this.shareCount = share.count;
-    if (share.count > 1 && !(this.core.latencyMs > 0)) throw new RangeError('a shared SimNet needs a core latency above 0 (it is the shares\' lookahead)');
-    this.outgoing = Array.from({ length: share.count }, (_, i) => (i === share.index ? undefined : emptyBatch()));
+    this.shareLatencyMs = share.latencyMs ?? this.core.latencyMs;
+    if (share.count > 1 && !(this.shareLatencyMs > 0)) throw new RangeError('a shared SimNet needs a core latency between shares above 0 (it is the shares\' lookahead)');
+    this.outgoing = Array.from({ length: share.count }, (_, i) => (i === share.index ? undefined : new ShareWriter()));
   }
 
   /**
-   * The least one-way delay of a datagram between shares: the core latency. Shares swap
+   * The least one-way delay of a datagram between shares: the core latency between
+   * shares (`share.latencyMs`, by default the core's). Shares swap
    * what they sent at least this often (sim-share.ts).
    */
   get lookaheadMs(): number {
-    return this.core.latencyMs;
+    return this.shareLatencyMs;
   }
 
   /**
@@ -223,43 +228,47 @@ export class SimNet {
    * clock has run to the window's end.
    */
   takeShared(): ShareBatch[] {
-    const out = this.outgoing.map((b) => b ?? emptyBatch());
-    this.outgoing = this.outgoing.map((b) => (b === undefined ? undefined : emptyBatch()));
-    return out;
+    return this.outgoing.map((w) => (w === undefined ? new Uint8Array(0) : w.take()));
   }
 
   /**
    * Take in what other shares sent this share (indexed by sending share; this share's
-   * own entry is ignored): announcements first, then datagrams, each scheduled at its
-   * arrival. Throws if a datagram is due before the clock's present (the shares did not
+   * own entry is ignored), record by record: endpoints announced, datagrams scheduled at
+   * their arrival. Throws if a datagram is due before the clock's present (the shares did not
    * swap at least every {@link lookaheadMs}) or an announced address is one of this share's.
    */
   acceptShared(batches: readonly (ShareBatch | undefined)[]): void {
     this.checkOpen();
-    for (let s = 0; s < batches.length; s++) {
-      const b = batches[s];
-      if (b === undefined || s === this.shareIndex) continue;
-      for (const a of b.announcements) {
-        const known = this.edges.get(a.ip);
-        if (a.gone) {
-          if (known instanceof RemoteEdge && known.eid === a.eid) this.edges.delete(a.ip);
-        } else if (known !== undefined && !(known instanceof RemoteEdge)) {
-          throw new Error(`share ${s} announced ${a.ip}, an address of share ${this.shareIndex}`);
-        } else {
-          this.edges.set(a.ip, new RemoteEdge(a.ip, a.eid, s));
-        }
-      }
-    }
     const now = this.clock.now();
-    for (let s = 0; s < batches.length; s++) {
-      const b = batches[s];
-      if (b === undefined || s === this.shareIndex) continue;
-      for (const d of b.datagrams) this.arriveShared(d.at, d.data, d.fromIp, d.fromPort, d.fromEid, d.toIp, d.toPort, now);
+    for (let sh = 0; sh < batches.length; sh++) {
+      const b = batches[sh];
+      if (b === undefined || sh === this.shareIndex) continue;
+      this.fromShare = sh;
+      this.acceptNow = now;
+      this.incoming.read(b, this.sharedVisitor);
     }
   }
 
+  /** The share whose batch {@link acceptShared} is reading, and the time it does. */
+  private fromShare = 0;
+  private acceptNow = 0;
+
+  private readonly sharedVisitor: ShareVisitor = {
+    announce: (ip, eid, gone) => {
+      const known = this.edges.get(ip);
+      if (gone) {
+        if (known instanceof RemoteEdge && known.eid === eid) this.edges.delete(ip);
+      } else if (known !== undefined && !(known instanceof RemoteEdge)) {
+        throw new Error(`share ${this.fromShare} announced ${ip}, an address of share ${this.shareIndex}`);
+      } else {
+        this.edges.set(ip, new RemoteEdge(ip, eid, this.fromShare));
+      }
+    },
+    datagram: (at, from, fromEid, toIp, toPort, data) => this.arriveShared(at, data, from, fromEid, toIp, toPort, this.acceptNow),
+  };
+
   /** A datagram from another share reaches this share's core: its receiving half of the path. */
-  private arriveShared(at: number, data: Uint8Array, fromIp: string, fromPort: number, fromEid: number, toIp: string, port: number, now: number): void {
+  private arriveShared(at: number, data: Uint8Array, from: Address, fromEid: number, toIp: string, port: number, now: number): void {
     if (at < now - EPSILON_MS) throw new Error(`a datagram from another share is due at ${at}, before now (${now}): shares must swap at least every ${this.lookaheadMs} ms`);
     this.sharedIn++;
     const edge = this.edges.get(toIp);
@@ -290,7 +299,7 @@ export class SimNet {
       this.drops.overload++;
       return;
     }
-    const f = this.flight(data, { host: fromIp, port: fromPort }, fromEid, fromPort, edge, port, false, false);
+    const f = this.flight(data, from, fromEid, from.port, edge, port);
     f.host = dst;
     f.serialization = serialization;
     this.schedule(f, at + sampleDelay(random, latency, jitter) + serialization);
@@ -299,7 +308,7 @@ export class SimNet {
   /** Queue an announcement of a public endpoint for every other share. */
   private announce(ip: string, eid: number, gone: boolean): void {
     if (this.shareCount === 1) return;
-    for (const b of this.outgoing) b?.announcements.push({ ip, eid, gone });
+    for (const w of this.outgoing) w?.announce(ip, eid, gone);
   }
 
   /**
@@ -578,7 +587,7 @@ export class SimNet {
    */
   private sendShared(host: SimHost, src: Edge, data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: RemoteEdge, port: number, depart: number): void {
     const core = this.core;
-    let latency = src.latencyMs + core.latencyMs;
+    let latency = src.latencyMs + this.shareLatencyMs;
     let jitter = src.jitterMs + core.jitterMs;
     let keep = (1 - src.loss) * (1 - core.loss);
     if (src !== host) {
@@ -589,16 +598,13 @@ export class SimNet {
     const random = this.random;
     if (keep < 1 && random.float() >= keep) return this.dropAt(host, 'loss');
     this.sharedOut++;
-    this.outgoing[edge.share]!.datagrams.push({
-      at: depart + sampleDelay(random, latency, jitter),
-      fromIp: from.host, fromPort, fromEid, toIp: edge.ip, toPort: port, data: data.slice(),
-    });
+    this.outgoing[edge.share]!.datagram(depart + sampleDelay(random, latency, jitter), from.host, fromPort, fromEid, edge.ip, port, data);
   }
 
-  private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number, instant = false, copy = true): Flight {
+  private flight(data: Uint8Array, from: Address, fromEid: number, fromPort: number, edge: Edge | undefined, port: number, instant = false): Flight {
     const f = this.pool.pop() ?? { at: 0, seq: 0, stage: 0, data: undefined, from: undefined, fromEid: 0, fromPort: 0, edge: undefined, host: undefined, port: 0, serialization: 0 };
     f.stage = 0;
-    f.data = !copy || (instant && this.carrying) ? data : this.copy(data);
+    f.data = instant && this.carrying ? data : this.copy(data);
     f.from = from;
     f.fromEid = fromEid;
     f.fromPort = fromPort;

@@ -3,11 +3,14 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
-import { NAT_KINDS, SimNet, type SimNetOptions } from '../../src/net/sim.ts';
-import type { DatagramSocket } from '../../src/net/net.ts';
-import { decodeShareBatch, encodeShareBatch, type ShareBatch } from '../../src/net/sim-share.ts';
+import { spawnWorker } from '../../src/spawn-worker.ts';
+import { SimNet, type SimNetOptions, type SimNetStats } from '../../src/net/sim.ts';
+import { ShareReader, ShareWriter } from '../../src/net/sim-share.ts';
+import type { Address } from '../../src/net/net.ts';
 import { type SharePart, stepShares, swapShares } from '../../src/net/share-stepper.ts';
+import { ShareMailbox } from '../../src/net/share-mailbox.ts';
 import { record } from './sim-fixture.ts';
+import { busyShares } from './fixtures/busy-shares.ts';
 
 const T0 = 1_000_000;
 
@@ -47,6 +50,25 @@ s('a datagram crosses to another share and its answer comes back, each after the
   assert.is(s0!.sharedIn, 1);
   assert.is(s1!.sharedOut, 1);
   assert.is(s1!.deliveredPackets, 1);
+});
+
+s('shares as regions: the latency between shares is their own, and the lookahead', async () => {
+  const parts = [0, 1].map((index) => {
+    const clock = new VirtualClock(T0);
+    return { clock, net: new SimNet({ clock, random: new SeededRandom(index), latencyMs: 20, share: { index, count: 2, latencyMs: 60 } }) };
+  });
+  assert.is(parts[0]!.net.lookaheadMs, 60);
+  const a = await parts[0]!.net.addHost('198.51.100.1').bind({ port: 4000 });
+  const near = await parts[0]!.net.addHost('198.51.100.3').bind({ port: 4000 });
+  const far = await parts[1]!.net.addHost('198.51.100.2').bind({ port: 4000 });
+  swapShares(parts);
+  const atNear = record(parts[0]!.clock, near);
+  const atFar = record(parts[1]!.clock, far);
+  a.send(Uint8Array.of(1), near.address);
+  a.send(Uint8Array.of(1), far.address);
+  await stepShares(parts, T0 + 200);
+  assert.is(atNear[0]!.at - T0, 20);
+  assert.is(atFar[0]!.at - T0, 60);
 });
 
 s('a NAT in one share admits answers from another share and filters strangers by endpoint', async () => {
@@ -116,51 +138,24 @@ s('misuse is refused with clear errors: late swaps, address clashes, bad share n
 
   const clock = new VirtualClock(T0);
   assert.throws(() => new SimNet({ clock, random: new SeededRandom(1), share: { index: 2, count: 2 } }), /index must be an integer in \[0, count\)/);
-  assert.throws(() => new SimNet({ clock, random: new SeededRandom(1), latencyMs: 0, share: { index: 0, count: 2 } }), /core latency above 0/);
+  assert.throws(() => new SimNet({ clock, random: new SeededRandom(1), latencyMs: 0, share: { index: 0, count: 2 } }), /core latency between shares above 0/);
   const unordered = makeShares(2);
   assert.throws(() => swapShares([unordered[1]!, unordered[0]!]), /part 0 is share 1 of 2/);
 });
 
-/**
- * The busy network of sim-determinism.test.ts split over `count` shares (hosts dealt
- * round-robin, each share on its own clock and random stream); returns the deliveries in
- * time order and the summed counters.
- */
+/** The busy network (fixtures/busy-shares.ts) with every share in this thread. */
 async function busy(count: number, seed: number): Promise<{ trace: string[]; sent: number; delivered: number; dropped: number; shared: number }> {
-  const parts = makeShares(count, { jitterMs: 4, loss: 0.05 }, seed);
-  const traffic = new SeededRandom(seed ^ 0x5eed);
-  const socks: { sock: DatagramSocket; part: SharePart }[] = [];
-  const publicAddrs: { host: string; port: number }[] = [];
-  for (let i = 0; i < 8; i++) {
-    const part = parts[i % count]!;
-    const sock = await part.net.addHost(`198.51.100.${i + 1}`, { uplinkKbps: 200 + 100 * i, queueBytes: 3000 }).bind({ port: 4000 });
-    socks.push({ sock, part });
-    publicAddrs.push(sock.address);
-  }
-  for (const [k, kind] of NAT_KINDS.entries()) {
-    const part = parts[k % count]!;
-    const nat = part.net.addNat(`203.0.113.${k + 1}`, { kind, bindingTimeoutMs: 2_000, jitterMs: 2 });
-    for (let j = 0; j < 3; j++) socks.push({ sock: await part.net.addHost(`10.0.0.${j + 2}`, { nat, loss: 0.02 }).bind(), part });
-  }
-  swapShares(parts);
-  const trace: string[] = [];
-  for (const [i, { sock, part }] of socks.entries()) {
-    sock.onMessage((data, from) => {
-      trace.push(`${part.clock.now().toFixed(4)} ${i} ${from.host}:${from.port} ${Array.from(data).join('.')}`);
-      if (i < 8 && data[0]! < 3) sock.send(Uint8Array.of(data[0]! + 1, i), from);
-    });
-  }
-  for (let step = 0; step < 400; step++) {
-    const { sock } = socks[traffic.int(socks.length)]!;
-    sock.send(Uint8Array.of(0, step & 0xff, traffic.int(256)), publicAddrs[traffic.int(publicAddrs.length)]!);
-    await stepShares(parts, parts[0]!.clock.now() + traffic.int(40));
-  }
-  await stepShares(parts, parts[0]!.clock.now() + 10_000);
-  const stats = parts.map((p) => p.net.stats());
-  const sum = (f: (x: (typeof stats)[number]) => number) => stats.reduce((a, x) => a + f(x), 0);
-  trace.sort();
+  const { trace, stats } = await busyShares(seed, count, () => true, {
+    swap: (parts) => swapShares(parts as SharePart[]),
+    step: (parts, until) => stepShares(parts as SharePart[], until),
+  });
+  return summary(trace, stats);
+}
+
+function summary(trace: string[], stats: SimNetStats[]): { trace: string[]; sent: number; delivered: number; dropped: number; shared: number } {
+  const sum = (f: (x: SimNetStats) => number) => stats.reduce((a, x) => a + f(x), 0);
   return {
-    trace,
+    trace: [...trace].sort(),
     sent: sum((x) => x.sentPackets),
     delivered: sum((x) => x.deliveredPackets),
     dropped: sum((x) => Object.values(x.drops).reduce((a, b) => a + b, 0)),
@@ -182,23 +177,75 @@ s('a busy split network is deterministic and loses nothing between shares', asyn
   assert.ok(three.trace.length > 300);
 });
 
-s('batches encode and decode losslessly; truncated buffers are refused', () => {
+/** Run the busy network with one worker thread per share, swapping through a ShareMailbox. */
+async function busyInWorkers(count: number, seed: number): Promise<{ trace: string[]; stats: SimNetStats[]; swaps: number[] }> {
+  const buffer = ShareMailbox.allocate(count, 1 << 16);
+  const results = await Promise.all(Array.from({ length: count }, (_, index) => new Promise<{ trace: string[]; stats: SimNetStats[]; swaps: number; error?: string }>((resolve, reject) => {
+    const w = spawnWorker(new URL('./fixtures/busy-share-worker.ts', import.meta.url), { buffer, index, count, seed });
+    w.once('message', (m) => {
+      resolve(m);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  })));
+  for (const r of results) if (r.error) throw new Error(r.error);
+  return { trace: results.flatMap((r) => r.trace), stats: results.flatMap((r) => r.stats), swaps: results.map((r) => r.swaps) };
+}
+
+s('one worker thread per share gives exactly the trace of all shares in one thread', async () => {
+  const inThread = await busy(2, 7);
+  const inWorkers = await busyInWorkers(2, 7);
+  assert.equal(summary(inWorkers.trace, inWorkers.stats), inThread);
+  assert.ok(inWorkers.swaps[0]! > 100 && inWorkers.swaps[0] === inWorkers.swaps[1], `swaps ${inWorkers.swaps}`);
+  const three = await busyInWorkers(3, 7);
+  assert.equal(summary(three.trace, three.stats), await busy(3, 7));
+});
+
+s('a share that fails stops its peers with an error, not a hang', () => {
+  const buffer = ShareMailbox.allocate(2, 1 << 10);
+  const a = new ShareMailbox(buffer, 0, { timeoutMs: 5_000 });
+  const b = new ShareMailbox(buffer, 1, { timeoutMs: 5_000 });
+  b.fail();
+  assert.throws(() => a.swap([new Uint8Array(0), new Uint8Array(0)]), /share 1 failed; share 0 stops/);
+  const c = new ShareMailbox(ShareMailbox.allocate(2, 1 << 10), 0, { timeoutMs: 5_000 });
+  assert.throws(() => c.swap([new Uint8Array(0), new Uint8Array(2000)]), /batch for share 1 \(2000 bytes\) does not fit the mailbox's 1024-byte slot/);
+  assert.throws(() => new ShareMailbox(buffer, 2), /share 2 is not one of the mailbox's 2/);
+  const lonely = new ShareMailbox(ShareMailbox.allocate(2, 1 << 10), 0, { timeoutMs: 50 });
+  assert.throws(() => lonely.swap([new Uint8Array(0), new Uint8Array(0)]), /share 1 did not reach swap 1 within 50 ms/);
+});
+
+s('batches carry announcements and datagrams in order and losslessly; bad batches are refused', () => {
   const ip = fc.constantFrom('198.51.100.1', '203.0.113.9', '2001:db8::1', '10.0.0.2');
-  const batch = fc.record({
-    announcements: fc.array(fc.record({ ip, eid: fc.integer({ min: 0, max: 2 ** 32 - 1 }), gone: fc.boolean() }), { maxLength: 5 }),
-    datagrams: fc.array(fc.record({
-      at: fc.double({ min: 0, max: 1e13, noNaN: true }),
+  const record = fc.oneof(
+    fc.record({ kind: fc.constant('announce' as const), ip, eid: fc.integer({ min: 0, max: 2 ** 32 - 1 }), gone: fc.boolean() }),
+    fc.record({
+      kind: fc.constant('datagram' as const), at: fc.double({ min: 0, max: 1e13, noNaN: true }),
       fromIp: ip, fromPort: fc.integer({ min: 1, max: 65535 }), fromEid: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
       toIp: ip, toPort: fc.integer({ min: 1, max: 65535 }), data: fc.uint8Array({ maxLength: 1500 }),
-    }), { maxLength: 20 }),
-  });
-  fc.assert(fc.property(batch, (b: ShareBatch) => {
-    const bytes = encodeShareBatch(b);
-    const back = decodeShareBatch(bytes);
-    assert.equal(back, structuredClone(b));
-    if (bytes.byteLength > 8) assert.throws(() => decodeShareBatch(bytes.subarray(0, bytes.byteLength - 1)), /truncated/);
-  }), { numRuns: 200 });
-  assert.throws(() => encodeShareBatch({ announcements: [{ ip: '198.51.100.1', eid: 1, gone: false }], datagrams: [] }, new Uint8Array(4)), /does not fit/);
+    }),
+  );
+  const reader = new ShareReader();
+  fc.assert(fc.property(fc.array(record, { maxLength: 30 }), (records) => {
+    const w = new ShareWriter();
+    for (const r of records) {
+      if (r.kind === 'announce') w.announce(r.ip, r.eid, r.gone);
+      else w.datagram(r.at, r.fromIp, r.fromPort, r.fromEid, r.toIp, r.toPort, r.data);
+    }
+    const bytes = w.take();
+    assert.is(w.size, 0);
+    const back: unknown[] = [];
+    reader.read(bytes, {
+      announce: (ip, eid, gone) => back.push({ kind: 'announce', ip, eid, gone }),
+      datagram: (at, from: Address, fromEid, toIp, toPort, data) => back.push({ kind: 'datagram', at, fromIp: from.host, fromPort: from.port, fromEid, toIp, toPort, data: data.slice() }),
+    });
+    assert.equal(back, structuredClone(records));
+    if (bytes.byteLength > 0) {
+      const visitor = { announce: () => {}, datagram: () => {} };
+      assert.throws(() => reader.read(bytes.subarray(0, bytes.byteLength - 1), visitor), /truncated/);
+    }
+  }), { numRuns: 300 });
+  assert.throws(() => reader.read(Uint8Array.of(9), { announce: () => {}, datagram: () => {} }), /unknown record kind 9/);
+  assert.throws(() => new ShareWriter().datagram(0, '198.51.100.1', 1, 1, '198.51.100.2', 1, new Uint8Array(70_000)), /too large to cross shares/);
 });
 
 s.run();
