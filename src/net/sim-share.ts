@@ -71,11 +71,14 @@ export interface ShareVisitor {
    * `data` is a view into the batch: copy it to keep it.
    */
   datagram(at: number, from: Address, fromEid: number, toIp: string, toPort: number, data: Uint8Array): void;
+  /** A note from the code running on the network (see {@link SimNet.note}); a view into the batch. */
+  note(bytes: Uint8Array): void;
 }
 
 const ANNOUNCE = 1;
 const GONE = 2;
 const DATAGRAM = 3;
+const NOTE = 4;
 /** Largest datagram a record holds (u16 length). */
 const MAX_DATA = 65_535;
 
@@ -84,8 +87,8 @@ const MAX_DATA = 65_535;
  *
  * Layout of a record: u8 kind, then for an announcement (kind 1, or 2 for gone) u32 eid,
  * u8 ip length, ip; for a datagram (kind 3) f64 at, u32 fromEid, u16 fromPort, u16 toPort,
- * u8 fromIp length, u8 toIp length, u16 data length, fromIp, toIp, data. Addresses are
- * ASCII (IPv4 or IPv6 text).
+ * u8 fromIp length, u8 toIp length, u16 data length, fromIp, toIp, data; for a note
+ * (kind 4) u32 length, bytes. Addresses are ASCII (IPv4 or IPv6 text).
  */
 export class ShareWriter {
   private buf = new Uint8Array(4096);
@@ -121,6 +124,16 @@ export class ShareWriter {
     p = this.ascii(toIp, p);
     this.buf.set(data, p);
     this.length = p + n;
+  }
+
+  /** A note: bytes for the code on the receiving share, in order with the datagrams. */
+  note(bytes: Uint8Array): void {
+    this.room(5 + bytes.byteLength);
+    const o = this.length;
+    this.buf[o] = NOTE;
+    this.view.setUint32(o + 1, bytes.byteLength);
+    this.buf.set(bytes, o + 5);
+    this.length = o + 5 + bytes.byteLength;
   }
 
   /** The records written so far (a copy), and start over. */
@@ -204,6 +217,12 @@ export class ShareReader {
         const toIp = this.ip(batch, toAt, nt);
         o = toAt + nt + n;
         visitor.datagram(at, from, fromEid, toIp, toPort, batch.subarray(toAt + nt, o));
+      } else if (kind === NOTE) {
+        need(o, 5);
+        const n = view.getUint32(o + 1);
+        need(o + 5, n);
+        visitor.note(batch.subarray(o + 5, o + 5 + n));
+        o += 5 + n;
       } else if (kind === ANNOUNCE || kind === GONE) {
         need(o, 6);
         const eid = view.getUint32(o + 1);

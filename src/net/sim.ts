@@ -265,6 +265,7 @@ export class SimNet {
       }
     },
     datagram: (at, from, fromEid, toIp, toPort, data) => this.arriveShared(at, data, from, fromEid, toIp, toPort, this.acceptNow),
+    note: (bytes) => this.noteHandler?.(this.fromShare, bytes),
   };
 
   /** A datagram from another share reaches this share's core: its receiving half of the path. */
@@ -304,6 +305,29 @@ export class SimNet {
     f.serialization = serialization;
     this.schedule(f, at + sampleDelay(random, latency, jitter) + serialization);
   }
+
+  /**
+   * Send `bytes` to the code running on share `to` (all other shares if undefined): it
+   * gets them at the next swap, through {@link onNote}, in order with the datagrams sent
+   * around it. How the simulation's own bookkeeping crosses shares (who is online where,
+   * messages handed across as objects).
+   */
+  note(bytes: Uint8Array, to?: number): void {
+    if (to !== undefined) {
+      const w = this.outgoing[to];
+      if (w === undefined) throw new RangeError(`share ${to} is not another share of ${this.shareCount}`);
+      w.note(bytes);
+    } else {
+      for (const w of this.outgoing) w?.note(bytes);
+    }
+  }
+
+  /** Receive notes from other shares (one handler; `bytes` is a view valid during the call). */
+  onNote(handler: ((from: number, bytes: Uint8Array) => void) | undefined): void {
+    this.noteHandler = handler;
+  }
+
+  private noteHandler: ((from: number, bytes: Uint8Array) => void) | undefined;
 
   /** Queue an announcement of a public endpoint for every other share. */
   private announce(ip: string, eid: number, gone: boolean): void {

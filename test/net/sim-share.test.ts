@@ -71,6 +71,22 @@ s('shares as regions: the latency between shares is their own, and the lookahead
   assert.is(atFar[0]!.at - T0, 60);
 });
 
+s('notes reach the code on the other shares at the next swap, in order with the datagrams', async () => {
+  const parts = makeShares(3);
+  const a = await parts[0]!.net.addHost('198.51.100.1').bind({ port: 4000 });
+  const b = await parts[1]!.net.addHost('198.51.100.2').bind({ port: 4000 });
+  swapShares(parts);
+  const seen: string[] = [];
+  parts.forEach((p, i) => p.net.onNote((from, bytes) => seen.push(`${i}<${from}:${new TextDecoder().decode(bytes)}@${p.clock.now() - T0}`)));
+  b.onMessage(() => seen.push(`1 got datagram@${parts[1]!.clock.now() - T0}`));
+  parts[0]!.net.note(new TextEncoder().encode('to all'));
+  a.send(Uint8Array.of(1), b.address);
+  parts[0]!.net.note(new TextEncoder().encode('to 1'), 1);
+  assert.throws(() => parts[0]!.net.note(Uint8Array.of(1), 0), /share 0 is not another share of 3/);
+  await stepShares(parts, T0 + 100);
+  assert.equal(seen, ['1<0:to all@20', '1<0:to 1@20', '2<0:to all@20', '1 got datagram@20']);
+});
+
 s('a NAT in one share admits answers from another share and filters strangers by endpoint', async () => {
   const parts = makeShares(2, { jitterMs: 1 });
   const nat = parts[0]!.net.addNat('203.0.113.1', { kind: 'port-restricted', bindingTimeoutMs: 30_000 });
@@ -218,6 +234,7 @@ s('batches carry announcements and datagrams in order and losslessly; bad batche
   const ip = fc.constantFrom('198.51.100.1', '203.0.113.9', '2001:db8::1', '10.0.0.2');
   const record = fc.oneof(
     fc.record({ kind: fc.constant('announce' as const), ip, eid: fc.integer({ min: 0, max: 2 ** 32 - 1 }), gone: fc.boolean() }),
+    fc.record({ kind: fc.constant('note' as const), bytes: fc.uint8Array({ maxLength: 300 }) }),
     fc.record({
       kind: fc.constant('datagram' as const), at: fc.double({ min: 0, max: 1e13, noNaN: true }),
       fromIp: ip, fromPort: fc.integer({ min: 1, max: 65535 }), fromEid: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
@@ -229,6 +246,7 @@ s('batches carry announcements and datagrams in order and losslessly; bad batche
     const w = new ShareWriter();
     for (const r of records) {
       if (r.kind === 'announce') w.announce(r.ip, r.eid, r.gone);
+      else if (r.kind === 'note') w.note(r.bytes);
       else w.datagram(r.at, r.fromIp, r.fromPort, r.fromEid, r.toIp, r.toPort, r.data);
     }
     const bytes = w.take();
@@ -237,14 +255,15 @@ s('batches carry announcements and datagrams in order and losslessly; bad batche
     reader.read(bytes, {
       announce: (ip, eid, gone) => back.push({ kind: 'announce', ip, eid, gone }),
       datagram: (at, from: Address, fromEid, toIp, toPort, data) => back.push({ kind: 'datagram', at, fromIp: from.host, fromPort: from.port, fromEid, toIp, toPort, data: data.slice() }),
+      note: (bytes) => back.push({ kind: 'note', bytes: bytes.slice() }),
     });
     assert.equal(back, structuredClone(records));
     if (bytes.byteLength > 0) {
-      const visitor = { announce: () => {}, datagram: () => {} };
+      const visitor = { announce: () => {}, datagram: () => {}, note: () => {} };
       assert.throws(() => reader.read(bytes.subarray(0, bytes.byteLength - 1), visitor), /truncated/);
     }
   }), { numRuns: 300 });
-  assert.throws(() => reader.read(Uint8Array.of(9), { announce: () => {}, datagram: () => {} }), /unknown record kind 9/);
+  assert.throws(() => reader.read(Uint8Array.of(9), { announce: () => {}, datagram: () => {}, note: () => {} }), /unknown record kind 9/);
   assert.throws(() => new ShareWriter().datagram(0, '198.51.100.1', 1, 1, '198.51.100.2', 1, new Uint8Array(70_000)), /too large to cross shares/);
 });
 
