@@ -43,6 +43,14 @@ export class TrafficAccount {
     this.nodes++;
   }
 
+  /** Add another account's totals (a share's, in a split simulation). */
+  absorb(o: { seconds: number; packets: number; bytes: number; nodes: number }): void {
+    this.seconds += o.seconds;
+    this.packets += o.packets;
+    this.bytes += o.bytes;
+    this.nodes += o.nodes;
+  }
+
   /** Mean datagrams per node per second. */
   get msgsPerSec(): number {
     return this.seconds > 0 ? round(this.packets / this.seconds, 3) : 0;

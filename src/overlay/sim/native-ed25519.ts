@@ -56,7 +56,11 @@ export function nativePublicKey(secretKey: Uint8Array): Uint8Array {
  * 32 bytes of `random`): the same keys and node ID, on the platform's Ed25519.
  */
 export function nativeIdentity(random: Random): SimIdentity {
-  const secretKey = random.bytes(32);
+  return nativeIdentityFromSeed(random.bytes(32));
+}
+
+/** The identity of the 32-byte seed `secretKey` (as {@link nativeIdentity} makes it). */
+export function nativeIdentityFromSeed(secretKey: Uint8Array): SimIdentity {
   const publicKey = nativePublicKey(secretKey);
   const idBytes = new Uint8Array(crypto.createHash('sha256').update(publicKey).digest());
   return { publicKey, secretKey, idBytes, id: toHex(idBytes) };

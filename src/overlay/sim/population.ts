@@ -46,6 +46,13 @@ export interface PopulationOptions {
   random: Random;
   /** Required PoW bits of supernode IDs. */
   powDifficulty: number;
+  /**
+   * Draws for placing hosts (default `random`). A split simulation mints the same nodes
+   * in every share (`random`, the same stream) and places only its own (its own stream).
+   */
+  placeRandom?: Random;
+  /** A split simulation's share: its addresses come from their own blocks (default 0). */
+  share?: number;
 }
 
 /** Mints specs and places hosts; see module docs. */
@@ -54,20 +61,27 @@ export class Population {
   private natCount = 0;
   private readonly net: SimNet;
   private readonly random: Random;
+  private readonly placeRandom: Random;
   private readonly difficulty: number;
+  /** First octet offset of this share's address blocks. */
+  private readonly block: number;
+  private readonly split: boolean;
 
   constructor(options: PopulationOptions) {
     this.net = options.net;
     this.random = options.random;
+    this.placeRandom = options.placeRandom ?? options.random;
     this.difficulty = options.powDifficulty;
+    this.block = 8 * (options.share ?? 0);
+    this.split = options.share !== undefined;
   }
 
   /**
    * A new node: identity from the seed, a proof of work if it is public (honest, or an
    * attacker paying the work cost), a nonce that fails verification for a cheap attacker.
    */
-  mint(index: number, isPublic: boolean, attacker: 'no' | 'paid' | 'cheap' = 'no'): NodeSpec {
-    const r = this.random;
+  mint(index: number, isPublic: boolean, attacker: 'no' | 'paid' | 'cheap' = 'no', random: Random = this.random): NodeSpec {
+    const r = random;
     const identity = nativeIdentity(r); // as Identity.generate(r), on the platform's Ed25519
     let pow: Uint8Array = new Uint8Array(POW_NONCE_BYTES);
     if (attacker === 'cheap') {
@@ -95,7 +109,7 @@ export class Population {
    * own /24, or a new home NAT), and its access link. Returns the host.
    */
   place(spec: NodeSpec): SimHost {
-    const r = this.random;
+    const r = this.placeRandom;
     const link = {
       uplinkKbps: spec.uplinkKbps,
       downlinkKbps: spec.uplinkKbps * (spec.isPublic ? 2 : 8),
@@ -106,9 +120,11 @@ export class Population {
     let host: SimHost;
     if (spec.isPublic) {
       const p = this.publicCount++;
-      host = this.net.addHost(`${20 + (p >> 16)}.${(p >> 8) & 255}.${p & 255}.10`, link);
+      if (this.split && p >= 8 << 16) throw new RangeError('a share placed more than 524,288 public hosts: its address block is full');
+      host = this.net.addHost(`${20 + this.block + (p >> 16)}.${(p >> 8) & 255}.${p & 255}.10`, link);
     } else {
       const q = this.natCount++;
+      if (this.split && q >= 8 << 16) throw new RangeError('a share placed more than 524,288 NATs: its address block is full');
       let x = r.float();
       let kind: NatKind = 'port-restricted';
       for (const [k, share] of NAT_MIX) {
@@ -119,7 +135,7 @@ export class Population {
         x -= share;
       }
       const timeouts = [30_000, 60_000, 120_000];
-      const nat = this.net.addNat(`${100 + (q >> 16)}.${(q >> 8) & 255}.${q & 255}.1`, { kind, bindingTimeoutMs: timeouts[r.int(3)]!, latencyMs: 1 + r.int(4) });
+      const nat = this.net.addNat(`${100 + this.block + (q >> 16)}.${(q >> 8) & 255}.${q & 255}.1`, { kind, bindingTimeoutMs: timeouts[r.int(3)]!, latencyMs: 1 + r.int(4) });
       host = this.net.addHost('192.168.1.2', { ...link, nat });
     }
     spec.host = host;

@@ -33,6 +33,8 @@ export interface SimOptions {
   start?: 'warm' | 'cold';
   /** Run the real OverlayNode instead of the stand-in (the Sybil scenario stays on the stand-in). */
   overlayNode?: boolean;
+  /** Split each scenario over this many threads (scenario.ts `threads`; stand-in only). */
+  threads?: number;
   onProgress?: (p: ScenarioProgress) => void;
 }
 
@@ -72,6 +74,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       sybil: name === 'sybil' ? SYBIL_SHARE : 0,
       seedOutage: name === 'seed-outage',
       node: options.overlayNode && name !== 'sybil' ? 'overlay' : 'stand-in',
+      threads: options.threads,
       onProgress: options.onProgress,
     });
   }

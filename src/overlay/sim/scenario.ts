@@ -63,6 +63,10 @@ import type { SimHost } from '../../net/sim.ts';
 import { percentile, round, snapshot, TrafficAccount, type TrafficSnapshot } from './metrics.ts';
 import { type ElectionCounts, SimElection } from './sim-election.ts';
 import { DEFAULT_ELECTION_POLICY, type ElectionPolicy } from '../election.ts';
+import { type ShareExchange, stepShare } from '../../net/share-stepper.ts';
+import { ShareMailbox } from '../../net/share-mailbox.ts';
+import { spawnWorker } from '../../spawn-worker.ts';
+import type { Random } from '../../random.ts';
 
 /** What the scenario needs of a node: the stand-in {@link SimPeer} or an {@link OverlayPeer}. */
 export interface ScenarioPeer {
@@ -142,7 +146,55 @@ export interface ScenarioOptions {
   peer?: Partial<PeerConfig>;
   /** Called about every simulated minute with progress figures. */
   onProgress?: (p: ScenarioProgress) => void;
+  /**
+   * Split the simulation over this many threads (default 1): each runs a share of the
+   * nodes (dealt by index) as a region of the network, on its own clock and SimNet, and
+   * the shares swap datagrams and bookkeeping every `regionLatencyMs` of virtual time
+   * (sim-share.ts). Stand-in node only.
+   */
+  threads?: number;
+  /** One-way core latency between regions when split (default 60 ms; 20 within a region). */
+  regionLatencyMs?: number;
 }
+
+/** One share of a split run (see {@link ScenarioOptions.threads}). */
+export interface ScenarioShare {
+  index: number;
+  count: number;
+  exchange: ShareExchange;
+}
+
+/** What one share measured; {@link mergeReport} combines them. Plain data (crosses threads). */
+export interface ScenarioPartial {
+  supernodes: number;
+  /** Per 10 s sample: honest supernodes, and honest live nodes. */
+  snSamples: number[];
+  liveSamples: number[];
+  lookupsDone: number;
+  lookupsFound: number;
+  hops: number[];
+  latencies: number[];
+  traffic: Record<'leaf' | 'leafIdle' | 'supernode', { seconds: number; packets: number; bytes: number; nodes: number }>;
+  departures: number;
+  arrivals: number;
+  promotions: number;
+  freshArrivals: number;
+  joinFailures: { returning: number; fresh: number };
+  counts: ElectionCounts;
+  promotionsByRound: [number, number][];
+  datagrams: number;
+  drops: number;
+  simSeconds: number;
+  heapMax: number;
+  wireCheck: { checked: number; mismatches: number; firstMismatch: string | undefined } | undefined;
+  /** A share's traffic with the others: datagrams and messages sent across, and wall time spent in swaps. */
+  split: { datagrams: number; messages: number; swapMs: number } | undefined;
+}
+
+/** First bytes of the scenario's notes between shares. */
+const STORE_NOTE = 0x60;
+const PUBLISHED_NOTE = 0x61;
+const COUNT_NOTE = 0x62;
 
 /** Progress of a running scenario. */
 export interface ScenarioProgress {
@@ -193,6 +245,11 @@ export interface ScenarioReport extends ElectionCounts {
   heapMB: number;
   /** With `peer.wireCheck`: messages checked against the real encoding, and mismatches (sim-endpoint.ts). */
   wireCheck?: { checked: number; mismatches: number; firstMismatch: string | undefined };
+  /**
+   * A split run (`threads` > 1): threads, datagrams and messages that crossed between
+   * shares, and the wall seconds each share spent in swaps (waiting for the slowest).
+   */
+  split?: { threads: number; datagramsCrossed: number; messagesCrossed: number; swapSeconds: number[] };
 }
 
 interface Live {
@@ -207,11 +264,60 @@ interface Live {
   departure: Timer | undefined;
 }
 
-/** Run one scenario to completion; see module docs. */
 /** The simulation's time step (ms): datagrams are delivered, and timers fire, in batches this long. */
 const TIME_STEP_MS = 1;
 
+/** Run one scenario to completion; see module docs. */
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioReport> {
+  const wall0 = performance.now();
+  const threads = options.threads ?? 1;
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`threads must be a whole number >= 1, got ${options.threads}`);
+  if (threads === 1) return mergeReport(options, [await runScenarioShare(options)], wall0);
+  if (options.node === 'overlay') throw new Error('a split simulation (threads > 1) runs the stand-in node only');
+  return mergeReport(options, await runSplit(options, threads), wall0);
+}
+
+/** Run `options` on `threads` worker threads, one share each; their partial figures. */
+async function runSplit(options: ScenarioOptions, threads: number): Promise<ScenarioPartial[]> {
+  const buffer = ShareMailbox.allocate(threads, 16 << 20);
+  const { onProgress, ...plain } = options;
+  const progress = new Map<number, ScenarioProgress[]>();
+  const workers: ReturnType<typeof spawnWorker>[] = [];
+  try {
+    return await Promise.all(Array.from({ length: threads }, (_, index) => new Promise<ScenarioPartial>((resolve, reject) => {
+      const w = spawnWorker(new URL('./scenario-worker.ts', import.meta.url), { buffer, index, count: threads, options: plain });
+      workers.push(w);
+      w.on('message', (m: { progress?: ScenarioProgress; partial?: ScenarioPartial; error?: string }) => {
+        if (m.progress) {
+          // Progress once every share has reported the same simulated minute.
+          const got = progress.get(m.progress.simSeconds) ?? [];
+          got.push(m.progress);
+          progress.set(m.progress.simSeconds, got);
+          if (got.length === threads) {
+            progress.delete(m.progress.simSeconds);
+            const sum = (f: (p: ScenarioProgress) => number) => got.reduce((a, p) => a + f(p), 0);
+            onProgress?.({ ...m.progress, live: sum((p) => p.live), supernodes: sum((p) => p.supernodes), lookupsDone: sum((p) => p.lookupsDone), lookupsFound: sum((p) => p.lookupsFound), wallSeconds: Math.max(...got.map((p) => p.wallSeconds)) });
+          }
+        } else if (m.partial) {
+          resolve(m.partial);
+        } else {
+          reject(new Error(`share ${index}: ${m.error}`));
+        }
+      });
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`share ${index}'s thread exited (${code}) before it finished`)));
+    })));
+  } finally {
+    for (const w of workers) void w.terminate();
+  }
+}
+
+/**
+ * Run the whole scenario (no `share`), or one share of a split run, and return what it
+ * measured. A share runs its own nodes; every share makes the same global draws (who
+ * the nodes are, who is seated as a supernode at a warm start) from the same streams.
+ */
+export async function runScenarioShare(options: ScenarioOptions, share?: ScenarioShare): Promise<ScenarioPartial> {
   const wall0 = performance.now();
   const name = options.name ?? (options.sybil ? 'sybil' : options.seedOutage ? 'seed-outage' : 'baseline');
   const useOverlay = options.node === 'overlay';
@@ -223,18 +329,41 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   // A stand-in supernode refuses leaves beyond its election capacity, as OverlayNode does.
   const config: PeerConfig = { ...DEFAULT_PEER_CONFIG, ...(options.sybil ? { publishVia: 2 } : {}), ...(useOverlay ? {} : { maxLeaves: maxSessions }), ...options.peer };
   const root = new SeededRandom(options.seed);
-  const netRandom = root.fork();
+  // A share draws its own nodes' randomness from its own streams; the global draws come
+  // from `root`'s, the same in every share.
+  const local = share ? new SeededRandom(options.seed * 7919 + 101 * (share.index + 1)) : undefined;
+  const netRandom = pick(root.fork(), local);
   const popRandom = root.fork();
-  const churnRandom = root.fork();
-  const workRandom = root.fork();
-  const peerRandom = root.fork();
+  const churnRandom = pick(root.fork(), local);
+  const workRandom = pick(root.fork(), local);
+  const peerRandom = pick(root.fork(), local);
+  const mintRandom = local ? local.fork() : popRandom;
   // Timers of one millisecond fire as a batch, as the network delivers its datagrams.
   const clock = new VirtualClock(undefined, { batchMs: TIME_STEP_MS });
-  const net = new SimNet({ clock, random: netRandom, latencyMs: 20, jitterMs: 2, loss: 0.001, timeResolutionMs: TIME_STEP_MS });
+  const net = new SimNet({
+    clock, random: netRandom, latencyMs: 20, jitterMs: 2, loss: 0.001, timeResolutionMs: TIME_STEP_MS,
+    ...(share ? { share: { index: share.index, count: share.count, latencyMs: options.regionLatencyMs ?? 60 } } : {}),
+  });
   const world = new SimWorld(clock, net, config, new MessageRegistry());
   const keys = new SimKeyDirectory();
   if (useOverlay && options.sybil) throw new Error('the Sybil scenario runs on the stand-in node only');
-  const pop = new Population({ net, random: popRandom, powDifficulty: config.powDifficulty });
+  if (useOverlay && share) throw new Error('a split simulation runs the stand-in node only');
+  const pop = new Population({ net, random: popRandom, powDifficulty: config.powDifficulty, ...(local ? { placeRandom: local.fork(), share: share!.index } : {}) });
+  // The exchange, timed: how long this share waits for (and swaps with) the others.
+  let swapMs = 0;
+  const exchange: ShareExchange | undefined = share && {
+    swap(outgoing) {
+      const t = performance.now();
+      const incoming = share.exchange.swap(outgoing);
+      swapMs += performance.now() - t;
+      return incoming;
+    },
+  };
+  /** Swap with the other shares now (a window of no length: every share does it at the same time). */
+  const swapNow = () => {
+    if (exchange) net.acceptShared(exchange.swap(net.takeShared()));
+  };
+  const isLocal = (spec: NodeSpec) => world.isLocal(spec.index);
 
   const N = options.nodes;
   const publicFraction = options.publicFraction ?? 0.15;
@@ -260,20 +389,65 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const leafAll = new TrafficAccount();
   const leafIdle = new TrafficAccount();
   const snAll = new TrafficAccount();
-  const ratioSamples: number[] = [];
   const snSamples: number[] = [];
+  const liveSamples: number[] = [];
   let lookupsDone = 0, lookupsFound = 0, lookupsOutstanding = 0;
   const hops: number[] = [];
   const latencies: number[] = [];
   let heapMax = 0;
 
+  /** Nodes of other shares whose record is published, with when (split runs). */
+  const remotePublished = new Map<number, number>();
   const events = {
     published(peer: { readonly spec: NodeSpec }) {
       const l = liveByIndex.get(peer.spec.index);
-      if (l && l.peer === peer && !published.includes(l)) published.push(l);
+      if (l && l.peer === peer && !published.includes(l)) {
+        published.push(l);
+        if (share && l.peer.publishedAt !== undefined) {
+          const note = new Uint8Array(13);
+          note[0] = PUBLISHED_NOTE;
+          new DataView(note.buffer).setUint32(1, l.spec.index);
+          new DataView(note.buffer).setFloat64(5, l.peer.publishedAt);
+          net.note(note);
+        }
+      }
     },
   };
-  const election = useOverlay ? undefined : new SimElection(clock, root.fork(), {
+  world.onRemoteSession = (index, online) => {
+    if (!online) remotePublished.delete(index);
+  };
+  /** Values the shares sent with {@link agree}, by share. */
+  const agreed = new Map<number, number>();
+  world.onScenarioNote = (bytes) => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes[0] === PUBLISHED_NOTE) {
+      remotePublished.set(view.getUint32(1), view.getFloat64(5));
+    } else if (bytes[0] === STORE_NOTE) {
+      const l = liveByIndex.get(view.getUint32(1));
+      const keyLength = bytes[5]!;
+      const key = bytes.slice(6, 6 + keyLength);
+      const record = JSON.parse(new TextDecoder().decode(bytes.subarray(6 + keyLength))) as PresenceRecord;
+      if (l && !l.ended) (l.peer as SimPeer).storeDirect(key, record);
+    } else if (bytes[0] === COUNT_NOTE) {
+      agreed.set(view.getUint32(1), view.getFloat64(5));
+    }
+  };
+  /** The sum of `value` over every share (all shares call it at the same virtual time). */
+  const agree = (value: number): number => {
+    if (!share) return value;
+    const note = new Uint8Array(13);
+    note[0] = COUNT_NOTE;
+    new DataView(note.buffer).setUint32(1, share.index);
+    new DataView(note.buffer).setFloat64(5, value);
+    net.note(note);
+    agreed.clear();
+    swapNow();
+    let sum = value;
+    for (const v of agreed.values()) sum += v;
+    return sum;
+  };
+  const electionRandom = useOverlay ? undefined : root.fork();
+  const election = useOverlay ? undefined : new SimElection(clock, local ? local.fork() : electionRandom!, {
     maxSessions, policy,
     ...(options.election?.electionMs ? { electionMs: options.election.electionMs } : {}),
     ...(options.election?.budgetShare !== undefined ? { budgetShare: options.election.budgetShare } : {}),
@@ -292,6 +466,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       ? new OverlayPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index), keys, world.seedList)
       : new SimPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index));
     caches.set(spec.index, peer.hostCache);
+    world.announceSession(spec, true);
     const l: Live = { peer, spec, startedAt, start: undefined, settleAt: clock.now() + 120_000, fresh, ended: false, departure: undefined };
     live.push(l);
     liveByIndex.set(spec.index, l);
@@ -326,6 +501,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     l.peer.close();
     pop.remove(l.spec);
     l.spec.host = undefined;
+    world.announceSession(l.spec, false);
     const i = live.indexOf(l);
     if (i >= 0) {
       live[i] = live[live.length - 1]!;
@@ -425,8 +601,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       offline[i] = offline[offline.length - 1]!;
       offline.pop();
     } else {
-      spec = pop.mint(world.specs.length, churnRandom.float() < publicFraction);
+      spec = pop.mint(nextFreshIndex(), churnRandom.float() < publicFraction, 'no', mintRandom);
       world.add(spec);
+      world.announceSpec(spec);
       fresh = true;
       freshArrivals++;
     }
@@ -438,6 +615,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         else joinFailures.returning++;
       }
     }, 60_000);
+  }
+
+  /** Index of a new node: next after every index in use (a split run's shares take turns). */
+  let freshCount = 0;
+  function nextFreshIndex(): number {
+    if (!share) return world.specs.length;
+    return N + share.index + share.count * freshCount++;
   }
 
   // --- initial population ------------------------------------------------------
@@ -468,20 +652,22 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   // Seeds: online from the start (every node is configured with their addresses).
   const seedSpecs = publics.slice(0, seedCount);
   for (const spec of seedSpecs) seedIndices.add(spec.index);
-  const seedSessions = seedSpecs.map((spec) => startSession(spec, 'supernode', false, false));
-  for (const spec of seedSpecs) world.addSeed(spec.index);
+  const seedSessions = seedSpecs.filter(isLocal).map((spec) => startSession(spec, 'supernode', false, false));
   const others = specs.filter((s) => !seedSpecs.includes(s));
-  if (warmStart) startConverged(seedSessions, others, root.fork());
-  else startCold(seedSessions, others);
+  if (warmStart) startConverged(seedSpecs, others, root.fork());
+  else startCold(seedSessions, others, share ? root.fork() : workRandom);
 
-  function startCold(seedSessions: Live[], others: NodeSpec[]): void {
+  function startCold(seedSessions: Live[], others: NodeSpec[], random: Random): void {
+    swapNow(); // the seeds' addresses
+    for (const spec of seedSpecs) world.addSeed(spec.index);
     for (const l of seedSessions) l.peer.start(world.seedContacts());
     // Everyone else joins during the warm-up: public nodes in the first 30%, the rest after.
     const publicFirst = others.filter((s) => s.isPublic);
     const leavesAfter = others.filter((s) => !s.isPublic);
     const spread = (list: NodeSpec[], from: number, to: number) => {
       list.forEach((spec, i) => {
-        const at = from + ((to - from) * (i + workRandom.float())) / Math.max(1, list.length);
+        const at = from + ((to - from) * (i + random.float())) / Math.max(1, list.length);
+        if (!isLocal(spec)) return;
         clock.setTimeout(() => {
           const l = startSession(spec, roleFor(spec), false);
           scheduleDeparture(l);
@@ -504,7 +690,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
    * real from a host cache of 30 random supernodes (a returning node's cache), then their
    * record names the supernodes they got.
    */
-  function startConverged(seedSessions: Live[], others: NodeSpec[], random: SeededRandom): void {
+  function startConverged(seedSpecs: NodeSpec[], others: NodeSpec[], random: SeededRandom): void {
     const shuffle = <T>(xs: T[]): T[] => {
       for (let i = xs.length - 1; i > 0; i--) {
         const j = random.int(i + 1);
@@ -512,17 +698,26 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       }
       return xs;
     };
-    const sessions: Live[] = [...seedSessions];
+    // Every node of the network, in the same order in every share; `live` for this share's.
+    const sessions: { spec: NodeSpec; supernode: boolean; live: Live | undefined }[] = seedSpecs.map((spec) => ({ spec, supernode: true, live: liveByIndex.get(spec.index) }));
     // Seated at t0 (the stand-in's only roles not from the election): `startRatio` of
     // the honest nodes, public ones in random order. Sessions began up to an hour ago.
     const seat = Math.round((options.election?.startRatio ?? ratio) * honest);
+    let seated = seedSpecs.length;
     const began = () => clock.now() - random.float() * 3600_000;
     for (const spec of shuffle(others.filter((x) => x.isPublic))) {
-      const role = spec.attacker || (election ? supernodes < seat : roleFor(spec) === 'supernode') ? 'supernode' : 'leaf';
-      sessions.push(startSession(spec, role, false, false, began()));
+      const role = spec.attacker || (election ? seated < seat : roleFor(spec) === 'supernode') ? 'supernode' : 'leaf';
+      if (role === 'supernode' && !spec.attacker) seated++;
+      const at = began();
+      sessions.push({ spec, supernode: role === 'supernode', live: isLocal(spec) ? startSession(spec, role, false, false, at) : undefined });
     }
-    for (const spec of others.filter((x) => !x.isPublic)) sessions.push(startSession(spec, 'leaf', false, false, began()));
-    const sn = sessions.filter((l) => l.peer.isSupernode);
+    for (const spec of others.filter((x) => !x.isPublic)) {
+      const at = began();
+      sessions.push({ spec, supernode: false, live: isLocal(spec) ? startSession(spec, 'leaf', false, false, at) : undefined });
+    }
+    swapNow(); // every share's addresses and contacts
+    for (const spec of seedSpecs) world.addSeed(spec.index);
+    const sn = sessions.filter((l) => l.supernode);
     const contacts = sn.map((l) => l.spec.contact!);
     // Members a lookup can reach: supernodes whose IDs pass the contact check (not cheap Sybils).
     const members = sn.filter((l) => world.contacts.accepts(l.spec.contact!));
@@ -550,7 +745,15 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         }
         const best = order.map((i) => members[i]!);
         let accepted = 0;
-        for (const m of best) if (!m.ended && (m.peer as SimPeer).storeDirect(key, record)) accepted++;
+        for (const m of best) {
+          if (m.live) {
+            if (!m.live.ended && (m.live.peer as SimPeer).storeDirect(key, record)) accepted++;
+          } else if (world.publicIpOf(m.spec.index) !== undefined) {
+            // A member on another share stores it at the next swap; honest ones accept it.
+            storeRemote(m.spec.index, key, record);
+            if (!m.spec.attacker) accepted++;
+          }
+        }
         if (accepted === 0) ok = false;
       }
       return ok;
@@ -558,18 +761,34 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     const half = config.recordLifetimeMs / 2;
     const warm = (): WarmStart => ({ issuedAt: Math.floor(clock.now() - random.float() * half), place });
     for (const l of sessions) {
-      const peer = l.peer as SimPeer;
-      if (peer.isSupernode) {
-        peer.startWarm(shuffle(contacts.slice()), warm());
+      const peer = l.live?.peer as SimPeer | undefined;
+      if (l.supernode) {
+        const known = shuffle(contacts.slice());
+        const w = warm();
+        peer?.startWarm(known, w);
       } else {
-        for (let i = 0; i < 30 && contacts.length > 0; i++) {
-          const c = contacts[random.int(contacts.length)]!;
-          peer.hostCache.recordSuccess(toHex(c.id), c.address);
+        const picks: Contact[] = [];
+        for (let i = 0; i < 30 && contacts.length > 0; i++) picks.push(contacts[random.int(contacts.length)]!);
+        const w = warm();
+        if (peer) {
+          for (const c of picks) peer.hostCache.recordSuccess(toHex(c.id), c.address);
+          peer.startWarm([], w);
         }
-        peer.startWarm([], warm());
       }
-      scheduleDeparture(l);
+      if (l.live) scheduleDeparture(l.live);
     }
+  }
+
+  /** Have node `index` of another share store `record` under `key` (a converged start's placement). */
+  function storeRemote(index: number, key: Uint8Array, record: PresenceRecord): void {
+    const json = new TextEncoder().encode(JSON.stringify(record));
+    const note = new Uint8Array(6 + key.byteLength + json.byteLength);
+    note[0] = STORE_NOTE;
+    new DataView(note.buffer).setUint32(1, index);
+    note[5] = key.byteLength;
+    note.set(key, 6);
+    note.set(json, 6 + key.byteLength);
+    net.note(note, world.shareOf(index));
   }
 
   // --- supernode top-up (OverlayNode only: the stand-in runs the election) -----------
@@ -610,11 +829,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     for (const l of live) {
       if (!l.start && now >= l.settleAt) l.start = snapshot(l.peer.host, now);
     }
-    const n = live.length - attackersOnline;
-    if (n > 0) {
-      ratioSamples.push(supernodes / n);
-      snSamples.push(supernodes);
-    }
+    snSamples.push(supernodes);
+    liveSamples.push(live.length - attackersOnline);
     const heap = process.memoryUsage().heapUsed;
     if (heap > heapMax) heapMax = heap;
   }, 10_000);
@@ -627,15 +843,22 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     const issue = () => {
       if (issued >= options.lookups) return;
       issued++;
-      const targets = published.filter((l) => !l.spec.attacker && !l.ended && l.peer.publishedAt !== undefined && clock.now() - l.peer.publishedAt >= 30_000);
+      // A split run's shares take turns, each from its own nodes.
+      if (share && (issued - 1) % share.count !== share.index) return;
+      const targets: { spec: NodeSpec; live: Live | undefined }[] = published.filter((l) => !l.spec.attacker && !l.ended && l.peer.publishedAt !== undefined && clock.now() - l.peer.publishedAt >= 30_000).map((l) => ({ spec: l.spec, live: l }));
+      for (const [index, at] of remotePublished) {
+        const spec = world.specs[index]!;
+        if (!spec.attacker && clock.now() - at >= 30_000) targets.push({ spec, live: undefined });
+      }
       let source: Live | undefined;
       for (let tries = 0; tries < 50 && !source; tries++) {
         const l = live[workRandom.int(live.length)];
         if (l && honestReady(l)) source = l;
       }
       if (!source || targets.length === 0) return;
-      let target = targets[workRandom.int(targets.length)]!;
-      if (target === source && targets.length > 1) target = targets[(targets.indexOf(target) + 1) % targets.length]!;
+      let t = workRandom.int(targets.length);
+      if (targets[t]!.live === source && targets.length > 1) t = (t + 1) % targets.length;
+      const target = targets[t]!;
       const pk = target.spec.identity.publicKey;
       lookupsOutstanding++;
       void source.peer.lookup(target.spec.name).then((r) => {
@@ -662,7 +885,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   let nextProgress = t0 + 60_000;
   const step = 1000;
   for (let t = t0 + step; t <= end; t += step) {
-    await clock.runUntil(t);
+    if (share) await stepShare({ clock, net }, exchange!, t);
+    else await clock.runUntil(t);
     if (t >= nextProgress) {
       nextProgress += 60_000;
       options.onProgress?.({
@@ -672,8 +896,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     }
   }
   lookupTimer?.cancel();
-  // Let lookups in flight finish (they are bounded by their timeouts).
-  for (let i = 0; i < 60 && lookupsOutstanding > 0; i++) await clock.runUntil(clock.now() + 1000);
+  // Let lookups in flight finish (they are bounded by their timeouts); the shares of a
+  // split run agree on whether any has some.
+  for (let i = 0; i < 60 && agree(lookupsOutstanding) > 0; i++) {
+    if (share) await stepShare({ clock, net }, exchange!, clock.now() + 1000);
+    else await clock.runUntil(clock.now() + 1000);
+  }
   const finishedAt = clock.now();
   for (const l of [...live]) {
     if (!l.start) continue;
@@ -686,7 +914,30 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     }
     l.start = undefined;
   }
-  const report = buildReport();
+  const stats = net.stats();
+  const partial: ScenarioPartial = {
+    supernodes,
+    snSamples,
+    liveSamples,
+    lookupsDone,
+    lookupsFound,
+    hops,
+    latencies,
+    traffic: { leaf: { ...leafAll }, leafIdle: { ...leafIdle }, supernode: { ...snAll } },
+    departures,
+    arrivals,
+    promotions,
+    freshArrivals,
+    joinFailures,
+    counts: election?.counts ?? { promotions, demotions: 0, promotionReasons: {}, demotionReasons: {}, leavesShed: 0, maxPromotionsPerRound: 0 },
+    promotionsByRound: election ? [...election.promotionsByRound] : [],
+    datagrams: stats.deliveredPackets,
+    drops: Object.values(stats.drops).reduce((a, b) => a + b, 0),
+    simSeconds: Math.round((finishedAt - t0) / 1000),
+    heapMax,
+    wireCheck: world.wireCheck ? { checked: world.wireCheck.checked, mismatches: world.wireCheck.mismatches, firstMismatch: world.wireCheck.firstMismatch } : undefined,
+    split: share ? { datagrams: stats.sharedOut, messages: world.post.shared.sent, swapMs: Math.round(swapMs) } : undefined,
+  };
   sampler.cancel();
   electionTimer.cancel();
   election?.close();
@@ -696,44 +947,94 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     l.peer.close();
   }
   net.close();
-  return report;
+  return partial;
+}
 
-  function buildReport(): ScenarioReport {
-    const stats = net.stats();
-    const drops = Object.values(stats.drops).reduce((a, b) => a + b, 0);
-    const meanRatio = ratioSamples.length ? ratioSamples.reduce((a, b) => a + b, 0) / ratioSamples.length : 0;
-    const band: [number, number] = [round(ratio * 0.75, 4), round(ratio * 1.25, 4)];
-    const minR = ratioSamples.length ? Math.min(...ratioSamples) : 0;
-    const maxR = ratioSamples.length ? Math.max(...ratioSamples) : 0;
-    const counts: ElectionCounts = election?.counts ?? { promotions, demotions: 0, promotionReasons: {}, demotionReasons: {}, leavesShed: 0, maxPromotionsPerRound: 0 };
-    return {
-      scenario: name,
-      nodes: N,
-      supernodes: snSamples.length ? Math.round(snSamples.reduce((a, b) => a + b, 0) / snSamples.length) : supernodes,
-      supernodeRatio: { target: ratio, min: round(minR, 4), mean: round(meanRatio, 4), max: round(maxR, 4), last: round(ratioSamples.at(-1) ?? 0, 4), band, within: minR >= band[0] && maxR <= band[1] },
-      attackers,
-      lookups: lookupsDone,
-      lookupSuccess: lookupsDone ? round(lookupsFound / lookupsDone, 4) : 0,
-      hopsP50: hops.length ? percentile(hops, 50) : -1,
-      hopsP95: hops.length ? percentile(hops, 95) : -1,
-      hopsMax: hops.length ? percentile(hops, 100) : -1,
-      latencyP50Ms: Math.round(percentile(latencies, 50)),
-      latencyP95Ms: Math.round(percentile(latencies, 95)),
-      leafBytesPerSec: leafAll.bytesPerSec,
-      leafIdleBytesPerSec: leafIdle.bytesPerSec,
-      traffic: { leaf: leafAll.toJSON(), leafIdle: leafIdle.toJSON(), supernode: snAll.toJSON() },
-      departures, arrivals,
-      ...counts,
-      maxSessions,
-      joinFailures: { ...joinFailures, freshArrivals },
-      datagrams: stats.deliveredPackets,
-      drops,
-      simSeconds: Math.round((finishedAt - t0) / 1000),
-      wallSeconds: round((performance.now() - wall0) / 1000, 1),
-      heapMB: Math.round(heapMax / 2 ** 20),
-      ...(world.wireCheck ? { wireCheck: { checked: world.wireCheck.checked, mismatches: world.wireCheck.mismatches, firstMismatch: world.wireCheck.firstMismatch } } : {}),
-    };
+/** Combine the shares' figures (one share when not split) into the scenario's report. */
+export function mergeReport(options: ScenarioOptions, parts: readonly ScenarioPartial[], wall0: number): ScenarioReport {
+  const name = options.name ?? (options.sybil ? 'sybil' : options.seedOutage ? 'seed-outage' : 'baseline');
+  const ratio = options.supernodeRatio ?? 0.1;
+  const useOverlay = options.node === 'overlay';
+  const policy: ElectionPolicy = { ...DEFAULT_ELECTION_POLICY, ...options.election?.policy };
+  const attachments = options.peer?.attachments ?? DEFAULT_PEER_CONFIG.attachments;
+  const maxSessions = useOverlay ? 0 : options.election?.maxSessions ?? maxSessionsFor(ratio, attachments, policy);
+  const sybil = options.sybil ?? 0;
+  const attackers = sybil > 0 ? Math.round((sybil / (1 - sybil)) * ratio * options.nodes) : 0;
+  const sum = (f: (p: ScenarioPartial) => number) => parts.reduce((a, p) => a + f(p), 0);
+  const ratioSamples: number[] = [];
+  const snSamples: number[] = [];
+  const samples = Math.min(...parts.map((p) => p.snSamples.length));
+  for (let i = 0; i < samples; i++) {
+    const sn = sum((p) => p.snSamples[i]!);
+    const n = sum((p) => p.liveSamples[i]!);
+    if (n > 0) {
+      ratioSamples.push(sn / n);
+      snSamples.push(sn);
+    }
   }
+  const hops = parts.flatMap((p) => p.hops);
+  const latencies = parts.flatMap((p) => p.latencies);
+  const account = (k: 'leaf' | 'leafIdle' | 'supernode') => {
+    const a = new TrafficAccount();
+    for (const p of parts) a.absorb(p.traffic[k]);
+    return a;
+  };
+  const leafAll = account('leaf');
+  const leafIdle = account('leafIdle');
+  const snAll = account('supernode');
+  const lookupsDone = sum((p) => p.lookupsDone);
+  const lookupsFound = sum((p) => p.lookupsFound);
+  const meanRatio = ratioSamples.length ? ratioSamples.reduce((a, b) => a + b, 0) / ratioSamples.length : 0;
+  const band: [number, number] = [round(ratio * 0.75, 4), round(ratio * 1.25, 4)];
+  const minR = ratioSamples.length ? Math.min(...ratioSamples) : 0;
+  const maxR = ratioSamples.length ? Math.max(...ratioSamples) : 0;
+  const counts: ElectionCounts = { promotions: 0, demotions: 0, promotionReasons: {}, demotionReasons: {}, leavesShed: 0, maxPromotionsPerRound: 0 };
+  const byRound = new Map<number, number>();
+  for (const p of parts) {
+    counts.promotions += p.counts.promotions;
+    counts.demotions += p.counts.demotions;
+    counts.leavesShed += p.counts.leavesShed;
+    for (const [k, v] of Object.entries(p.counts.promotionReasons)) counts.promotionReasons[k] = (counts.promotionReasons[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(p.counts.demotionReasons)) counts.demotionReasons[k] = (counts.demotionReasons[k] ?? 0) + v;
+    for (const [r, n] of p.promotionsByRound) byRound.set(r, (byRound.get(r) ?? 0) + n);
+    counts.maxPromotionsPerRound = Math.max(counts.maxPromotionsPerRound, p.counts.maxPromotionsPerRound);
+  }
+  for (const n of byRound.values()) counts.maxPromotionsPerRound = Math.max(counts.maxPromotionsPerRound, n);
+  const checks = parts.filter((p) => p.wireCheck !== undefined).map((p) => p.wireCheck!);
+  return {
+    scenario: name,
+    nodes: options.nodes,
+    supernodes: snSamples.length ? Math.round(snSamples.reduce((a, b) => a + b, 0) / snSamples.length) : sum((p) => p.supernodes),
+    supernodeRatio: { target: ratio, min: round(minR, 4), mean: round(meanRatio, 4), max: round(maxR, 4), last: round(ratioSamples.at(-1) ?? 0, 4), band, within: minR >= band[0] && maxR <= band[1] },
+    attackers,
+    lookups: lookupsDone,
+    lookupSuccess: lookupsDone ? round(lookupsFound / lookupsDone, 4) : 0,
+    hopsP50: hops.length ? percentile(hops, 50) : -1,
+    hopsP95: hops.length ? percentile(hops, 95) : -1,
+    hopsMax: hops.length ? percentile(hops, 100) : -1,
+    latencyP50Ms: Math.round(percentile(latencies, 50)),
+    latencyP95Ms: Math.round(percentile(latencies, 95)),
+    leafBytesPerSec: leafAll.bytesPerSec,
+    leafIdleBytesPerSec: leafIdle.bytesPerSec,
+    traffic: { leaf: leafAll.toJSON(), leafIdle: leafIdle.toJSON(), supernode: snAll.toJSON() },
+    departures: sum((p) => p.departures),
+    arrivals: sum((p) => p.arrivals),
+    ...counts,
+    maxSessions,
+    joinFailures: { returning: sum((p) => p.joinFailures.returning), fresh: sum((p) => p.joinFailures.fresh), freshArrivals: sum((p) => p.freshArrivals) },
+    datagrams: sum((p) => p.datagrams),
+    drops: sum((p) => p.drops),
+    simSeconds: parts[0]!.simSeconds,
+    wallSeconds: round((performance.now() - wall0) / 1000, 1),
+    heapMB: Math.round(sum((p) => p.heapMax) / 2 ** 20),
+    ...(parts.length > 1 ? { split: { threads: parts.length, datagramsCrossed: sum((p) => p.split?.datagrams ?? 0), messagesCrossed: sum((p) => p.split?.messages ?? 0), swapSeconds: parts.map((p) => round((p.split?.swapMs ?? 0) / 1000, 1)) } } : {}),
+    ...(checks.length ? { wireCheck: { checked: checks.reduce((a, c) => a + c.checked, 0), mismatches: checks.reduce((a, c) => a + c.mismatches, 0), firstMismatch: checks.find((c) => c.firstMismatch)?.firstMismatch } } : {}),
+  };
+}
+
+/** `shared` in a single run; a share's own stream (drawn from `local`) in a split run. */
+function pick(shared: SeededRandom, local: SeededRandom | undefined): SeededRandom {
+  return local ? local.fork() : shared;
 }
 
 /**

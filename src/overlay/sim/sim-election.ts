@@ -92,6 +92,8 @@ export class SimElection {
   private readonly timers = new Set<Timer>();
   private roundIndex = -1;
   private inRound = 0;
+  /** Promotions per round (round index = time / period), for combining shares' counts. */
+  readonly promotionsByRound = new Map<number, number>();
 
   constructor(private readonly clock: Clock, private readonly random: Random, config: Partial<SimElectionConfig> & { maxSessions: number }) {
     this.config = { policy: DEFAULT_ELECTION_POLICY, electionMs: 60_000, budgetShare: 0.1, ...config };
@@ -140,6 +142,7 @@ export class SimElection {
             this.inRound = 0;
           }
           this.inRound++;
+          this.promotionsByRound.set(r, this.inRound);
           if (this.inRound > this.counts.maxPromotionsPerRound) this.counts.maxPromotionsPerRound = this.inRound;
           s.promote(`promoted: ${reason}`);
           return;

@@ -56,7 +56,30 @@ export interface SimParcel {
   readonly bytes: Uint8Array | undefined;
 }
 
-/** Where parcels wait while their fragments cross the simulated network (one per simulation). */
+/** First byte of a post office's note to another share (see {@link SimPostOffice.acceptNote}). */
+export const POST_NOTE = 0x50;
+
+/** How a post office hands parcels to the other shares of a split simulation (sim-share.ts). */
+export interface PostShares {
+  /** This share's number, and the number of shares. */
+  index: number;
+  count: number;
+  /** The share a node is simulated on. */
+  shareOf(node: number): number;
+  /** A message's real encoding (MessageRegistry.encode). */
+  encode(message: object): Uint8Array;
+  /** A message decoded from its encoding; undefined if it does not decode. */
+  decode(bytes: Uint8Array): object | undefined;
+  /** Send a note to share `to` (SimNet.note). */
+  note(bytes: Uint8Array, to: number): void;
+}
+
+/**
+ * Where parcels wait while their fragments cross the simulated network (one per
+ * simulation, or per share). In a split simulation a parcel for a node of another share
+ * crosses as its real encoding in a note ahead of its fragments, and waits in that
+ * share's office under the same id (ids are striped by share).
+ */
 export class SimPostOffice {
   private next = 1;
   private readonly held = new Map<number, SimParcel>();
@@ -64,12 +87,74 @@ export class SimPostOffice {
   private ids: number[] = [];
   private times: number[] = [];
   private head = 0;
+  private readonly stripe: number;
+  private readonly offset: number;
+  /** Parcels sent to other shares, and received from them (dropped: did not decode). */
+  readonly shared = { sent: 0, received: 0, dropped: 0 };
 
-  /** Parcels not yet taken are dropped this long after sending (their fragments were lost). */
-  constructor(private readonly holdMs = 30_000) {}
+  /**
+   * @param holdMs parcels not yet taken are dropped this long after sending (their fragments were lost)
+   * @param shares set in a split simulation
+   */
+  constructor(private readonly holdMs = 30_000, private readonly shares?: PostShares) {
+    this.stripe = shares?.count ?? 1;
+    this.offset = shares?.index ?? 0;
+  }
 
-  /** Hold `parcel`; returns its id (u32). */
-  put(parcel: SimParcel, now: number): number {
+  /** Hold `parcel` for node `to` (a node of another share gets it through a note); returns its id (u32). */
+  put(parcel: SimParcel, now: number, to?: number): number {
+    this.expire(now);
+    const { stripe, offset } = this;
+    const span = Math.floor(0x1_0000_0000 / stripe);
+    let n = this.next;
+    let id = (n * stripe + offset) >>> 0;
+    while (this.held.has(id)) {
+      n = (n + 1) % span;
+      id = (n * stripe + offset) >>> 0;
+    }
+    this.next = (n + 1) % span;
+    this.keep(id, parcel, now);
+    const shares = this.shares;
+    if (shares !== undefined && to !== undefined) {
+      const share = shares.shareOf(to);
+      if (share !== shares.index) this.export(shares, share, id, parcel);
+    }
+    return id;
+  }
+
+  /** A note from another share's office (its first byte is {@link POST_NOTE}): hold the parcel it carries. */
+  acceptNote(bytes: Uint8Array, now: number): void {
+    const shares = this.shares;
+    if (shares === undefined || bytes.byteLength < 5 || bytes[0] !== POST_NOTE) return void this.shared.dropped++;
+    const id = ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0;
+    const encoded = bytes.subarray(5);
+    const message = shares.decode(encoded);
+    if (message === undefined) return void this.shared.dropped++;
+    this.shared.received++;
+    this.expire(now);
+    this.keep(id, { message, length: encoded.byteLength, bytes: undefined }, now);
+  }
+
+  private export(shares: PostShares, share: number, id: number, parcel: SimParcel): void {
+    const encoded = parcel.bytes ?? shares.encode(parcel.message);
+    const note = new Uint8Array(5 + encoded.byteLength);
+    note[0] = POST_NOTE;
+    note[1] = id >>> 24;
+    note[2] = (id >>> 16) & 0xff;
+    note[3] = (id >>> 8) & 0xff;
+    note[4] = id & 0xff;
+    note.set(encoded, 5);
+    this.shared.sent++;
+    shares.note(note, share);
+  }
+
+  private keep(id: number, parcel: SimParcel, now: number): void {
+    this.held.set(id, parcel);
+    this.ids.push(id);
+    this.times.push(now);
+  }
+
+  private expire(now: number): void {
     const cutoff = now - this.holdMs;
     const { ids, times } = this;
     while (this.head < ids.length && times[this.head]! <= cutoff) this.held.delete(ids[this.head++]!);
@@ -78,13 +163,6 @@ export class SimPostOffice {
       this.times = times.slice(this.head);
       this.head = 0;
     }
-    let id = this.next;
-    while (this.held.has(id)) id = (id + 1) >>> 0;
-    this.next = (id + 1) >>> 0;
-    this.held.set(id, parcel);
-    this.ids.push(id);
-    this.times.push(now);
-    return id;
   }
 
   /** Take the parcel with `id` (once). */
@@ -494,7 +572,7 @@ export class SimLinks {
     const size = parcel.length;
     const room = this.room;
     const count = Math.max(1, Math.ceil(size / room));
-    const id = post.put(parcel, this.clock.now());
+    const id = post.put(parcel, this.clock.now(), link.peer);
     for (let i = 0; i < count; i++) {
       const data = Math.min(room, size - i * room);
       const out = scratch(DATA_HEADER_LEN + FRAGMENT_HEADER_BYTES + data + TAGLEN);

@@ -659,7 +659,7 @@ export class SimPeer {
         const named = [...this.moveHints.splice(0), ...redirects.splice(0)].filter(fresh);
         const need = want - this.attached.length;
         const tries: Contact[] = [];
-        for (const c of [...named, ...list]) {
+        for (const c of this.nearFirst([...named, ...list])) {
           if (tries.length >= need + ATTACH_SPARE_TRIES) break;
           const i = this.world.indexOfId(c.id)!;
           if (tried.has(i)) continue;
@@ -684,6 +684,20 @@ export class SimPeer {
     this.missingAttachments = Math.max(0, want - this.attached.length);
     if (this.attached.length > 0 && this.warm) this.placeWarm(this.attached);
     else if (this.attached.length > 0 && (this.republishWanted || !this.record)) void this.publish();
+  }
+
+  /**
+   * `list` with the supernodes of this node's region first (a split simulation's share,
+   * farther from the others: where a real leaf's RTT ranking puts them), order otherwise
+   * kept. The same list when the simulation is not split.
+   */
+  private nearFirst(list: Contact[]): Contact[] {
+    const world = this.world;
+    if (world.shareCount === 1) return list;
+    const near: Contact[] = [];
+    const far: Contact[] = [];
+    for (const c of list) (world.isLocal(world.indexOfId(c.id) ?? -1) ? near : far).push(c);
+    return [...near, ...far];
   }
 
   /**

@@ -13,11 +13,12 @@ import type { Signer } from '../../identity/identity.ts';
 import { MessageRegistry } from '../../wire/messages.ts';
 import { type Contact, ContactVerifier } from '../contact.ts';
 import { idKey } from '../node-id.ts';
-import { type LinkDirectory, SimPostOffice } from './sim-links.ts';
+import { type LinkDirectory, POST_NOTE, SimPostOffice } from './sim-links.ts';
 import { SimWireCheck } from './sim-endpoint.ts';
 import { MemoVerifier } from './memo-verifier.ts';
 import { DEFAULT_LIVENESS, type LivenessOptions } from '../liveness.ts';
-import { nativeSigner, type SimIdentity } from './native-ed25519.ts';
+import { nativeIdentityFromSeed, nativeSigner, type SimIdentity } from './native-ed25519.ts';
+import type { WireMessage } from '../../wire/messages.ts';
 
 /** UDP port every simulated node listens on. */
 export const SIM_PORT = 4000;
@@ -114,13 +115,26 @@ export interface NodeSpec {
   seq: number;
 }
 
+/** First byte of the world's notes to other shares (see {@link SimWorld.shareOf}). */
+const SESSION_NOTE = 0x51;
+const SPEC_NOTE = 0x52;
+
 /** See module docs. */
 export class SimWorld implements LinkDirectory {
   readonly registry: MessageRegistry;
   readonly contacts: ContactVerifier;
   readonly records: MemoVerifier;
   /** Parcels in flight (sim-links.ts). */
-  readonly post = new SimPostOffice();
+  readonly post: SimPostOffice;
+  /** This share's number and the number of shares (0 of 1 unless the simulation is split). */
+  readonly shareIndex: number;
+  readonly shareCount: number;
+  /** Public IPs of nodes online on other shares. */
+  private readonly remoteIps = new Map<number, string>();
+  /** Notes for the scenario (first byte not the world's). */
+  onScenarioNote: ((bytes: Uint8Array) => void) | undefined;
+  /** Told when a node of another share starts (`online`) or ends a session. */
+  onRemoteSession: ((index: number, online: boolean) => void) | undefined;
   /** Counters of the checked message path, when `config.wireCheck` is on. */
   readonly wireCheck: SimWireCheck | undefined;
   readonly specs: NodeSpec[] = [];
@@ -140,6 +154,20 @@ export class SimWorld implements LinkDirectory {
     registry: MessageRegistry,
   ) {
     this.registry = registry;
+    this.shareIndex = net.shareIndex;
+    this.shareCount = net.shareCount;
+    this.post = new SimPostOffice(undefined, this.shareCount === 1 ? undefined : {
+      index: this.shareIndex,
+      count: this.shareCount,
+      shareOf: (node) => this.shareOf(node),
+      encode: (message) => registry.encode(message as WireMessage),
+      decode: (bytes) => {
+        const r = registry.decode(bytes);
+        return r.ok ? r.message : undefined;
+      },
+      note: (bytes, to) => net.note(bytes, to),
+    });
+    if (this.shareCount > 1) net.onNote((_from, bytes) => this.acceptNote(bytes));
     this.contacts = new ContactVerifier({ difficulty: config.powDifficulty, cacheSize: 1 << 18 });
     this.records = new MemoVerifier({ clock, maxLifetimeMs: config.recordLifetimeMs });
     this.wireCheck = config.wireCheck ? new SimWireCheck() : undefined;
@@ -166,9 +194,94 @@ export class SimWorld implements LinkDirectory {
   /** Contacts of every attacker supernode online (what attackers hand out as fake close contacts). */
   attackerContacts(): Contact[] {
     if (this.attackers === undefined) {
-      this.attackers = this.specs.filter((s) => s.attacker && s.contact !== undefined && s.host !== undefined && !s.host.closed).map((s) => s.contact!);
+      this.attackers = this.specs.filter((s) => s.attacker && s.contact !== undefined && this.publicIpOf(s.index) !== undefined).map((s) => s.contact!);
     }
     return this.attackers;
+  }
+
+  /** The share node `index` is simulated on (nodes are dealt to shares by index). */
+  shareOf(index: number): number {
+    return index % this.shareCount;
+  }
+
+  /** Whether node `index` is simulated on this share. */
+  isLocal(index: number): boolean {
+    return index % this.shareCount === this.shareIndex;
+  }
+
+  /**
+   * Tell the other shares that this share's node `spec` started a session (its host is
+   * placed; public nodes have their contact) or ended one. Nothing when not split.
+   */
+  announceSession(spec: NodeSpec, online: boolean): void {
+    if (this.shareCount === 1) return;
+    const ip = online ? spec.host!.publicIp : '';
+    const note = new Uint8Array(7 + ip.length);
+    note[0] = SESSION_NOTE;
+    writeU32(note, 1, spec.index);
+    note[5] = online ? 1 : 0;
+    note[6] = ip.length;
+    for (let i = 0; i < ip.length; i++) note[7 + i] = ip.charCodeAt(i);
+    this.net.note(note);
+  }
+
+  /** Tell the other shares of a node this share minted (a new node arriving). */
+  announceSpec(spec: NodeSpec): void {
+    if (this.shareCount === 1) return;
+    const name = new TextEncoder().encode(spec.name);
+    const note = new Uint8Array(1 + 4 + 1 + 4 + 32 + 1 + spec.pow.byteLength + name.byteLength);
+    let o = 0;
+    note[o++] = SPEC_NOTE;
+    writeU32(note, o, spec.index);
+    o += 4;
+    note[o++] = (spec.isPublic ? 1 : 0) | (spec.attacker ? 2 : 0);
+    writeU32(note, o, spec.uplinkKbps);
+    o += 4;
+    note.set(spec.identity.secretKey, o);
+    o += 32;
+    note[o++] = spec.pow.byteLength;
+    note.set(spec.pow, o);
+    o += spec.pow.byteLength;
+    note.set(name, o);
+    this.net.note(note);
+  }
+
+  /** A note from another share: the world's own, or the scenario's. */
+  private acceptNote(bytes: Uint8Array): void {
+    const kind = bytes[0];
+    if (kind === POST_NOTE) return this.post.acceptNote(bytes, this.clock.now());
+    if (kind === SESSION_NOTE) {
+      const index = readU32(bytes, 1);
+      const spec = this.specs[index];
+      if (!spec) throw new Error(`session note for unknown node ${index}`);
+      if (bytes[5] === 1) {
+        const ip = String.fromCharCode(...bytes.subarray(7, 7 + bytes[6]!));
+        this.remoteIps.set(index, ip);
+        spec.contact = spec.isPublic ? { id: spec.identity.idBytes, publicKey: spec.identity.publicKey, pow: spec.pow, address: { host: ip, port: SIM_PORT } } : undefined;
+      } else {
+        this.remoteIps.delete(index);
+      }
+      if (spec.attacker) this.invalidate();
+      this.onRemoteSession?.(index, bytes[5] === 1);
+      return;
+    }
+    if (kind === SPEC_NOTE) {
+      let o = 1;
+      const index = readU32(bytes, o);
+      o += 4;
+      const flags = bytes[o++]!;
+      const uplinkKbps = readU32(bytes, o);
+      o += 4;
+      const identity = nativeIdentityFromSeed(bytes.slice(o, o + 32));
+      o += 32;
+      const powLength = bytes[o++]!;
+      const pow = bytes.slice(o, o + powLength);
+      o += powLength;
+      const name = new TextDecoder().decode(bytes.subarray(o));
+      this.add({ index, name, identity, pow, isPublic: (flags & 1) !== 0, uplinkKbps, attacker: (flags & 2) !== 0, host: undefined, contact: undefined, sessions: 0, seq: 1 });
+      return;
+    }
+    this.onScenarioNote?.(bytes);
   }
 
   /** Forget cached derived lists (call when attackers come or go). */
@@ -178,7 +291,8 @@ export class SimWorld implements LinkDirectory {
 
   publicIpOf(node: number): string | undefined {
     const h = this.specs[node]?.host;
-    return h && !h.closed ? h.publicIp : undefined;
+    if (h !== undefined) return h.closed ? undefined : h.publicIp;
+    return this.shareCount === 1 ? undefined : this.remoteIps.get(node);
   }
 
   /** The signer of node `spec`'s presence records (platform Ed25519: the same signatures, see native-ed25519.ts). */
@@ -204,3 +318,14 @@ export class SimWorld implements LinkDirectory {
 }
 
 export { MessageRegistry };
+
+function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
