@@ -279,7 +279,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
 
 /** Run `options` on `threads` worker threads, one share each; their partial figures. */
 async function runSplit(options: ScenarioOptions, threads: number): Promise<ScenarioPartial[]> {
-  const buffer = ShareMailbox.allocate(threads, 16 << 20);
+  const buffer = ShareMailbox.allocate(threads, 64 << 20);
   const { onProgress, ...plain } = options;
   const progress = new Map<number, ScenarioProgress[]>();
   const workers: ReturnType<typeof spawnWorker>[] = [];
@@ -423,11 +423,15 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
     if (bytes[0] === PUBLISHED_NOTE) {
       remotePublished.set(view.getUint32(1), view.getFloat64(5));
     } else if (bytes[0] === STORE_NOTE) {
-      const l = liveByIndex.get(view.getUint32(1));
-      const keyLength = bytes[5]!;
-      const key = bytes.slice(6, 6 + keyLength);
-      const record = JSON.parse(new TextDecoder().decode(bytes.subarray(6 + keyLength))) as PresenceRecord;
-      if (l && !l.ended) (l.peer as SimPeer).storeDirect(key, record);
+      const keyLength = bytes[1]!;
+      const key = bytes.slice(2, 2 + keyLength);
+      const count = view.getUint16(2 + keyLength);
+      const at = 4 + keyLength;
+      const record = JSON.parse(new TextDecoder().decode(bytes.subarray(at + 4 * count))) as PresenceRecord;
+      for (let i = 0; i < count; i++) {
+        const l = liveByIndex.get(view.getUint32(at + 4 * i));
+        if (l && !l.ended) (l.peer as SimPeer).storeDirect(key, record);
+      }
     } else if (bytes[0] === COUNT_NOTE) {
       agreed.set(view.getUint32(1), view.getFloat64(5));
     }
@@ -745,15 +749,17 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
         }
         const best = order.map((i) => members[i]!);
         let accepted = 0;
+        const remote: number[] = [];
         for (const m of best) {
           if (m.live) {
             if (!m.live.ended && (m.live.peer as SimPeer).storeDirect(key, record)) accepted++;
           } else if (world.publicIpOf(m.spec.index) !== undefined) {
             // A member on another share stores it at the next swap; honest ones accept it.
-            storeRemote(m.spec.index, key, record);
+            remote.push(m.spec.index);
             if (!m.spec.attacker) accepted++;
           }
         }
+        if (remote.length > 0) storeRemote(remote, key, record);
         if (accepted === 0) ok = false;
       }
       return ok;
@@ -779,16 +785,23 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
     }
   }
 
-  /** Have node `index` of another share store `record` under `key` (a converged start's placement). */
-  function storeRemote(index: number, key: Uint8Array, record: PresenceRecord): void {
+  /** Have nodes `members` of other shares store `record` under `key` (a converged start's placement): one note per share. */
+  function storeRemote(members: number[], key: Uint8Array, record: PresenceRecord): void {
     const json = new TextEncoder().encode(JSON.stringify(record));
-    const note = new Uint8Array(6 + key.byteLength + json.byteLength);
-    note[0] = STORE_NOTE;
-    new DataView(note.buffer).setUint32(1, index);
-    note[5] = key.byteLength;
-    note.set(key, 6);
-    note.set(json, 6 + key.byteLength);
-    net.note(note, world.shareOf(index));
+    for (let sh = 0; sh < world.shareCount; sh++) {
+      const mine = members.filter((i) => world.shareOf(i) === sh);
+      if (mine.length === 0) continue;
+      const note = new Uint8Array(4 + key.byteLength + 4 * mine.length + json.byteLength);
+      const view = new DataView(note.buffer);
+      note[0] = STORE_NOTE;
+      note[1] = key.byteLength;
+      note.set(key, 2);
+      view.setUint16(2 + key.byteLength, mine.length);
+      const at = 4 + key.byteLength;
+      mine.forEach((index, i) => view.setUint32(at + 4 * i, index));
+      note.set(json, at + 4 * mine.length);
+      net.note(note, sh);
+    }
   }
 
   // --- supernode top-up (OverlayNode only: the stand-in runs the election) -----------
