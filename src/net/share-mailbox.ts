@@ -1,10 +1,15 @@
 /**
  * The swap of a split SimNet (sim-share.ts) between threads: one SharedArrayBuffer holds
- * a slot per sending share, receiving share and swap parity; a share writes its batch for
- * each peer into the slot, publishes the swap's number, and blocks (`Atomics.wait`) until
- * every peer has published its own. Two parities suffice: a share writes swap k's slot
- * only after it has read every peer's swap k - 1, which each peer wrote after reading
- * swap k - 2 from the same slot.
+ * a ring of slots per sending and receiving share; a share writes its batch for each peer
+ * into the next slot, publishes the swap's number, and blocks (`Atomics.wait`) until every
+ * peer has published the batch it needs now.
+ *
+ * With `depth` d, swap k returns the peers' batches of swap k - d + 1: a share may run up
+ * to d - 1 windows ahead of the slowest, which absorbs the windows' uneven work. That is
+ * exact when windows are at most lookahead / d long (share-stepper.ts): a datagram sent in
+ * window j arrives after window j + d - 1 ends. Rings of 2d slots suffice: a share writes
+ * swap k + 2d only after reading the peers' swap k + d, which each peer wrote after
+ * reading swap k from the same slot.
  *
  * Create the buffer once ({@link ShareMailbox.allocate}), hand it to every share's thread
  * (workers' `workerData`), and open a mailbox per share on it. A share that fails calls
@@ -24,11 +29,12 @@ import { performance } from 'node:perf_hooks';
 import type { ShareBatch } from './sim-share.ts';
 import type { ShareExchange } from './share-stepper.ts';
 
-/** Int32 fields before the slots' sequence numbers: share count, slot capacity, failed share + 1. */
+/** Int32 fields before the slots' sequence numbers: share count, slot capacity, failed share + 1, depth. */
 const HEADER_INTS = 4;
 const COUNT = 0;
 const CAPACITY = 1;
 const FAILED = 2;
+const DEPTH = 3;
 
 /** Default bytes per slot (a swap's batch from one share to another). */
 export const DEFAULT_SLOT_BYTES = 4 << 20;
@@ -50,20 +56,24 @@ export class ShareMailbox implements ShareExchange {
   private readonly data: Uint8Array;
   private readonly count: number;
   private readonly capacity: number;
+  /** Swaps a batch takes to be delivered (see {@link swap}). */
+  readonly depth: number;
   private swaps = 0;
 
   /**
    * A buffer for `count` shares with `slotBytes` per slot (4 MiB by default; a batch that
    * does not fit is an error naming the size).
    */
-  static allocate(count: number, slotBytes = DEFAULT_SLOT_BYTES): SharedArrayBuffer {
+  static allocate(count: number, slotBytes = DEFAULT_SLOT_BYTES, depth = 1): SharedArrayBuffer {
     if (!(Number.isInteger(count) && count >= 2)) throw new RangeError(`a mailbox needs at least 2 shares, got ${count}`);
-    const slots = count * count * 2;
+    if (!(Number.isInteger(depth) && depth >= 1 && depth <= 16)) throw new RangeError(`depth must be a whole number from 1 to 16, got ${depth}`);
+    const slots = count * count * 2 * depth;
     const controlBytes = (HEADER_INTS + 2 * slots) * 4;
     const sab = new SharedArrayBuffer(controlBytes + slots * slotBytes);
     const control = new Int32Array(sab, 0, HEADER_INTS + 2 * slots);
     control[COUNT] = count;
     control[CAPACITY] = slotBytes;
+    control[DEPTH] = depth;
     return sab;
   }
 
@@ -76,8 +86,9 @@ export class ShareMailbox implements ShareExchange {
     const head = new Int32Array(buffer, 0, HEADER_INTS);
     this.count = head[COUNT]!;
     this.capacity = head[CAPACITY]!;
+    this.depth = head[DEPTH]!;
     if (!(Number.isInteger(index) && index >= 0 && index < this.count)) throw new RangeError(`share ${index} is not one of the mailbox's ${this.count}`);
-    const slots = this.count * this.count * 2;
+    const slots = this.count * this.count * 2 * this.depth;
     this.control = new Int32Array(buffer, 0, HEADER_INTS + 2 * slots);
     this.data = new Uint8Array(buffer, (HEADER_INTS + 2 * slots) * 4);
     this.spinMs = options.spinMs ?? (availableParallelism() >= this.count ? 2 : 0);
@@ -89,16 +100,19 @@ export class ShareMailbox implements ShareExchange {
   }
 
   /**
-   * Publish `outgoing[r]` for every other share r, then wait for and return theirs
-   * (indexed by share): views into the shared buffer, valid until the next swap returns.
+   * Publish `outgoing[r]` for every other share r as swap k's batch, then wait for and
+   * return the peers' batches of swap k - depth + 1 (indexed by share; none in the first
+   * depth - 1 swaps): views into the shared buffer, valid until the next swap returns.
    */
   swap(outgoing: ShareBatch[]): (ShareBatch | undefined)[] {
     const k = ++this.swaps;
-    const parity = k & 1;
+    const ring = 2 * this.depth;
     const me = this.index;
+    const incoming: (ShareBatch | undefined)[] = new Array(this.count).fill(undefined);
+    const due = k - this.depth + 1;
     for (let r = 0; r < this.count; r++) {
       if (r === me) continue;
-      const slot = this.slot(me, r, parity);
+      const slot = this.slot(me, r, k % ring);
       const at = slot * this.capacity;
       const bytes = outgoing[r]!;
       if (bytes.byteLength > this.capacity) {
@@ -110,22 +124,22 @@ export class ShareMailbox implements ShareExchange {
       Atomics.store(this.control, this.seqIndex(slot), k);
       Atomics.notify(this.control, this.seqIndex(slot));
     }
-    const incoming: (ShareBatch | undefined)[] = new Array(this.count).fill(undefined);
+    if (due < 1) return incoming;
     for (let r = 0; r < this.count; r++) {
       if (r === me) continue;
-      const slot = this.slot(r, me, parity);
+      const slot = this.slot(r, me, due % ring);
       const seq = this.seqIndex(slot);
       // Spin first: a peer that is about done answers sooner than a sleeping thread is
       // woken (tens of microseconds or more in a VM), which matters when windows are short.
-      if (this.spinMs > 0 && Atomics.load(this.control, seq) !== k) {
+      if (this.spinMs > 0 && Atomics.load(this.control, seq) !== due) {
         const until = performance.now() + this.spinMs;
-        for (let i = 1; Atomics.load(this.control, seq) !== k; i++) if ((i & 1023) === 0 && performance.now() > until) break;
+        for (let i = 1; Atomics.load(this.control, seq) !== due; i++) if ((i & 1023) === 0 && performance.now() > until) break;
       }
       const deadline = Date.now() + this.timeoutMs;
-      for (let v = Atomics.load(this.control, seq); v !== k; v = Atomics.load(this.control, seq)) {
+      for (let v = Atomics.load(this.control, seq); v !== due; v = Atomics.load(this.control, seq)) {
         this.checkFailed();
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`share ${r} did not reach swap ${k} within ${this.timeoutMs} ms`);
+        if (left <= 0) throw new Error(`share ${r} did not reach swap ${due} within ${this.timeoutMs} ms`);
         Atomics.wait(this.control, seq, v, Math.min(left, 1000));
       }
       const at = slot * this.capacity;
@@ -145,8 +159,8 @@ export class ShareMailbox implements ShareExchange {
     if (f !== 0) throw new Error(`share ${f - 1} failed; share ${this.index} stops`);
   }
 
-  private slot(from: number, to: number, parity: number): number {
-    return (from * this.count + to) * 2 + parity;
+  private slot(from: number, to: number, position: number): number {
+    return (from * this.count + to) * 2 * this.depth + position;
   }
 
   private seqIndex(slot: number): number {

@@ -32,6 +32,11 @@ export interface SharePart {
 
 /** Hands this share's batches to the others and returns theirs (indexed by share). */
 export interface ShareExchange {
+  /**
+   * Swaps a batch takes to arrive (1: the peers' batches of this swap come back from it;
+   * d: those of d - 1 swaps earlier). Windows are then at most lookahead / depth long.
+   */
+  readonly depth?: number;
   swap(outgoing: ShareBatch[]): (ShareBatch | undefined)[];
 }
 
@@ -65,13 +70,22 @@ export async function stepShares(parts: readonly SharePart[], until: number): Pr
  * the same calls (same `until`s, same lookahead).
  */
 export async function stepShare(part: SharePart, exchange: ShareExchange, until: number): Promise<void> {
-  const lookahead = part.net.lookaheadMs;
+  const window = part.net.lookaheadMs / (exchange.depth ?? 1);
   let t = part.clock.now();
   while (t < until) {
-    t = Math.min(until, t + lookahead);
+    t = Math.min(until, t + window);
     await part.clock.runUntil(t);
     part.net.acceptShared(exchange.swap(part.net.takeShared()));
   }
+}
+
+/**
+ * Swap until everything sent so far has reached every share: `depth` swaps in a window of
+ * no length (every share must call it at the same virtual time).
+ */
+export function flushShare(part: SharePart, exchange: ShareExchange): void {
+  const depth = exchange.depth ?? 1;
+  for (let i = 0; i < depth; i++) part.net.acceptShared(exchange.swap(part.net.takeShared()));
 }
 
 function commonLookahead(nets: readonly SimNet[]): number {

@@ -63,7 +63,7 @@ import type { SimHost } from '../../net/sim.ts';
 import { percentile, round, snapshot, TrafficAccount, type TrafficSnapshot } from './metrics.ts';
 import { type ElectionCounts, SimElection } from './sim-election.ts';
 import { DEFAULT_ELECTION_POLICY, type ElectionPolicy } from '../election.ts';
-import { type ShareExchange, stepShare } from '../../net/share-stepper.ts';
+import { flushShare, type ShareExchange, stepShare } from '../../net/share-stepper.ts';
 import { ShareMailbox } from '../../net/share-mailbox.ts';
 import { spawnWorker } from '../../spawn-worker.ts';
 import type { Random } from '../../random.ts';
@@ -155,6 +155,11 @@ export interface ScenarioOptions {
   threads?: number;
   /** One-way core latency between regions when split (default 60 ms; 20 within a region). */
   regionLatencyMs?: number;
+  /**
+   * Windows per region latency when split (default 3): a region may run up to this many
+   * less one windows ahead of the slowest (share-mailbox.ts), absorbing uneven windows.
+   */
+  swapDepth?: number;
 }
 
 /** One share of a split run (see {@link ScenarioOptions.threads}). */
@@ -279,7 +284,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
 
 /** Run `options` on `threads` worker threads, one share each; their partial figures. */
 async function runSplit(options: ScenarioOptions, threads: number): Promise<ScenarioPartial[]> {
-  const buffer = ShareMailbox.allocate(threads, 64 << 20);
+  const buffer = ShareMailbox.allocate(threads, 64 << 20, options.swapDepth ?? 3);
   const { onProgress, ...plain } = options;
   const progress = new Map<number, ScenarioProgress[]>();
   const workers: ReturnType<typeof spawnWorker>[] = [];
@@ -352,6 +357,7 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
   // The exchange, timed: how long this share waits for (and swaps with) the others.
   let swapMs = 0;
   const exchange: ShareExchange | undefined = share && {
+    depth: share.exchange.depth,
     swap(outgoing) {
       const t = performance.now();
       const incoming = share.exchange.swap(outgoing);
@@ -361,7 +367,7 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
   };
   /** Swap with the other shares now (a window of no length: every share does it at the same time). */
   const swapNow = () => {
-    if (exchange) net.acceptShared(exchange.swap(net.takeShared()));
+    if (exchange) flushShare({ clock, net }, exchange);
   };
   const isLocal = (spec: NodeSpec) => world.isLocal(spec.index);
 
