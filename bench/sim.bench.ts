@@ -8,7 +8,9 @@
  * TINCAN_SIM_START (`warm`, the default: a converged network at t0; `cold`: the join storm),
  * TINCAN_SIM_RUNTIMES (default `node,deno`: each size runs as `tincan sim` in a child
  * process on each runtime, with a 16 GB heap limit; the same seed gives the same figures
- * on both, the run time differs).
+ * on both, the run time differs), TINCAN_SIM_THREADS (default `1,2`: each run once in one
+ * thread and once split over two, `--threads 2`; the split's `wallSeconds` has the one
+ * thread's as `ref`, and `ratio` = split / one thread, below 1 is faster).
  *
  * Reproduce one run from the command line: `tincan sim --nodes 10000 --churn 0.69
  * --duration 3600 --lookups 1000 --scenarios baseline --json`.
@@ -58,28 +60,36 @@ export async function run(emit: Emit): Promise<void> {
   const scenarios = process.env.TINCAN_SIM_SCENARIOS ?? 'baseline';
   const start = process.env.TINCAN_SIM_START === 'cold' ? 'cold' : 'warm';
   const runtimes = (process.env.TINCAN_SIM_RUNTIMES ?? 'node,deno').split(',');
+  const threadCounts = (process.env.TINCAN_SIM_THREADS ?? '1,2').split(',').map(Number);
   for (const nodes of sizes) {
     for (const runtime of runtimes) {
-      const args = ['--nodes', String(nodes), '--churn', '0.69', '--duration', String(seconds), '--lookups', '1000', '--rng', '1', '--scenarios', scenarios, '--json'];
-      if (start === 'cold') args.push('--cold-start');
-      const r = await runChild(runtime, args);
-      const tag = { nodes, simSeconds: seconds, churnPerHour: 0.69, start, runtime };
-      for (const [name, s] of Object.entries(r.scenarios)) {
-        if (!s) continue;
-        const sc = { ...tag, scenario: name };
-        emit({ metric: 'lookupSuccess', value: s.lookupSuccess, unit: 'ratio', ...sc });
-        emit({ metric: 'hopsP50', value: s.hopsP50, unit: 'hops', ...sc });
-        emit({ metric: 'hopsP95', value: s.hopsP95, unit: 'hops', ...sc });
-        emit({ metric: 'latencyP95', value: s.latencyP95Ms, unit: 'ms', ...sc });
-        emit({ metric: 'leafIdleBytesPerSec', value: s.leafIdleBytesPerSec, unit: 'B/s', ...sc });
-        emit({ metric: 'leafBytesPerSec', value: s.leafBytesPerSec, unit: 'B/s', ...sc });
-        emit({ metric: 'supernodeBytesPerSec', value: s.traffic.supernode.bytesPerSec, unit: 'B/s', ...sc });
-        emit({ metric: 'supernodeRatio', value: s.supernodeRatio.mean, unit: 'ratio', target: s.supernodeRatio.target, min: s.supernodeRatio.min, max: s.supernodeRatio.max, ...sc });
-        emit({ metric: 'wallSeconds', value: s.wallSeconds, unit: 's', ...sc });
-        emit({ metric: 'heap', value: s.heapMB, unit: 'MB', ...sc });
+      /** One thread's wall seconds by scenario: the split's reference. */
+      const oneThread = new Map<string, number>();
+      for (const threads of threadCounts) {
+        const args = ['--nodes', String(nodes), '--churn', '0.69', '--duration', String(seconds), '--lookups', '1000', '--rng', '1', '--scenarios', scenarios, '--threads', String(threads), '--json'];
+        if (start === 'cold') args.push('--cold-start');
+        const r = await runChild(runtime, args);
+        const tag = { nodes, simSeconds: seconds, churnPerHour: 0.69, start, runtime, threads };
+        for (const [name, s] of Object.entries(r.scenarios)) {
+          if (!s) continue;
+          const sc = { ...tag, scenario: name };
+          emit({ metric: 'lookupSuccess', value: s.lookupSuccess, unit: 'ratio', ...sc });
+          emit({ metric: 'hopsP50', value: s.hopsP50, unit: 'hops', ...sc });
+          emit({ metric: 'hopsP95', value: s.hopsP95, unit: 'hops', ...sc });
+          emit({ metric: 'latencyP95', value: s.latencyP95Ms, unit: 'ms', ...sc });
+          emit({ metric: 'leafIdleBytesPerSec', value: s.leafIdleBytesPerSec, unit: 'B/s', ...sc });
+          emit({ metric: 'leafBytesPerSec', value: s.leafBytesPerSec, unit: 'B/s', ...sc });
+          emit({ metric: 'supernodeBytesPerSec', value: s.traffic.supernode.bytesPerSec, unit: 'B/s', ...sc });
+          emit({ metric: 'supernodeRatio', value: s.supernodeRatio.mean, unit: 'ratio', target: s.supernodeRatio.target, min: s.supernodeRatio.min, max: s.supernodeRatio.max, ...sc });
+          if (threads === 1) oneThread.set(name, s.wallSeconds);
+          const ref = threads > 1 ? oneThread.get(name) : undefined;
+          const split = s.split ? { crossed: s.split.datagramsCrossed, swapSeconds: s.split.swapSeconds } : {};
+          emit({ metric: 'wallSeconds', value: s.wallSeconds, unit: 's', ...(ref ? { ref, ratio: +(s.wallSeconds / ref).toFixed(3) } : {}), ...sc, ...split });
+          emit({ metric: 'heap', value: s.heapMB, unit: 'MB', ...sc });
+        }
+        emit({ metric: 'cpuSeconds', value: r.cpuSeconds, unit: 's', ...tag });
+        emit({ metric: 'processWallSeconds', value: r.wallSeconds, unit: 's', ...tag });
       }
-      emit({ metric: 'cpuSeconds', value: r.cpuSeconds, unit: 's', ...tag });
-      emit({ metric: 'processWallSeconds', value: r.wallSeconds, unit: 's', ...tag });
     }
   }
 }
