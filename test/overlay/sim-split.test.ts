@@ -40,13 +40,16 @@ s('baseline in two regions: the targets of one thread, with the DHT spanning bot
 });
 
 s('a split run is deterministic from its seed; another seed differs', async () => {
-  const opts = { nodes: 120, durationS: 120, churnPerHour: 2, lookups: 60, seeds: 3, threads: 2 };
+  // An odd number of nodes: new nodes' indices must still fall to the region that runs them.
+  const opts = { nodes: 121, durationS: 240, churnPerHour: 6, lookups: 60, seeds: 3, threads: 2 };
   const a = await runScenario({ ...opts, seed: 11 });
   const b = await runScenario({ ...opts, seed: 11 });
   const c = await runScenario({ ...opts, seed: 12 });
   assert.equal(figures(a), figures(b));
   assert.not.equal(figures(a).datagrams, figures(c).datagrams);
   assert.ok(a.lookupSuccess >= 0.95, `success ${a.lookupSuccess}`);
+  assert.ok(a.joinFailures.freshArrivals > 0, 'new nodes arrived');
+  assert.is(a.joinFailures.fresh + a.joinFailures.returning, 0, JSON.stringify(a.joinFailures));
 });
 
 s('Sybil flood and seed outage in two regions', async () => {

@@ -41,6 +41,20 @@
  *
  * Traffic is counted per session from the later of (join + 120 s) and the start of the
  * measurement, so joining is excluded; idle leaves are leaves that started no lookup.
+ * - **Split over threads** (`threads: N`): the nodes are dealt to N regions by index
+ *   (`index % N`), each run by {@link runScenarioShare} on its own worker thread with its
+ *   own clock, SimNet share and random streams for its nodes; the draws that decide the
+ *   whole network (identities, the converged start's seating and placement) come from the
+ *   same streams in every region, which acts only on its own nodes. Regions are
+ *   `regionLatencyMs` (60 ms) apart one way, which is the lookahead of the swaps
+ *   (sim-share.ts). What crosses besides datagrams: messages handed across as objects (as
+ *   their real encoding), sessions starting and ending, new nodes, published names (lookup
+ *   targets), warm-start stores, and a sum the regions agree on (lookups still out at the
+ *   end). Each region issues every N-th lookup from its own nodes, to any published name;
+ *   leaves try supernodes of their own region first. Differences from one thread, by
+ *   design: lookups that cross regions take longer; a warm-start store at a member of
+ *   another region counts as accepted if that member is honest and online. Figures are
+ *   merged by {@link mergeReport}.
  * @module
  */
 import process from 'node:process';
@@ -631,7 +645,9 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
   let freshCount = 0;
   function nextFreshIndex(): number {
     if (!share) return world.specs.length;
-    return N + share.index + share.count * freshCount++;
+    // Indices this share owns (index % count === share) from N on.
+    const first = N + ((share.index - (N % share.count) + share.count) % share.count);
+    return first + share.count * freshCount++;
   }
 
   // --- initial population ------------------------------------------------------
