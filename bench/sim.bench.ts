@@ -10,7 +10,8 @@
  * process on each runtime, with a 16 GB heap limit; the same seed gives the same figures
  * on both, the run time differs), TINCAN_SIM_THREADS (default `1,2`: each run once in one
  * thread and once split over two, `--threads 2`; the split's `wallSeconds` has the one
- * thread's as `ref`, and `ratio` = split / one thread, below 1 is faster).
+ * thread's as `ref`, and `ratio` = split / one thread, below 1 is faster; split runs get
+ * `--max-semi-space-size=128`, as README recommends for them).
  *
  * Reproduce one run from the command line: `tincan sim --nodes 10000 --churn 0.69
  * --duration 3600 --lookups 1000 --scenarios baseline --json`.
@@ -25,16 +26,20 @@ import type { SimReport } from '../src/overlay/sim/run-sim.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HEAP_MB = 16_000;
 
-/** The command that runs `tincan sim ARGS` on `runtime`, with room for 10,000 nodes' heap. */
-function simCommand(runtime: string, args: string[]): [string, string[]] {
-  if (runtime === 'node') return [process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', 'src/main.ts', 'sim', ...args]];
-  if (runtime === 'deno') return ['./node_modules/deno/deno', ['run', '--allow-all', `--v8-flags=--max-old-space-size=${HEAP_MB}`, 'src/main.ts', 'sim', ...args]];
+/**
+ * The command that runs `tincan sim ARGS` on `runtime`, with room for 10,000 nodes' heap;
+ * a split run (`split`) also gets the larger young generation README recommends for it.
+ */
+function simCommand(runtime: string, args: string[], split: boolean): [string, string[]] {
+  const v8 = [`--max-old-space-size=${HEAP_MB}`, ...(split ? ['--max-semi-space-size=128'] : [])];
+  if (runtime === 'node') return [process.execPath, [...v8, '--import', 'tsx', 'src/main.ts', 'sim', ...args]];
+  if (runtime === 'deno') return ['./node_modules/deno/deno', ['run', '--allow-all', `--v8-flags=${v8.join(',')}`, 'src/main.ts', 'sim', ...args]];
   throw new Error(`TINCAN_SIM_RUNTIMES: unknown runtime "${runtime}" (node or deno)`);
 }
 
 /** Run one simulation in a child process; progress lines go to our stderr. */
-function runChild(runtime: string, args: string[]): Promise<SimReport> {
-  const [cmd, argv] = simCommand(runtime, args);
+function runChild(runtime: string, args: string[], split: boolean): Promise<SimReport> {
+  const [cmd, argv] = simCommand(runtime, args, split);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -68,7 +73,7 @@ export async function run(emit: Emit): Promise<void> {
       for (const threads of threadCounts) {
         const args = ['--nodes', String(nodes), '--churn', '0.69', '--duration', String(seconds), '--lookups', '1000', '--rng', '1', '--scenarios', scenarios, '--threads', String(threads), '--json'];
         if (start === 'cold') args.push('--cold-start');
-        const r = await runChild(runtime, args);
+        const r = await runChild(runtime, args, threads > 1);
         const tag = { nodes, simSeconds: seconds, churnPerHour: 0.69, start, runtime, threads };
         for (const [name, s] of Object.entries(r.scenarios)) {
           if (!s) continue;
