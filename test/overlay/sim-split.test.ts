@@ -69,6 +69,14 @@ s('cold start in two regions: nodes join from seeds of both regions', async () =
   assert.ok(r.supernodeRatio.within, JSON.stringify(r.supernodeRatio));
 });
 
+s('with the message path checked, messages that cross regions decode to what was sent', async () => {
+  const r = await runScenario({ nodes: 100, durationS: 90, churnPerHour: 2, lookups: 40, seed: 5, seeds: 3, threads: 2, peer: { wireCheck: true } });
+  assert.ok(r.split!.messagesCrossed > 50, JSON.stringify(r.split));
+  assert.ok(r.wireCheck!.checked > 1000, JSON.stringify(r.wireCheck));
+  assert.is(r.wireCheck!.mismatches, 0, r.wireCheck!.firstMismatch);
+  assert.ok(r.lookupSuccess >= 0.95, `success ${r.lookupSuccess}`);
+});
+
 s('misuse is refused: the real OverlayNode does not split, threads must be whole', async () => {
   const error = async (run: () => Promise<unknown>) => {
     try {
