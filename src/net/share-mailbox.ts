@@ -67,7 +67,7 @@ export class ShareMailbox implements ShareExchange {
   static allocate(count: number, slotBytes = DEFAULT_SLOT_BYTES, depth = 1): SharedArrayBuffer {
     if (!(Number.isInteger(count) && count >= 2)) throw new RangeError(`a mailbox needs at least 2 shares, got ${count}`);
     if (!(Number.isInteger(depth) && depth >= 1 && depth <= 16)) throw new RangeError(`depth must be a whole number from 1 to 16, got ${depth}`);
-    const slots = count * count * 2 * depth;
+    const slots = count * (count - 1) * 2 * depth;
     const controlBytes = (HEADER_INTS + 2 * slots) * 4;
     const sab = new SharedArrayBuffer(controlBytes + slots * slotBytes);
     const control = new Int32Array(sab, 0, HEADER_INTS + 2 * slots);
@@ -88,7 +88,7 @@ export class ShareMailbox implements ShareExchange {
     this.capacity = head[CAPACITY]!;
     this.depth = head[DEPTH]!;
     if (!(Number.isInteger(index) && index >= 0 && index < this.count)) throw new RangeError(`share ${index} is not one of the mailbox's ${this.count}`);
-    const slots = this.count * this.count * 2 * this.depth;
+    const slots = this.count * (this.count - 1) * 2 * this.depth;
     this.control = new Int32Array(buffer, 0, HEADER_INTS + 2 * slots);
     this.data = new Uint8Array(buffer, (HEADER_INTS + 2 * slots) * 4);
     this.spinMs = options.spinMs ?? (availableParallelism() >= this.count ? 2 : 0);
@@ -159,8 +159,10 @@ export class ShareMailbox implements ShareExchange {
     if (f !== 0) throw new Error(`share ${f - 1} failed; share ${this.index} stops`);
   }
 
+  /** Slot of batches from share `from` to share `to` (from != to) at ring `position`. */
   private slot(from: number, to: number, position: number): number {
-    return (from * this.count + to) * 2 * this.depth + position;
+    const pair = from * (this.count - 1) + (to > from ? to - 1 : to);
+    return pair * 2 * this.depth + position;
   }
 
   private seqIndex(slot: number): number {

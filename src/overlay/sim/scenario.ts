@@ -338,12 +338,7 @@ async function runSplit(options: ScenarioOptions, threads: number): Promise<Scen
  */
 export async function runScenarioShare(options: ScenarioOptions, share?: ScenarioShare): Promise<ScenarioPartial> {
   const wall0 = performance.now();
-  const name = options.name ?? (options.sybil ? 'sybil' : options.seedOutage ? 'seed-outage' : 'baseline');
-  const useOverlay = options.node === 'overlay';
-  const ratio = options.supernodeRatio ?? 0.1;
-  const policy: ElectionPolicy = { ...DEFAULT_ELECTION_POLICY, ...options.election?.policy };
-  const attachments = options.peer?.attachments ?? DEFAULT_PEER_CONFIG.attachments;
-  const maxSessions = useOverlay ? 0 : options.election?.maxSessions ?? maxSessionsFor(ratio, attachments, policy);
+  const { name, useOverlay, ratio, policy, maxSessions, attackers } = settingsOf(options);
   // Under attack a leaf publishes through two supernodes: one of them may be an attacker that drops it.
   // A stand-in supernode refuses leaves beyond its election capacity, as OverlayNode does.
   const config: PeerConfig = { ...DEFAULT_PEER_CONFIG, ...(options.sybil ? { publishVia: 2 } : {}), ...(useOverlay ? {} : { maxLeaves: maxSessions }), ...options.peer };
@@ -387,7 +382,6 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
 
   const N = options.nodes;
   const publicFraction = options.publicFraction ?? 0.15;
-  const sybil = options.sybil ?? 0;
   const warmStart = (options.start ?? (useOverlay ? 'cold' : 'warm')) === 'warm';
   if (warmStart && useOverlay) throw new Error('OverlayNode has no warm start: use start: cold');
   const warmupMs = 1000 * (options.warmupS ?? (warmStart ? 60 : Math.min(300, 60 + Math.round(N / 50))));
@@ -395,7 +389,6 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
   const t0 = clock.now();
   const measureStart = t0 + warmupMs;
   const end = measureStart + durationMs;
-  const attackers = sybil > 0 ? Math.round((sybil / (1 - sybil)) * ratio * N) : 0;
   const honest = N - attackers;
 
   const live: Live[] = [];
@@ -987,14 +980,7 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
 
 /** Combine the shares' figures (one share when not split) into the scenario's report. */
 export function mergeReport(options: ScenarioOptions, parts: readonly ScenarioPartial[], wall0: number): ScenarioReport {
-  const name = options.name ?? (options.sybil ? 'sybil' : options.seedOutage ? 'seed-outage' : 'baseline');
-  const ratio = options.supernodeRatio ?? 0.1;
-  const useOverlay = options.node === 'overlay';
-  const policy: ElectionPolicy = { ...DEFAULT_ELECTION_POLICY, ...options.election?.policy };
-  const attachments = options.peer?.attachments ?? DEFAULT_PEER_CONFIG.attachments;
-  const maxSessions = useOverlay ? 0 : options.election?.maxSessions ?? maxSessionsFor(ratio, attachments, policy);
-  const sybil = options.sybil ?? 0;
-  const attackers = sybil > 0 ? Math.round((sybil / (1 - sybil)) * ratio * options.nodes) : 0;
+  const { name, ratio, maxSessions, attackers } = settingsOf(options);
   const sum = (f: (p: ScenarioPartial) => number) => parts.reduce((a, p) => a + f(p), 0);
   const ratioSamples: number[] = [];
   const snSamples: number[] = [];
@@ -1065,6 +1051,19 @@ export function mergeReport(options: ScenarioOptions, parts: readonly ScenarioPa
     ...(parts.length > 1 ? { split: { threads: parts.length, datagramsCrossed: sum((p) => p.split?.datagrams ?? 0), messagesCrossed: sum((p) => p.split?.messages ?? 0), swapSeconds: parts.map((p) => round((p.split?.swapMs ?? 0) / 1000, 1)) } } : {}),
     ...(checks.length ? { wireCheck: { checked: checks.reduce((a, c) => a + c.checked, 0), mismatches: checks.reduce((a, c) => a + c.mismatches, 0), firstMismatch: checks.find((c) => c.firstMismatch)?.firstMismatch } } : {}),
   };
+}
+
+/** What a scenario's options imply, for every share and for the merged report. */
+function settingsOf(options: ScenarioOptions) {
+  const name: ScenarioName = options.name ?? (options.sybil ? 'sybil' : options.seedOutage ? 'seed-outage' : 'baseline');
+  const useOverlay = options.node === 'overlay';
+  const ratio = options.supernodeRatio ?? 0.1;
+  const policy: ElectionPolicy = { ...DEFAULT_ELECTION_POLICY, ...options.election?.policy };
+  const attachments = options.peer?.attachments ?? DEFAULT_PEER_CONFIG.attachments;
+  const maxSessions = useOverlay ? 0 : options.election?.maxSessions ?? maxSessionsFor(ratio, attachments, policy);
+  const sybil = options.sybil ?? 0;
+  const attackers = sybil > 0 ? Math.round((sybil / (1 - sybil)) * ratio * options.nodes) : 0;
+  return { name, useOverlay, ratio, policy, attachments, maxSessions, sybil, attackers };
 }
 
 /** `shared` in a single run; a share's own stream (drawn from `local`) in a split run. */
