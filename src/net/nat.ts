@@ -100,6 +100,13 @@ export class NatBox implements LinkProfile {
   private readonly bySocket = new Map<number, NatMapping>();
   /** Symmetric: (host id * 65536 + private port) -> remote key -> mapping. */
   private readonly bySession = new Map<number, Map<number, NatMapping>>();
+  /**
+   * The mapping last used, in either direction, with its socket key (cone kinds). Most
+   * NATs hold one mapping (a home NAT with one host and socket): this one field saves the
+   * table lookups of every datagram, which at 10,000 nodes miss the CPU cache.
+   */
+  private last: NatMapping | undefined;
+  private lastSocketKey = -1;
   private nextPort: number;
   private sweepAt = 256;
   private created = 0;
@@ -136,7 +143,8 @@ export class NatBox implements LinkProfile {
 
   /** @internal The host currently mapped on a public port (no expiry or filter check: a routing hint). */
   hostOnPort(publicPort: number): SimHost | undefined {
-    return this.byPublicPort.get(publicPort)?.host;
+    const last = this.last;
+    return last !== undefined && last.publicPort === publicPort ? last.host : this.byPublicPort.get(publicPort)?.host;
   }
 
   /**
@@ -153,7 +161,7 @@ export class NatBox implements LinkProfile {
       session = this.bySession.get(socketKey);
       m = session?.get(remoteKey);
     } else {
-      m = this.bySocket.get(socketKey);
+      m = this.lastSocketKey === socketKey ? this.last : this.bySocket.get(socketKey);
     }
     if (m !== undefined && now - m.lastOut > this.bindingTimeoutMs) {
       this.forget(m);
@@ -174,6 +182,10 @@ export class NatBox implements LinkProfile {
         this.bySocket.set(socketKey, m);
       }
     }
+    if (this.kind !== 'symmetric') {
+      this.last = m;
+      this.lastSocketKey = socketKey;
+    }
     m.lastOut = now;
     const perms = m.permissions;
     if (perms !== undefined) {
@@ -189,7 +201,8 @@ export class NatBox implements LinkProfile {
    * remote `remoteEid`/`remotePort`, or the reason it is dropped (counted here).
    */
   inbound(publicPort: number, remoteEid: number, remotePort: number, now: number): NatMapping | DropReason {
-    const m = this.byPublicPort.get(publicPort);
+    const last = this.last;
+    const m = last !== undefined && last.publicPort === publicPort ? last : this.byPublicPort.get(publicPort);
     if (m === undefined) {
       this.drops.natUnsolicited++;
       return 'natUnsolicited';
@@ -247,6 +260,10 @@ export class NatBox implements LinkProfile {
 
   private forget(m: NatMapping): void {
     if (this.byPublicPort.get(m.publicPort) !== m) return;
+    if (this.last === m) {
+      this.last = undefined;
+      this.lastSocketKey = -1;
+    }
     this.byPublicPort.delete(m.publicPort);
     this.expired++;
     const socketKey = m.host.hid * 65536 + m.privatePort;

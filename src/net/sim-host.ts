@@ -67,6 +67,8 @@ export class SimHost implements Net, LinkProfile {
   downFreeAt = 0;
   /** @internal bound sockets by port. */
   readonly sockets = new Map<number, SimSocket>();
+  /** @internal the first socket bound, while open (most hosts have one: no table lookup per datagram). */
+  firstSocket: SimSocket | undefined;
   /** @internal counters (see {@link stats}). */
   sentPackets = 0;
   sentBytes = 0;
@@ -147,6 +149,7 @@ export class SimHost implements Net, LinkProfile {
     }
     const socket = new SimSocket(this, p);
     this.sockets.set(p, socket);
+    this.firstSocket ??= socket;
     return socket;
   }
 
@@ -177,6 +180,7 @@ export class SimHost implements Net, LinkProfile {
   /** @internal called by {@link SimSocket.close}. */
   unbind(socket: SimSocket): void {
     if (this.sockets.get(socket.port) === socket) this.sockets.delete(socket.port);
+    if (this.firstSocket === socket) this.firstSocket = undefined;
   }
 }
 

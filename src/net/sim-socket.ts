@@ -11,8 +11,12 @@ import type { SimHost } from './sim-host.ts';
 export class SimSocket implements DatagramSocket {
   /** The host's own (private, if behind a NAT) address and the bound port. */
   readonly address: Address;
-  /** @internal counters, incremented by the simulator. */
-  readonly counters: SocketStats = { sentPackets: 0, sentBytes: 0, receivedPackets: 0, receivedBytes: 0, sendErrors: 0 };
+  /** @internal counters, incremented by the simulator (fields of the socket: one object less to touch per datagram). */
+  sentPackets = 0;
+  sentBytes = 0;
+  receivedPackets = 0;
+  receivedBytes = 0;
+  sendErrors = 0;
   private handlers: MessageHandler[] = [];
   private isClosed = false;
 
@@ -78,20 +82,19 @@ export class SimSocket implements DatagramSocket {
   }
 
   stats(): SocketStats {
-    return { ...this.counters };
+    return { sentPackets: this.sentPackets, sentBytes: this.sentBytes, receivedPackets: this.receivedPackets, receivedBytes: this.receivedBytes, sendErrors: this.sendErrors };
   }
 
   /** @internal Count a datagram {@link carryNow} brought here that the carrier handles itself. */
   countCarried(bytes: number): void {
-    this.counters.receivedPackets++;
-    this.counters.receivedBytes += bytes;
+    this.receivedPackets++;
+    this.receivedBytes += bytes;
   }
 
   /** @internal Hand a datagram to the handlers (called from the simulator's timer). */
   deliver(data: Uint8Array, from: Address): void {
-    const c = this.counters;
-    c.receivedPackets++;
-    c.receivedBytes += data.byteLength;
+    this.receivedPackets++;
+    this.receivedBytes += data.byteLength;
     const hs = this.handlers;
     for (let i = 0; i < hs.length; i++) {
       if (this.isClosed) return;

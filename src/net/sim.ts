@@ -473,20 +473,20 @@ export class SimNet {
     const port = to.port;
     const nat = host.nat;
     if (size > this.maxDatagram || !(port > 0 && port < 65536 && Number.isInteger(port))) {
-      sock.counters.sendErrors++;
+      sock.sendErrors++;
       host.sendErrors++;
       return;
     }
-    const lanPeer = nat !== undefined ? nat.lan.get(to.host) : undefined;
+    // A NAT with one host behind it (a home NAT) has no other LAN peer: no table lookup.
+    const lanPeer = nat === undefined ? undefined : nat.lan.size === 1 ? (to.host === host.ip ? host : undefined) : nat.lan.get(to.host);
     const edge = lanPeer === undefined ? this.edges.get(to.host) : undefined;
     if (lanPeer === undefined && edge === undefined && (typeof to.host !== 'string' || isIP(to.host) === 0)) {
-      sock.counters.sendErrors++;
+      sock.sendErrors++;
       host.sendErrors++;
       return;
     }
-    const sc = sock.counters;
-    sc.sentPackets++;
-    sc.sentBytes += size;
+    sock.sentPackets++;
+    sock.sentBytes += size;
     host.sentPackets++;
     host.sentBytes += size;
     this.sentPackets++;
@@ -776,7 +776,8 @@ export class SimNet {
 
   private deliver(f: Flight, host: SimHost, port: number): void {
     if (host.closed) return this.dropFlight(f, host, 'hostDown');
-    const sock = host.sockets.get(port);
+    const first = host.firstSocket;
+    const sock = first !== undefined && first.port === port ? first : host.sockets.get(port);
     if (sock === undefined) return this.dropFlight(f, host, 'portUnreachable');
     const data = f.data!;
     const from = f.from!;

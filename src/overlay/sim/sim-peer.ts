@@ -77,6 +77,8 @@ interface LinkUser {
   lastEcho: number;
   /** The peer's contact as this link established it (supernode side; made when first asked). */
   sender: Contact | undefined;
+  /** Leaf: the liveness probe of the supernode at the other end (its echoes go straight to it). */
+  probe: LivenessProbe | undefined;
 }
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
@@ -401,7 +403,7 @@ export class SimPeer {
       handlers,
       tag: link,
     });
-    const user: LinkUser = { rpc, lastEcho: -Infinity, sender: undefined };
+    const user: LinkUser = { rpc, lastEcho: -Infinity, sender: undefined, probe: undefined };
     link.user = user;
     link.onClose(() => {
       rpc.close('link closed');
@@ -418,7 +420,7 @@ export class SimPeer {
     if (this.closed) return;
     if (!isProbe(payload)) {
       const echo = packedEcho(payload);
-      if (echo >= 0) this.probes.get(link.peer)?.onEcho(echoAttached(echo), echoLoad(echo), echoArea(echo));
+      if (echo >= 0) user.probe?.onEcho(echoAttached(echo), echoLoad(echo), echoArea(echo));
       return;
     }
     if (!this.isSupernode) return;
@@ -751,9 +753,11 @@ export class SimPeer {
   /** Probe attached supernode `peer` over `link` (liveness.ts): its echoes bring its loads; three misses drop it. */
   private startProbe(peer: number, link: SimLink): void {
     this.probes.get(peer)?.stop();
+    // The entry the attach answer made: lostSupernode drops it and this probe together.
+    const reported = this.loads.get(peer);
     const probe = new LivenessProbe(this.world.clock, this.random, new InstantProbedLink(link), this.world.config.liveness, {
       echo: (_rtt, attached, load, area) => {
-        const known = this.loads.get(peer);
+        const known = reported ?? this.loads.get(peer);
         if (known !== undefined) {
           known.load = load;
           known.area = area ?? load;
@@ -763,6 +767,8 @@ export class SimPeer {
       dead: () => link.close('supernode silent'),
     }, undefined, this.probeSchedule);
     this.probes.set(peer, probe);
+    const user = link.user as LinkUser | undefined;
+    if (user !== undefined) user.probe = probe;
     probe.start();
   }
 
