@@ -395,7 +395,9 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
   const liveByIndex = new Map<number, Live>();
   const offline: NodeSpec[] = [];
   const caches = new Map<number, HostCache>();
+  /** Sessions that published a record (never removed: a target is checked when drawn). */
   const published: Live[] = [];
+  const publishedSet = new Set<Live>();
   let supernodes = 0;
   let departures = 0, arrivals = 0, promotions = 0, freshArrivals = 0;
   const joinFailures = { returning: 0, fresh: 0 };
@@ -411,11 +413,14 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
 
   /** Nodes of other shares whose record is published, with when (split runs). */
   const remotePublished = new Map<number, number>();
+  /** The same as a list to draw from: index and time pairs, stale once the map says otherwise. */
+  const remoteDrawn: number[] = [];
   const events = {
     published(peer: { readonly spec: NodeSpec }) {
       const l = liveByIndex.get(peer.spec.index);
-      if (l && l.peer === peer && !published.includes(l)) {
+      if (l && l.peer === peer && !publishedSet.has(l)) {
         published.push(l);
+        publishedSet.add(l);
         if (share && l.peer.publishedAt !== undefined) {
           const note = new Uint8Array(13);
           note[0] = PUBLISHED_NOTE;
@@ -434,7 +439,10 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
   world.onScenarioNote = (bytes) => {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (bytes[0] === PUBLISHED_NOTE) {
-      remotePublished.set(view.getUint32(1), view.getFloat64(5));
+      const index = view.getUint32(1), at = view.getFloat64(5);
+      // A republish names the same session's first publish time: listed once.
+      if (remotePublished.get(index) !== at) remoteDrawn.push(index, at);
+      remotePublished.set(index, at);
     } else if (bytes[0] === STORE_NOTE) {
       const keyLength = bytes[1]!;
       const key = bytes.slice(2, 2 + keyLength);
@@ -873,20 +881,14 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
       issued++;
       // A split run's shares take turns, each from its own nodes.
       if (share && (issued - 1) % share.count !== share.index) return;
-      const targets: { spec: NodeSpec; live: Live | undefined }[] = published.filter((l) => !l.spec.attacker && !l.ended && l.peer.publishedAt !== undefined && clock.now() - l.peer.publishedAt >= 30_000).map((l) => ({ spec: l.spec, live: l }));
-      for (const [index, at] of remotePublished) {
-        const spec = world.specs[index]!;
-        if (!spec.attacker && clock.now() - at >= 30_000) targets.push({ spec, live: undefined });
-      }
       let source: Live | undefined;
       for (let tries = 0; tries < 50 && !source; tries++) {
         const l = live[workRandom.int(live.length)];
         if (l && honestReady(l)) source = l;
       }
-      if (!source || targets.length === 0) return;
-      let t = workRandom.int(targets.length);
-      if (targets[t]!.live === source && targets.length > 1) t = (t + 1) % targets.length;
-      const target = targets[t]!;
+      if (!source) return;
+      const target = drawTarget(source);
+      if (target === undefined) return;
       const pk = target.spec.identity.publicKey;
       lookupsOutstanding++;
       void source.peer.lookup(target.spec.name).then((r) => {
@@ -907,6 +909,40 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
       issue();
       lookupTimer = clock.setInterval(issue, every);
     }, warmupMs + every / 2);
+  }
+
+  /** A local session whose record has been out for 30 s, published by an honest node. */
+  function targetReady(l: Live): boolean {
+    return !l.spec.attacker && !l.ended && l.peer.publishedAt !== undefined && clock.now() - l.peer.publishedAt >= 30_000;
+  }
+
+  /**
+   * A lookup target, uniform over the published records out for 30 s (local or another
+   * share's), other than `source`'s own when there is another: drawn and checked (the
+   * list keeps ended sessions), with a full scan when draws keep missing.
+   */
+  function drawTarget(source: Live): { spec: NodeSpec; live: Live | undefined } | undefined {
+    const remote = remoteDrawn.length / 2;
+    for (let tries = 0; tries < 64; tries++) {
+      const i = workRandom.int(published.length + remote);
+      if (i < published.length) {
+        const l = published[i]!;
+        if (l !== source && targetReady(l)) return { spec: l.spec, live: l };
+      } else {
+        const index = remoteDrawn[2 * (i - published.length)]!, at = remoteDrawn[2 * (i - published.length) + 1]!;
+        const spec = world.specs[index]!;
+        if (remotePublished.get(index) === at && !spec.attacker && clock.now() - at >= 30_000) return { spec, live: undefined };
+      }
+    }
+    const targets: { spec: NodeSpec; live: Live | undefined }[] = published.filter(targetReady).map((l) => ({ spec: l.spec, live: l }));
+    for (const [index, at] of remotePublished) {
+      const spec = world.specs[index]!;
+      if (!spec.attacker && clock.now() - at >= 30_000) targets.push({ spec, live: undefined });
+    }
+    if (targets.length === 0) return undefined;
+    let t = workRandom.int(targets.length);
+    if (targets[t]!.live === source && targets.length > 1) t = (t + 1) % targets.length;
+    return targets[t];
   }
 
   // --- run ---------------------------------------------------------------------------
