@@ -395,7 +395,7 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
   const liveByIndex = new Map<number, Live>();
   const offline: NodeSpec[] = [];
   const caches = new Map<number, HostCache>();
-  /** Sessions that published a record (never removed: a target is checked when drawn). */
+  /** Live sessions that published a record (lookup targets, checked when drawn). */
   const published: Live[] = [];
   const publishedSet = new Set<Live>();
   let supernodes = 0;
@@ -533,7 +533,7 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
       live.pop();
     }
     if (liveByIndex.get(l.spec.index) === l) liveByIndex.delete(l.spec.index);
-    const j = published.indexOf(l);
+    const j = publishedSet.delete(l) ? published.indexOf(l) : -1;
     if (j >= 0) {
       published[j] = published[published.length - 1]!;
       published.pop();
@@ -919,7 +919,7 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
   /**
    * A lookup target, uniform over the published records out for 30 s (local or another
    * share's), other than `source`'s own when there is another: drawn and checked (the
-   * list keeps ended sessions), with a full scan when draws keep missing.
+   * remote list keeps sessions since gone), with a full scan when draws keep missing.
    */
   function drawTarget(source: Live): { spec: NodeSpec; live: Live | undefined } | undefined {
     const remote = remoteDrawn.length / 2;
