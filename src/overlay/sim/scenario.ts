@@ -916,6 +916,11 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
     return !l.spec.attacker && !l.ended && l.peer.publishedAt !== undefined && clock.now() - l.peer.publishedAt >= 30_000;
   }
 
+  /** Another share's published node, its record out for 30 s (`at`: its first publish), of an honest node. */
+  function remoteReady(index: number, at: number): boolean {
+    return !world.specs[index]!.attacker && clock.now() - at >= 30_000;
+  }
+
   /**
    * A lookup target, uniform over the published records out for 30 s (local or another
    * share's), other than `source`'s own when there is another: drawn and checked (the
@@ -930,15 +935,11 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
         if (l !== source && targetReady(l)) return { spec: l.spec, live: l };
       } else {
         const index = remoteDrawn[2 * (i - published.length)]!, at = remoteDrawn[2 * (i - published.length) + 1]!;
-        const spec = world.specs[index]!;
-        if (remotePublished.get(index) === at && !spec.attacker && clock.now() - at >= 30_000) return { spec, live: undefined };
+        if (remotePublished.get(index) === at && remoteReady(index, at)) return { spec: world.specs[index]!, live: undefined };
       }
     }
     const targets: { spec: NodeSpec; live: Live | undefined }[] = published.filter(targetReady).map((l) => ({ spec: l.spec, live: l }));
-    for (const [index, at] of remotePublished) {
-      const spec = world.specs[index]!;
-      if (!spec.attacker && clock.now() - at >= 30_000) targets.push({ spec, live: undefined });
-    }
+    for (const [index, at] of remotePublished) if (remoteReady(index, at)) targets.push({ spec: world.specs[index]!, live: undefined });
     if (targets.length === 0) return undefined;
     let t = workRandom.int(targets.length);
     if (targets[t]!.live === source && targets.length > 1) t = (t + 1) % targets.length;
