@@ -255,4 +255,21 @@ parse('id: home from --home, else $TINCAN_HOME', async () => {
   assert.not.match(human.out, /Created/);
 });
 
+parse('sim: traffic that was not measured (a short run, no idle leaf) says so rather than printing 0 B/s', async () => {
+  const short = await cli(['sim', '--nodes', '100', '--duration', '30', '--scenarios', 'baseline']);
+  assert.is(short.code, 0, short.err);
+  assert.match(short.out, /leaf traffic not measured: it counts from 120 s after a node joins, run longer/);
+  assert.match(short.out, /supernode traffic not measured/);
+  assert.not.match(short.out, / 0 B\/s/);
+  // 1,000 lookups among 90 leaves: none stays idle.
+  const busy = await cli(['sim', '--nodes', '100', '--duration', '200', '--scenarios', 'baseline']);
+  assert.is(busy.code, 0, busy.err);
+  assert.match(busy.out, /idle leaf not measured \(every leaf looked something up\) \(all leaves [1-9][0-9.]* B\/s\)/);
+  const long = await cli(['sim', '--nodes', '100', '--duration', '200', '--lookups', '10', '--scenarios', 'baseline']);
+  assert.is(long.code, 0, long.err);
+  assert.match(long.out, /idle leaf [1-9][0-9.]* B\/s \(all leaves [1-9][0-9.]* B\/s\)/);
+  assert.match(long.out, /supernode [1-9][0-9.]* B\/s/);
+  assert.not.match(long.out, /not measured/);
+});
+
 parse.run();

@@ -50,7 +50,7 @@ export const simCommand = defineCommand({
   examples: ['sim --nodes 2000 --churn 1 --duration 3600 --json', 'sim --nodes 500 --churn 0.69 --duration 600 --scenarios baseline', 'sim --nodes 10000 --churn 0.69 --threads 2 --json'],
   async run({ options }, ctx) {
     if (options.threads > 1 && options.overlayNode) return failure('--threads above 1 runs the stand-in node only; drop --overlay-node or --threads', { exitCode: EXIT_USAGE });
-    const { runSim } = await import('../../overlay/sim/run-sim.ts');
+    const { runSim, TRAFFIC_SETTLE_MS } = await import('../../overlay/sim/run-sim.ts');
     const r = await runSim({
       nodes: options.nodes,
       churnPerHour: options.churn,
@@ -63,14 +63,25 @@ export const simCommand = defineCommand({
       threads: options.threads,
       onProgress: (p) => ctx.io.stderr(`sim ${p.scenario}: t=${p.simSeconds}s live=${p.live} supernodes=${p.supernodes} lookups=${p.lookupsFound}/${p.lookupsDone} wall=${p.wallSeconds}s\n`),
     });
+    const main = r.scenarios.baseline ?? Object.values(r.scenarios).find((s) => s !== undefined);
+    const leaves = main?.traffic.leaf;
+    const idle = main?.traffic.leafIdle;
+    const idleRate = !idle || measured(idle) ? `${r.leafIdleBytesPerSec} B/s` : 'not measured (every leaf looked something up)';
     const lines = [
       `${r.nodes} nodes, ${r.supernodes} supernodes; ${r.lookups} lookups, success ${(100 * r.lookupSuccess).toFixed(2)}%, hops p50 ${r.hopsP50} p95 ${r.hopsP95}`,
-      `idle leaf ${r.leafIdleBytesPerSec} B/s (all leaves ${r.leafBytesPerSec} B/s); ${r.wallSeconds} s wall, ${r.cpuSeconds} s CPU`,
+      leaves && !measured(leaves)
+        ? `leaf traffic not measured: it counts from ${TRAFFIC_SETTLE_MS / 1000} s after a node joins, run longer; ${r.wallSeconds} s wall, ${r.cpuSeconds} s CPU`
+        : `idle leaf ${idleRate} (all leaves ${r.leafBytesPerSec} B/s); ${r.wallSeconds} s wall, ${r.cpuSeconds} s CPU`,
     ];
     for (const [name, s] of Object.entries(r.scenarios)) {
       if (!s) continue;
-      lines.push(`${name}: success ${(100 * s.lookupSuccess).toFixed(2)}% of ${s.lookups}, hops p95 ${s.hopsP95}, latency p95 ${s.latencyP95Ms} ms, supernodes ${s.supernodes} (ratio ${s.supernodeRatio.mean}), supernode ${s.traffic.supernode.bytesPerSec} B/s, ${s.wallSeconds} s wall`);
+      lines.push(`${name}: success ${(100 * s.lookupSuccess).toFixed(2)}% of ${s.lookups}, hops p95 ${s.hopsP95}, latency p95 ${s.latencyP95Ms} ms, supernodes ${s.supernodes} (ratio ${s.supernodeRatio.mean}), supernode ${measured(s.traffic.supernode) ? `${s.traffic.supernode.bytesPerSec} B/s` : 'traffic not measured'}, ${s.wallSeconds} s wall`);
     }
     return success({ ...r }, lines.join('\n'));
   },
 });
+
+/** Whether a traffic account covers any time (a run shorter than the settling time after joining covers none). */
+function measured(account: { nodeHours: number; bytesPerSec: number }): boolean {
+  return account.nodeHours > 0 || account.bytesPerSec > 0;
+}

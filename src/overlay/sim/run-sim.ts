@@ -13,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { runScenario, type ScenarioName, type ScenarioProgress, type ScenarioReport } from './scenario.ts';
+export { TRAFFIC_SETTLE_MS } from './scenario.ts';
 
 /** All scenarios, in run order. */
 export const SCENARIOS: readonly ScenarioName[] = ['baseline', 'sybil', 'seed-outage'];

@@ -176,6 +176,9 @@ export interface ScenarioOptions {
   swapDepth?: number;
 }
 
+/** A session's traffic counts from this long after it joined (joining is not idle traffic). */
+export const TRAFFIC_SETTLE_MS = 120_000;
+
 /** One share of a split run (see {@link ScenarioOptions.threads}). */
 export interface ScenarioShare {
   index: number;
@@ -492,7 +495,7 @@ export async function runScenarioShare(options: ScenarioOptions, share?: Scenari
       : new SimPeer(world, spec, role, host, peerRandom.fork(), events, caches.get(spec.index));
     caches.set(spec.index, peer.hostCache);
     world.announceSession(spec, true);
-    const l: Live = { peer, spec, startedAt, start: undefined, settleAt: clock.now() + 120_000, fresh, ended: false, departure: undefined };
+    const l: Live = { peer, spec, startedAt, start: undefined, settleAt: clock.now() + TRAFFIC_SETTLE_MS, fresh, ended: false, departure: undefined };
     live.push(l);
     liveByIndex.set(spec.index, l);
     if (election && !spec.attacker) enroll(l);
