@@ -196,19 +196,22 @@ export class ProbeSchedule {
   };
 }
 
-/** What a {@link LivenessProbe} reports. */
-export interface LivenessEvents {
+/**
+ * What a {@link LivenessProbe} reports. The probe comes last, so one events object can
+ * serve all of a node's probes (the simulator's leaves: no closures per probe to fetch).
+ */
+export interface LivenessEvents<L extends ProbedLink = ProbedLink> {
   /** An echo: smoothed RTT, and what the supernode said (area: its area-load estimate, if sent). */
-  echo(rttMs: number, attached: boolean, load: number, area: number | undefined): void;
+  echo(rttMs: number, attached: boolean, load: number, area: number | undefined, probe: LivenessProbe<L>): void;
   /** `misses` probes in a row went unanswered and nothing else arrived. */
-  dead(reason: string): void;
+  dead(reason: string, probe: LivenessProbe<L>): void;
 }
 
 /** What a {@link LivenessProbe} needs of its link (an {@link OverlayLink}, or the simulator's). */
 export type ProbedLink = Pick<OverlayLink, 'isClosed' | 'lastReceivedAt' | 'send'>;
 
 /** Probes one supernode over `link`; see module docs. */
-export class LivenessProbe {
+export class LivenessProbe<L extends ProbedLink = ProbedLink> {
   private timer: Timer | undefined;
   /** The timer that last fired, for the clock to reuse at the next arming. */
   private spent: Timer | undefined;
@@ -221,13 +224,17 @@ export class LivenessProbe {
   srttMs: number | undefined;
   /** Probes sent (tests, diagnostics). */
   sent = 0;
+  /** What the last echo said: the supernode's load, and its area load (its load when the echo had none); -1 before the first. */
+  load = -1;
+  area = -1;
 
   constructor(
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly link: ProbedLink,
+    /** The link to the supernode. */
+    readonly link: L,
     private readonly o: LivenessOptions,
-    private readonly events: LivenessEvents,
+    private readonly events: LivenessEvents<L>,
     initialRttMs?: number,
     /** The node's schedule (same `periodMs` as `o`); undefined: this probe keeps its own jittered period. */
     private readonly timetable?: ProbeSchedule,
@@ -270,7 +277,9 @@ export class LivenessProbe {
       this.misses = 0;
       this.waitForPeriod();
     }
-    this.events.echo(this.srttMs ?? 0, attached, load, area);
+    this.load = load;
+    this.area = area ?? load;
+    this.events.echo(this.srttMs ?? 0, attached, load, area, this);
   }
 
   /** After an answered probe: the next goes at the node's next tick, or after a jittered period. */
@@ -327,6 +336,6 @@ export class LivenessProbe {
 
   private die(reason: string): void {
     this.stop();
-    this.events.dead(reason);
+    this.events.dead(reason, this);
   }
 }

@@ -36,6 +36,8 @@ export interface MessageChannel {
   onClose?(handler: (reason: string) => void): () => void;
 }
 
+const NO_HANDLERS: readonly never[] = Object.freeze([]);
+
 /**
  * A small helper for channel implementations: a handler list that survives handlers
  * removing themselves while being called, and isolates handler exceptions. Handlers
@@ -43,7 +45,9 @@ export interface MessageChannel {
  * argument array per call (emitted for every datagram in the simulator).
  */
 export class HandlerSet<T> {
-  private list: ((value: T) => void)[] = [];
+  // Copied on every change, never changed in place: an empty set shares one empty list
+  // (the simulator keeps several sets per link, most of them empty).
+  private list: readonly ((value: T) => void)[] = NO_HANDLERS;
 
   /** Add a handler; returns its remover. */
   add(h: (value: T) => void): () => void {
@@ -69,7 +73,7 @@ export class HandlerSet<T> {
 
   /** Remove all handlers. */
   clear(): void {
-    this.list = [];
+    this.list = NO_HANDLERS;
   }
 
   /** Number of handlers. */

@@ -127,6 +127,54 @@ s('a probe through a NAT and its echo arrive within the call; the period holds; 
   net.close();
 });
 
+s('a SimLink is a probed link itself: probes and echoes of 3 bytes or fewer go the instant way through send, larger payloads keep their delay, and the probe keeps what the echo said', async () => {
+  const clock = new VirtualClock();
+  const net = new SimNet({ clock, random: new SeededRandom(4), latencyMs: 20 });
+  const nat = net.addNat('203.0.113.9', { kind: 'port-restricted' });
+  const leafHost = net.addHost('10.0.0.2', { nat });
+  const snHost = net.addHost('198.51.100.1');
+  const ips = ['203.0.113.9', '198.51.100.1'];
+  const directory = { publicIpOf: (n: number) => ips[n] };
+  const leaf = new SimLinks({ self: 0, socket: leafHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true });
+  const sn = new SimLinks({ self: 1, socket: snHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true });
+  const heardBySn: number[] = [];
+  sn.onAccept((l) => l.onMessage((d) => {
+    heardBySn.push(d.byteLength);
+    if (isProbe(d)) l.send(encodeEcho(false, 61, 72));
+  }));
+  const link = leaf.connect(1, { host: '198.51.100.1', port: 4000 });
+  // Before the handshake a probe-sized payload is dropped, not queued (a probe on an unusable link).
+  link.send(new Uint8Array([0x50]));
+  await clock.advance(200);
+  assert.ok(link.established, 'handshake');
+  assert.equal(heardBySn, [], 'nothing sent before the handshake');
+  const calls: string[] = [];
+  const probe = new LivenessProbe(clock, new SeededRandom(1), link, DEFAULT_LIVENESS, {
+    echo: (_rtt, attached, load, area, p) => {
+      assert.is(p, probe, 'the probe is handed to its events');
+      calls.push(`echo ${attached} ${load} ${area}`);
+    },
+    dead: (_reason, p) => void calls.push(`dead ${p === probe}`),
+  });
+  link.onMessage((d) => {
+    const m = parseLinkProbe(d);
+    if (m?.type === 'echo') probe.onEcho(m.attached, m.load, m.area);
+  });
+  assert.is(probe.load, -1, 'no load before the first echo');
+  probe.start();
+  await clock.advance(2600);
+  assert.is(probe.sent, 1);
+  assert.equal(calls, ['echo false 61 72'], 'echo heard within the probe\'s send');
+  assert.is(probe.load, 61);
+  assert.is(probe.area, 72);
+  // A 4-byte payload is not a probe or echo: it takes the path's delay.
+  link.send(new Uint8Array([1, 2, 3, 4]));
+  assert.is(heardBySn.length, 1, 'a larger payload is not delivered within the call');
+  await clock.advance(200);
+  assert.equal(heardBySn, [1, 4]);
+  net.close();
+});
+
 s('a node\'s probes share its schedule: all go out together on one timer, once a period, and a silent supernode is still noticed in time', async () => {
   const clock = new VirtualClock();
   const random = new SeededRandom(9);

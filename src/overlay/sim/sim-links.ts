@@ -35,7 +35,7 @@
  * the oldest given up first, as the reassembler does).
  * @module
  */
-import type { ProbedLink } from '../liveness.ts';
+import type { LivenessProbe } from '../liveness.ts';
 import type { Clock, Timer } from '../../clock.ts';
 import type { Address, DatagramSocket } from '../../net/net.ts';
 import { SimSocket } from '../../net/sim-socket.ts';
@@ -43,6 +43,13 @@ import { HandlerSet, type MessageChannel, type PayloadHandler } from '../../wire
 import { DATA_HEADER_LEN, FINISH_LEN, INIT_LEN, RESP_LEN } from '../../wire/session/packets.ts';
 import { TAGLEN } from '../../wire/noise/crypto.ts';
 import { DEFAULT_MAX_FRAGMENT_BYTES, FRAGMENT_HEADER_BYTES } from '../../wire/fragment.ts';
+
+/**
+ * Payloads this small are liveness probes and echoes (liveness.ts: 1 and 3 bytes); every
+ * other payload is a fragment, with a 9-byte header. With `instantKeepalives` they go the
+ * instant way.
+ */
+export const INSTANT_MAX_BYTES = 3;
 
 /** First payload byte of a parcel fragment (real fragments use 0x01). */
 export const PARCEL_VERSION = 0x5e;
@@ -207,8 +214,8 @@ export interface SimLinksOptions {
   /** Payloads queued per link while its handshake runs (default 64). */
   maxQueued?: number;
   /**
-   * Send liveness probes and echoes ({@link SimLink.sendInstant}) with the
-   * socket's `sendNow` when it has one (SimNet): they arrive at once instead of after the
+   * Send liveness probes and echoes (payloads of at most {@link INSTANT_MAX_BYTES}, or any
+   * payload given to {@link SimLink.sendInstant}) with the socket's `sendNow` when it has one (SimNet): they arrive at once instead of after the
    * path's delay, with the same effects on NATs, loss and counters, and cost no clock event
    * (default false). What differs is only when `lastReceived` moves and the RTT a probe
    * measures: a round trip (~50 ms) earlier than with delay, against a probe period of
@@ -253,6 +260,13 @@ export class SimLink implements MessageChannel {
   tries = 0;
   /** The peer's end of this link, once an instant packet reached it (see {@link SimLinks.sendInstant}). */
   peerLink: SimLink | undefined;
+  /**
+   * Free slots for the owner's liveness state on this link (the leaf's probe, when the
+   * supernode last echoed): kept on the link itself so that a probe and its echo touch
+   * the two links and little else (at 10,000 nodes each object fetched is a cache miss).
+   */
+  probe: LivenessProbe<SimLink> | undefined;
+  lastEchoAt = -Infinity;
 
   constructor(
     /** @internal the node's links this one belongs to. */
@@ -271,14 +285,35 @@ export class SimLink implements MessageChannel {
     this.lastSent = now;
   }
 
+  /**
+   * Send a payload. With `instantKeepalives`, a payload of {@link INSTANT_MAX_BYTES} or
+   * fewer (a liveness probe or echo: anything else is a fragment, 9 bytes of header at
+   * least) goes the instant way ({@link sendInstant}); before the handshake is done it is
+   * dropped, as a probe on an unusable link would be.
+   */
   send(payload: Uint8Array): void {
     if (this.closed) return;
+    const n = payload.byteLength;
+    if (n !== 0 && n <= INSTANT_MAX_BYTES && this.owner.instant) {
+      if (this.established) this.owner.sendInstant(this, payload);
+      return;
+    }
     if (!this.established) {
       const q = this.queue!;
       if (q.length < this.owner.maxQueued) q.push(payload);
       return;
     }
     this.owner.sendData(this, payload);
+  }
+
+  /** Closed (for {@link LivenessProbe}: a SimLink is a {@link ProbedLink}). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** When anything last arrived on this link (virtual ms). */
+  lastReceivedAt(): number {
+    return this.lastReceived;
   }
 
   /** Send a message as a parcel (see module docs). */
@@ -381,6 +416,8 @@ export class SimLinks {
   private readonly handshakeTimeoutMs: number;
   private readonly maxLinks: number;
   private readonly sendNow: ((data: Uint8Array, to: Address) => void) | undefined;
+  /** @internal Small payloads go the instant way (`instantKeepalives` on a socket that can). */
+  readonly instant: boolean;
   /** SimNet's carry path when the socket is a SimSocket (see {@link sendInstant}). */
   private readonly carrier: SimSocket | undefined;
   private readonly byId = new Map<number, SimLink>();
@@ -404,6 +441,7 @@ export class SimLinks {
     this.maxQueued = options.maxQueued ?? 64;
     const instant = (options.socket as { sendNow?: (data: Uint8Array, to: Address) => void }).sendNow;
     this.sendNow = options.instantKeepalives && instant ? instant.bind(options.socket) : undefined;
+    this.instant = this.sendNow !== undefined;
     this.carrier = this.sendNow && options.socket instanceof SimSocket ? options.socket : undefined;
     if (this.carrier) LINKS_BY_SOCKET.set(this.carrier, this);
     this.post = options.post;
@@ -738,23 +776,6 @@ export class SimLinks {
       return;
     }
     this.stats.dropped++;
-  }
-}
-
-/**
- * `link` as a {@link ProbedLink} for LivenessProbe: probes go the instant way. A class, not
- * an object literal with a getter per link, so the probe's reads stay monomorphic.
- */
-export class InstantProbedLink implements ProbedLink {
-  constructor(private readonly link: SimLink) {}
-  get isClosed(): boolean {
-    return this.link.closed;
-  }
-  lastReceivedAt(): number {
-    return this.link.lastReceived;
-  }
-  send(payload: Uint8Array): void {
-    this.link.sendInstant(payload);
   }
 }
 

@@ -43,13 +43,13 @@ import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
-import { echoArea, echoAttached, echoLoad, encodeEchoInto, isProbe, LivenessProbe, packedEcho, PROBE_BYTE, ProbeSchedule } from '../liveness.ts';
+import { echoArea, echoAttached, echoLoad, encodeEchoInto, isProbe, type LivenessEvents, LivenessProbe, packedEcho, PROBE_BYTE, ProbeSchedule } from '../liveness.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
 import { RecordStore } from '../record-store.ts';
 import { RoutingTable } from '../routing-table.ts';
-import { InstantProbedLink, type SimLink, SimLinks } from './sim-links.ts';
+import { type SimLink, SimLinks } from './sim-links.ts';
 import { ATTACH_MAX_PEERS, SimAttach, SimDetach, SimLookup, SimMove, SimPublish } from './sim-methods.ts';
 import { type NodeSpec, SIM_PORT, type SimWorld } from './sim-world.ts';
 
@@ -71,14 +71,11 @@ interface AttachOffer extends SupernodeLoad {
   link: SimLink;
 }
 
-/** Per-link RPC stack, and when we last echoed a probe there. */
+/** Per-link RPC stack (liveness state is on the link itself: SimLink.probe, lastEchoAt). */
 interface LinkUser {
   rpc: RpcPeer;
-  lastEcho: number;
   /** The peer's contact as this link established it (supernode side; made when first asked). */
   sender: Contact | undefined;
-  /** Leaf: the liveness probe of the supernode at the other end (its echoes go straight to it). */
-  probe: LivenessProbe | undefined;
 }
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
@@ -136,15 +133,20 @@ export class SimPeer {
   private record: PresenceRecord | undefined;
   private publishing = false;
   private republishWanted = false;
-  /** Leaf: the liveness probe of each attached supernode. */
-  private readonly probes = new Map<number, LivenessProbe>();
+  /** Leaf: the liveness probe of each attached supernode (it also keeps what the supernode last reported: attach answer, then echoes). */
+  private readonly probes = new Map<number, LivenessProbe<SimLink>>();
+  /** What every probe of this leaf reports to (one object for all: see probeEvents). */
+  private readonly probeEvents: LivenessEvents<SimLink> = {
+    echo: (_rtt, attached, _load, _area, probe) => {
+      if (!attached) probe.link.close('supernode forgot us');
+    },
+    dead: (_reason, probe) => probe.link.close('supernode silent'),
+  };
   /** This node's probe timetable (liveness.ts: one wake-up a period for all supernodes). */
   private readonly probeSchedule: ProbeSchedule;
   /** RPC handlers shared by all of this node's links, by role (see rpcOf). */
   private leafTable: RpcHandlers | undefined;
   private servingTable: RpcHandlers | undefined;
-  /** Leaf: what each attached supernode last reported (attach answer, probe echo). */
-  private readonly loads = new Map<number, SupernodeLoad>();
   /** Leaf: supernodes wanted but not attached after the last attach run. */
   missingAttachments = 0;
   /** Leaf: supernodes a supernode that moved us named, tried first at the next attach. */
@@ -172,8 +174,7 @@ export class SimPeer {
     this.links.onAccept((link) => this.rpcOf(link));
     // Probes and echoes of every link (those with an RPC stack: every link this node uses).
     this.links.onPayload((link, payload) => {
-      const user = link.user as LinkUser | undefined;
-      if (user !== undefined) this.onLinkPayload(link, user, payload);
+      if (link.user !== undefined) this.onLinkPayload(link, payload);
     });
     if (role === 'supernode') this.initSupernode();
   }
@@ -196,8 +197,8 @@ export class SimPeer {
   get areaLoads(): number[] {
     const out: number[] = [];
     for (const sn of this.attached) {
-      const l = this.loads.get(sn);
-      if (l !== undefined) out.push(l.area);
+      const area = this.probes.get(sn)?.area ?? -1;
+      if (area >= 0) out.push(area);
     }
     return out;
   }
@@ -403,7 +404,7 @@ export class SimPeer {
       handlers,
       tag: link,
     });
-    const user: LinkUser = { rpc, lastEcho: -Infinity, sender: undefined, probe: undefined };
+    const user: LinkUser = { rpc, sender: undefined };
     link.user = user;
     link.onClose(() => {
       rpc.close('link closed');
@@ -415,24 +416,25 @@ export class SimPeer {
   }
 
   /** A payload outside the message stack: a leaf's liveness probe, or a supernode's echo. */
-  private onLinkPayload(link: SimLink, user: LinkUser, payload: Uint8Array): void {
+  private onLinkPayload(link: SimLink, payload: Uint8Array): void {
     // Thousands a second at 10,000 nodes: read in place, nothing allocated but the echo's packet.
     if (this.closed) return;
+    // The state is on the link (not on `user`): one object fewer to fetch per probe.
     if (!isProbe(payload)) {
       const echo = packedEcho(payload);
-      if (echo >= 0) user.probe?.onEcho(echoAttached(echo), echoLoad(echo), echoArea(echo));
+      if (echo >= 0) link.probe?.onEcho(echoAttached(echo), echoLoad(echo), echoArea(echo));
       return;
     }
     if (!this.isSupernode) return;
     // At most 10 echoes per second per peer (as OverlayNode): an echo is no bigger than the probe.
     const now = this.world.clock.now();
-    if (now - user.lastEcho < 100) return;
-    user.lastEcho = now;
+    if (now - link.lastEchoAt < 100) return;
+    link.lastEchoAt = now;
     const load = this.loadPct();
     const area = this.area?.estimate(load) ?? load;
     // One buffer for every echo: SimLinks copies it into the DATA packet, and the carry
     // path's receiver (the leaf's onLinkPayload) reads it before anything else is sent.
-    link.sendInstant(encodeEchoInto(ECHO_SCRATCH, this.leaves.has(link.peer), load, area));
+    link.send(encodeEchoInto(ECHO_SCRATCH, this.leaves.has(link.peer), load, area));
   }
 
   // --- supernode ---------------------------------------------------------------
@@ -712,8 +714,7 @@ export class SimPeer {
     const { keep, decline } = leastLoaded(open, this.world.config.attachments - this.attached.length);
     for (const o of keep) {
       this.attached.push(o.peer);
-      this.loads.set(o.peer, { load: o.load, area: o.area });
-      this.startProbe(o.peer, o.link);
+      this.startProbe(o.peer, o.link, o);
       if (!this.record) this.republishWanted = true;
     }
     // Not needed: tell the supernode (it would count us until the link idles out).
@@ -750,32 +751,24 @@ export class SimPeer {
     return undefined;
   }
 
-  /** Probe attached supernode `peer` over `link` (liveness.ts): its echoes bring its loads; three misses drop it. */
-  private startProbe(peer: number, link: SimLink): void {
+  /**
+   * Probe attached supernode `peer` over `link` (liveness.ts): it starts with the loads of
+   * the attach answer, its echoes bring newer ones; three misses drop the supernode.
+   */
+  private startProbe(peer: number, link: SimLink, reported: SupernodeLoad): void {
     this.probes.get(peer)?.stop();
-    // The entry the attach answer made: lostSupernode drops it and this probe together.
-    const reported = this.loads.get(peer);
-    const probe = new LivenessProbe(this.world.clock, this.random, new InstantProbedLink(link), this.world.config.liveness, {
-      echo: (_rtt, attached, load, area) => {
-        const known = reported ?? this.loads.get(peer);
-        if (known !== undefined) {
-          known.load = load;
-          known.area = area ?? load;
-        } else this.loads.set(peer, { load, area: area ?? load });
-        if (!attached) link.close('supernode forgot us');
-      },
-      dead: () => link.close('supernode silent'),
-    }, undefined, this.probeSchedule);
+    const probe = new LivenessProbe(this.world.clock, this.random, link, this.world.config.liveness, this.probeEvents, undefined, this.probeSchedule);
+    probe.load = reported.load;
+    probe.area = reported.area;
     this.probes.set(peer, probe);
-    const user = link.user as LinkUser | undefined;
-    if (user !== undefined) user.probe = probe;
+    // Its echoes go straight to it (onLinkPayload).
+    link.probe = probe;
     probe.start();
   }
 
   private lostSupernode(peer: number): void {
     this.probes.get(peer)?.stop();
     this.probes.delete(peer);
-    this.loads.delete(peer);
     this.attached = this.attached.filter((p) => p !== peer);
     this.hostCache.recordFailure(toHex(this.world.specs[peer]!.identity.idBytes));
     // Republish when fewer than half of the supernodes the record lists are still ours
