@@ -228,7 +228,8 @@ export class RpcPeer {
   readonly tag: unknown;
   /** Made at the first request served (a peer that only asks never needs it). */
   private executed: SerialWindow | undefined;
-  private readonly detach: (() => void)[] = [];
+  /** Removers of the endpoint handlers, kept only when closing this peer leaves the endpoint open. */
+  private readonly detach: readonly (() => void)[];
   private cachedBytes = 0;
   private nextId = 0;
   private closedReason: string | undefined;
@@ -270,12 +271,31 @@ export class RpcPeer {
     this.shared = options.handlers;
     this.tag = options.tag;
     this.defaults = { timeoutMs: 10_000, retries: 4, initialRtoMs: 500, maxRtoMs: 4000, jitter: 0.25, ...options.defaults };
-    this.detach.push(
+    const removers = [
       endpoint.on(RequestMessage, (m) => this.onRequest(m)),
       endpoint.on(ResponseMessage, (m) => this.onResponse(m)),
       endpoint.on(ErrorMessage, (m) => this.onError(m)),
       endpoint.onClose((reason) => this.shutdown(reason, false)),
-    );
+    ];
+    // An endpoint we close, or that closes under us, drops its handlers itself: a node with
+    // thousands of links need not keep four removers per link for that.
+    this.detach = this.o.closeEndpoint ? NO_REMOVERS : removers;
+  }
+
+  /**
+   * Drop cached responses older than the cache's TTL now rather than at the next response
+   * cached (they are never replayed once expired): for an owner's periodic sweep, so idle
+   * links do not hold their last answers.
+   */
+  dropExpiredResponses(): void {
+    if (this.cache.size === 0) return;
+    const now = this.clock.now();
+    for (const [id, e] of this.cache) {
+      // Oldest first (insertion order, `at` never decreases): stop at the first one still fresh.
+      if (e.at + this.o.responseCacheTtlMs > now) break;
+      this.cacheDelete(id);
+    }
+    if (this.cache.size === 0) this.cache = none();
   }
 
   /** Serve `method`; returns a remover. One handler per method (a second one throws). */
@@ -601,6 +621,8 @@ export class RpcPeer {
     if (closeEndpoint) this.endpoint.close(reason);
   }
 }
+
+const NO_REMOVERS: readonly (() => void)[] = Object.freeze([]);
 
 /** The empty table every {@link RpcPeer} starts with; never written (each write site swaps in a new Map first). */
 const NONE: Map<unknown, unknown> = new Map();

@@ -5,7 +5,8 @@ import { Type } from '@sinclair/typebox';
 import { defineMethod } from '../../src/wire/rpc-method.ts';
 import { RpcError } from '../../src/wire/rpc-error.ts';
 import { ErrorMessage } from '../../src/wire/messages.ts';
-import { RpcHandlers } from '../../src/wire/rpc.ts';
+import { RpcHandlers, RpcPeer } from '../../src/wire/rpc.ts';
+import { SeededRandom } from '../../src/random.ts';
 import { rpcPair } from './wire-helpers.ts';
 
 const s = suite('wire/rpc');
@@ -327,6 +328,51 @@ s('duplicates beyond the cache are refused, never re-executed', async () => {
   assert.is(ran, 5);
   assert.equal(answers, ['duplicate']);
   assert.is(t.b.rpc.stats().duplicatesReplayed, 1);
+  t.close();
+});
+
+s('expired answers can be dropped by a sweep, oldest first, and are never replayed either way', async () => {
+  const t = rpcPair({}, { responseCacheTtlMs: 5000 });
+  let ran = 0;
+  t.b.rpc.handle(Echo, (x) => (ran++, x));
+  const answers: string[] = [];
+  t.a.endpoint.on(ErrorMessage, (m) => void answers.push(m.code));
+  t.a.endpoint.send({ type: 'req', id: 1, method: 'test.echo', params: 'p' });
+  await t.clock.advance(3000);
+  t.a.endpoint.send({ type: 'req', id: 2, method: 'test.echo', params: 'p' });
+  await t.clock.advance(100);
+  assert.is(t.b.rpc.stats().cachedResponses, 2);
+  t.b.rpc.dropExpiredResponses();
+  assert.is(t.b.rpc.stats().cachedResponses, 2, 'nothing has expired yet');
+  await t.clock.advance(2000); // the first answer is 5.1 s old, the second 2.1 s
+  t.b.rpc.dropExpiredResponses();
+  assert.equal([t.b.rpc.stats().cachedResponses, t.b.rpc.stats().cachedBytes > 0], [1, true]);
+  t.a.endpoint.send({ type: 'req', id: 2, method: 'test.echo', params: 'p' }); // still cached: replayed
+  t.a.endpoint.send({ type: 'req', id: 1, method: 'test.echo', params: 'p' }); // dropped: refused, not re-run
+  await t.clock.advance(100);
+  assert.is(ran, 2);
+  assert.is(t.b.rpc.stats().duplicatesReplayed, 1);
+  assert.equal(answers, ['duplicate']);
+  await t.clock.advance(10_000);
+  t.b.rpc.dropExpiredResponses();
+  assert.equal([t.b.rpc.stats().cachedResponses, t.b.rpc.stats().cachedBytes], [0, 0]);
+  t.close();
+});
+
+s('a peer closed without its endpoint (closeEndpoint: false) stops taking its messages; the endpoint stays open for another', async () => {
+  const t = rpcPair({}, { closeEndpoint: false });
+  t.b.rpc.handle(Echo, (x) => `first ${x}`);
+  const one = t.a.rpc.request(Echo, 'a');
+  await t.clock.advance(100);
+  assert.is(await one, 'first a');
+  t.b.rpc.close('replaced');
+  const second = new RpcPeer(t.b.endpoint, { clock: t.clock, random: new SeededRandom(9) });
+  second.handle(Echo, (x) => `second ${x}`);
+  const two = t.a.rpc.request(Echo, 'b');
+  await t.clock.advance(100);
+  assert.is(await two, 'second b', 'only the new peer answered');
+  assert.is(t.b.rpc.stats().handled, 1, 'the closed peer handled nothing more');
+  second.close('test over');
   t.close();
 });
 

@@ -94,7 +94,6 @@ export class SimEndpoint implements RpcEndpoint {
   private types: string[] = [];
   private sets: HandlerSet<WireMessage>[] = [];
   private readonly closeHandlers = new HandlerSet<string>();
-  private readonly detach: (() => void)[] = [];
   private closed = false;
 
   constructor(
@@ -102,8 +101,10 @@ export class SimEndpoint implements RpcEndpoint {
     private readonly real: MessageRegistry,
     private readonly check?: SimWireCheck,
   ) {
-    this.detach.push(link.onParcel((p) => this.receive(p)));
-    this.detach.push(link.onClose((reason) => this.shutdown(reason, false)));
+    // No removers kept: the endpoint closes only with its link (either closing closes the
+    // other), and a closing link drops its handlers.
+    link.onParcel((p) => this.receive(p));
+    link.onClose((reason) => this.shutdown(reason, false));
   }
 
   /** Send an encoded message (a parcel from {@link registry}). */
@@ -169,7 +170,6 @@ export class SimEndpoint implements RpcEndpoint {
   private shutdown(reason: string, closeLink: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    for (const d of this.detach) d();
     this.types = [];
     this.sets = [];
     if (closeLink) this.link.close();

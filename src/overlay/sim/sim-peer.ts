@@ -592,8 +592,14 @@ export class SimPeer {
     }
   }
 
-  private maintain(): void {
+  /** Close idle links, and let the others drop the answers they cached that have expired. */
+  private sweepLinks(): void {
     this.links.sweep();
+    for (const link of this.links.all()) (link.user as LinkUser | undefined)?.rpc.dropExpiredResponses();
+  }
+
+  private maintain(): void {
+    this.sweepLinks();
     this.store!.sweep();
     if (this.spec.attacker) return;
     const now = this.world.clock.now();
@@ -814,7 +820,7 @@ export class SimPeer {
     const now = this.world.clock.now();
     // lostSupernode replaces `attached` (never edits it in place): iterating it is safe.
     for (const sn of this.attached) if (!this.links.get(sn)) this.lostSupernode(sn);
-    this.links.sweep();
+    this.sweepLinks();
     if (this.attached.length < this.world.config.attachments && !this.attaching) void this.attach(this.world.seedContacts());
     else if (this.republishWanted || (this.record && now >= republishAt(this.record))) void this.publish();
   }
