@@ -51,9 +51,15 @@ export class HandlerSet<T> {
 
   /** Add a handler; returns its remover. */
   add(h: (value: T) => void): () => void {
-    this.list = [...this.list, h];
+    // concat, not a spread: a spread array keeps room for 16 more (a simulated network
+    // holds hundreds of thousands of these lists).
+    this.list = this.list.concat([h]);
+    let added = true;
     return () => {
-      this.list = this.list.filter((x) => x !== h);
+      if (!added) return;
+      added = false;
+      const i = this.list.indexOf(h);
+      if (i >= 0) this.list = this.list.slice(0, i).concat(this.list.slice(i + 1));
     };
   }
 

@@ -117,8 +117,10 @@ export class SimEndpoint implements RpcEndpoint {
     if (this.real.get(def.type) !== (def as unknown)) throw new Error(`message type "${def.type}" is not in this endpoint's registry`);
     let i = this.types.indexOf(def.type);
     if (i < 0) {
-      i = this.types.push(def.type) - 1;
-      this.sets.push(new HandlerSet());
+      // concat, not push: a pushed-to array keeps spare room, and a node holds hundreds of endpoints.
+      i = this.types.length;
+      this.types = this.types.concat([def.type]);
+      this.sets = this.sets.concat([new HandlerSet()]);
     }
     return this.sets[i]!.add(handler as unknown as (m: WireMessage) => void);
   }
