@@ -76,9 +76,13 @@ s('onPayload: one sink per node sees every link\'s probes and echoes, before eac
   assert.equal(seen.slice(4), ['own 1:9']);
 });
 
-s('a probe through a NAT and its echo arrive within the call; the period holds; a dead supernode is noticed', async () => {
+/**
+ * A leaf (node 0) behind a port-restricted NAT and a public supernode (node 1), each with
+ * SimLinks sending probes the instant way.
+ */
+function leafBehindNatAndSupernode(seed: number) {
   const clock = new VirtualClock();
-  const net = new SimNet({ clock, random: new SeededRandom(3), latencyMs: 20 });
+  const net = new SimNet({ clock, random: new SeededRandom(seed), latencyMs: 20 });
   const nat = net.addNat('203.0.113.9', { kind: 'port-restricted' });
   const leafHost = net.addHost('10.0.0.2', { nat });
   const snHost = net.addHost('198.51.100.1');
@@ -86,6 +90,11 @@ s('a probe through a NAT and its echo arrive within the call; the period holds; 
   const directory = { publicIpOf: (n: number) => ips[n] };
   const leaf = new SimLinks({ self: 0, socket: leafHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true });
   const sn = new SimLinks({ self: 1, socket: snHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true });
+  return { clock, net, snHost, leaf, sn };
+}
+
+s('a probe through a NAT and its echo arrive within the call; the period holds; a dead supernode is noticed', async () => {
+  const { clock, net, snHost, leaf, sn } = leafBehindNatAndSupernode(3);
   sn.onAccept((l) => l.onMessage((d) => {
     if (parseLinkProbe(d)?.type === 'probe') l.sendInstant(encodeEcho(true, 40, 55));
   }));
@@ -128,15 +137,7 @@ s('a probe through a NAT and its echo arrive within the call; the period holds; 
 });
 
 s('a SimLink is a probed link itself: probes and echoes of 3 bytes or fewer go the instant way through send, larger payloads keep their delay, and the probe keeps what the echo said', async () => {
-  const clock = new VirtualClock();
-  const net = new SimNet({ clock, random: new SeededRandom(4), latencyMs: 20 });
-  const nat = net.addNat('203.0.113.9', { kind: 'port-restricted' });
-  const leafHost = net.addHost('10.0.0.2', { nat });
-  const snHost = net.addHost('198.51.100.1');
-  const ips = ['203.0.113.9', '198.51.100.1'];
-  const directory = { publicIpOf: (n: number) => ips[n] };
-  const leaf = new SimLinks({ self: 0, socket: leafHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true });
-  const sn = new SimLinks({ self: 1, socket: snHost.bindSync({ port: 4000 }), clock, directory, instantKeepalives: true });
+  const { clock, net, leaf, sn } = leafBehindNatAndSupernode(4);
   const heardBySn: number[] = [];
   sn.onAccept((l) => l.onMessage((d) => {
     heardBySn.push(d.byteLength);

@@ -294,10 +294,7 @@ export class SimLink implements MessageChannel {
   send(payload: Uint8Array): void {
     if (this.closed) return;
     const n = payload.byteLength;
-    if (n !== 0 && n <= INSTANT_MAX_BYTES && this.owner.instant) {
-      if (this.established) this.owner.sendInstant(this, payload);
-      return;
-    }
+    if (n !== 0 && n <= INSTANT_MAX_BYTES && this.owner.instant) return this.sendInstant(payload);
     if (!this.established) {
       const q = this.queue!;
       if (q.length < this.owner.maxQueued) q.push(payload);
