@@ -90,6 +90,8 @@ export class NatBox implements LinkProfile {
   readonly eid: number;
   /** @internal hosts behind this NAT by private IP. */
   readonly lan = new Map<string, SimHost>();
+  /** @internal Changes to `lan` so far (SimNet's route memos depend on it). */
+  lanVersion = 0;
   /** @internal drop counters for inbound filtering. */
   readonly drops: DropCounts = newDropCounts();
   /** Whether {@link SimNet.removeNat} has taken this NAT off the network. */

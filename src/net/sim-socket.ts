@@ -6,6 +6,7 @@
  */
 import type { Address, DatagramSocket, MessageHandler, SocketStats } from './net.ts';
 import type { SimHost } from './sim-host.ts';
+import type { RouteMemo } from './sim.ts';
 
 /** A bound socket on a {@link SimHost}; see {@link DatagramSocket} for the contract. */
 export class SimSocket implements DatagramSocket {
@@ -58,11 +59,12 @@ export class SimSocket implements DatagramSocket {
    * is returned (with the source address it sees in `host.sim.carriedFrom`); undefined if
    * it was dropped or is not instant (see {@link SimNet.carry}). The caller then calls
    * that socket's `deliver` (which counts it and runs its handlers) or counts it with
-   * `countCarried` and handles it. The payload is not copied.
+   * `countCarried` and handles it. The payload is not copied. A `memo` kept by the caller
+   * per destination spares the route lookup (see {@link RouteMemo}).
    */
-  carryNow(data: Uint8Array, to: Address): SimSocket | undefined {
+  carryNow(data: Uint8Array, to: Address, memo?: RouteMemo): SimSocket | undefined {
     if (this.isClosed) return undefined;
-    return this.host.sim.carry(this, data, to);
+    return this.host.sim.carry(this, data, to, memo);
   }
 
   onMessage(handler: MessageHandler): () => void {

@@ -350,7 +350,10 @@ export class SimNet {
       throw new Error(`addHost: ${ip} is already in use by a host or NAT${this.edges.get(ip) instanceof RemoteEdge ? ' of another share' : ''}`);
     }
     const host = new SimHost(this, ip, this.newId(), options);
-    if (nat !== undefined) nat.lan.set(ip, host);
+    if (nat !== undefined) {
+      nat.lan.set(ip, host);
+      nat.lanVersion++;
+    }
     else {
       this.edges.set(ip, host);
       this.announce(ip, host.eid, false);
@@ -452,7 +455,10 @@ export class SimNet {
     const nat = host.nat;
     if (nat !== undefined) {
       // Its NAT mappings simply expire; datagrams arriving on them count as `hostDown`.
-      if (nat.lan.get(host.ip) === host) nat.lan.delete(host.ip);
+      if (nat.lan.get(host.ip) === host) {
+        nat.lan.delete(host.ip);
+        nat.lanVersion++;
+      }
     } else if (this.edges.get(host.ip) === host) {
       this.edges.delete(host.ip);
       this.announce(host.ip, host.eid, true);
@@ -467,7 +473,7 @@ export class SimNet {
    * and filtering, loss, queue accounting and counters as any other (see
    * {@link SimSocket.sendNow}). A datagram to another share is never instant.
    */
-  transmit(sock: SimSocket, data: Uint8Array, to: Address, instant = false): void {
+  transmit(sock: SimSocket, data: Uint8Array, to: Address, instant = false, memo?: RouteMemo): void {
     const host = sock.host;
     const size = data.byteLength;
     const port = to.port;
@@ -477,9 +483,17 @@ export class SimNet {
       host.sendErrors++;
       return;
     }
-    // A NAT with one host behind it (a home NAT) has no other LAN peer: no table lookup.
-    const lanPeer = nat === undefined ? undefined : nat.lan.size === 1 ? (to.host === host.ip ? host : undefined) : nat.lan.get(to.host);
-    const edge = lanPeer === undefined ? this.edges.get(to.host) : undefined;
+    const lanVersion = nat === undefined ? -1 : nat.lanVersion;
+    let lanPeer: SimHost | undefined;
+    let edge: Edge | RemoteEdge | undefined;
+    if (memo !== undefined && memo.routeTo === to && memo.routeLan === lanVersion && isLive(memo.routeEdge)) {
+      // Resolved before, and nothing it depends on has changed (see RouteMemo).
+      edge = memo.routeEdge;
+    } else {
+      // A NAT with one host behind it (a home NAT) has no other LAN peer: no table lookup.
+      lanPeer = nat === undefined ? undefined : nat.lan.size === 1 ? (to.host === host.ip ? host : undefined) : nat.lan.get(to.host);
+      edge = lanPeer === undefined ? this.edges.get(to.host) : undefined;
+    }
     if (lanPeer === undefined && edge === undefined && (typeof to.host !== 'string' || isIP(to.host) === 0)) {
       sock.sendErrors++;
       host.sendErrors++;
@@ -514,6 +528,11 @@ export class SimNet {
       return this.schedule(f, now + LOOPBACK_MS);
     }
     if (edge === nat && !nat.hairpin) return this.dropAt(host, 'hairpin');
+    if (memo !== undefined && (memo.routeTo !== to || memo.routeEdge !== edge || memo.routeLan !== lanVersion) && !(edge instanceof RemoteEdge)) {
+      memo.routeTo = to;
+      memo.routeEdge = edge;
+      memo.routeLan = lanVersion;
+    }
 
     let depart = now;
     const up = host.upBytesPerMs;
@@ -593,12 +612,12 @@ export class SimNet {
    * and was sent as usual.
    * For a sender that knows the receiver's handler and calls it itself (sim-links.ts).
    */
-  carry(sock: SimSocket, data: Uint8Array, to: Address): SimSocket | undefined {
+  carry(sock: SimSocket, data: Uint8Array, to: Address, memo?: RouteMemo): SimSocket | undefined {
     this.carriedTo = undefined;
     this.carriedFrom = undefined;
     this.carrying = true;
     try {
-      this.transmit(sock, data, to, true);
+      this.transmit(sock, data, to, true, memo);
     } finally {
       this.carrying = false;
     }
@@ -820,6 +839,25 @@ export class SimNet {
   private checkOpen(): void {
     if (this.closed) throw new Error('SimNet is closed');
   }
+}
+
+/**
+ * A sender's memo of where an address led ({@link SimNet.carry}): the host or NAT that
+ * owned `routeTo`'s IP when it was last resolved. A live host or NAT keeps its IP in the
+ * address table (an IP is given to a new owner only once the old one is gone), so while
+ * `routeEdge` is live and `routeTo` is the same address object, the table need not be
+ * asked again (at 10,000 nodes each lookup is a few cache misses). Address objects are
+ * never changed in place.
+ */
+export interface RouteMemo {
+  routeTo: Address | undefined;
+  routeEdge: SimHost | NatBox | undefined;
+  /** The sender's NAT's {@link NatBox.lanVersion} then (-1: no NAT): a host joining its LAN may be the destination. */
+  routeLan: number;
+}
+
+function isLive(edge: SimHost | NatBox | undefined): edge is SimHost | NatBox {
+  return edge !== undefined && (edge instanceof NatBox ? !edge.removed : !edge.closed);
 }
 
 function pairKey(a: number, b: number): number {

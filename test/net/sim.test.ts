@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { totalDrops } from '../../src/net/sim.ts';
+import { type RouteMemo, totalDrops } from '../../src/net/sim.ts';
 import { netCompliance } from './compliance.ts';
 import { makeSim, record } from './sim-fixture.ts';
 
@@ -208,6 +208,37 @@ s('carryNow stops at the receiving socket: same route and counters as sendNow, n
   await clock.advance(50);
   assert.is(lanGot, 1);
   assert.is(clock.pending, 0);
+  sim.close();
+});
+
+s('a route memo spares the lookup while its host lives, and follows the address to a new owner or a new LAN peer', async () => {
+  const { clock, sim } = makeSim({ latencyMs: 10 });
+  const nat = sim.addNat('203.0.113.1', { kind: 'port-restricted' });
+  const leaf = await sim.addHost('10.0.0.2', { nat }).bind({ port: 5000 });
+  const serverHost = sim.addHost('192.0.2.2');
+  const server = await serverHost.bind({ port: 4000 });
+  const to = { host: '192.0.2.2', port: 4000 };
+  const memo: RouteMemo = { routeTo: undefined, routeEdge: undefined, routeLan: -1 };
+  assert.is(leaf.carryNow(Uint8Array.of(1), to, memo), server);
+  assert.is(memo.routeTo, to);
+  assert.is(memo.routeEdge, serverHost, 'remembered');
+  assert.is(memo.routeLan, nat.lanVersion);
+  assert.is(leaf.carryNow(Uint8Array.of(2), to, memo), server, 'through the memo');
+  // The host leaves and its address goes to a new one: the memo is not trusted, the table is asked.
+  serverHost.close();
+  assert.is(leaf.carryNow(Uint8Array.of(3), to, memo), undefined, 'nobody there: dropped');
+  const newHost = sim.addHost('192.0.2.2');
+  const newServer = await newHost.bind({ port: 4000 });
+  assert.is(leaf.carryNow(Uint8Array.of(4), to, memo), newServer, 'the new owner');
+  assert.is(memo.routeEdge, newHost);
+  // A host on the sender's own LAN with that address (private and public ranges may meet) takes it from then on.
+  const lanTwin = await sim.addHost('192.0.2.2', { nat }).bind({ port: 4000 });
+  let lanGot = 0;
+  lanTwin.onMessage(() => lanGot++);
+  assert.is(leaf.carryNow(Uint8Array.of(5), to, memo), undefined, 'a LAN datagram is not instant');
+  await clock.advance(50);
+  assert.is(lanGot, 1, 'delivered on the LAN, not to the remembered public host');
+  assert.is(newServer.stats().receivedPackets, 0);
   sim.close();
 });
 

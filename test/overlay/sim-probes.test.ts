@@ -14,6 +14,8 @@ import { SimNet } from '../../src/net/sim.ts';
 import { SimLinks } from '../../src/overlay/sim/sim-links.ts';
 import { DEFAULT_LIVENESS, ProbeSchedule, echoArea, echoAttached, echoLoad, encodeEcho, encodeEchoInto, isProbe, LivenessProbe, packedEcho, parseLinkProbe } from '../../src/overlay/liveness.ts';
 import { runScenario } from '../../src/overlay/sim/scenario.ts';
+import { DATA_HEADER_LEN } from '../../src/wire/session/packets.ts';
+import { TAGLEN } from '../../src/wire/noise/crypto.ts';
 
 const s = suite('overlay/sim probes');
 
@@ -74,6 +76,38 @@ s('onPayload: one sink per node sees every link\'s probes and echoes, before eac
   remove();
   a.sendInstant(new Uint8Array([9]));
   assert.equal(seen.slice(4), ['own 1:9']);
+});
+
+s('a link takes DATA only from its peer\'s address: another source with the right link id is dropped and counted', async () => {
+  const clock = new VirtualClock();
+  const net = new SimNet({ clock, random: new SeededRandom(6), latencyMs: 20 });
+  const ips = ['198.51.100.1', '198.51.100.2'];
+  const directory = { publicIpOf: (n: number) => ips[n] };
+  const nodes = ips.map((ip, i) => new SimLinks({ self: i, socket: net.addHost(ip).bindSync({ port: 4000 }), clock, directory, instantKeepalives: true }));
+  const got: number[] = [];
+  nodes[0]!.onAccept((l) => l.onMessage((d) => got.push(d[0]!)));
+  const link = nodes[1]!.connect(0, { host: ips[0]!, port: 4000 });
+  await clock.advance(200);
+  assert.ok(link.established);
+  link.sendInstant(Uint8Array.of(7));
+  link.sendInstant(Uint8Array.of(8));
+  assert.equal(got, [7, 8], 'from the peer (the second compared by identity)');
+  const accepted = nodes[0]!.get(1)!;
+  const address = { ...accepted.address };
+  // The same DATA packet (link id, counter, payload, tag) from a stranger's address.
+  const stranger = net.addHost('198.51.100.9').bindSync({ port: 4000 });
+  const packet = new Uint8Array(DATA_HEADER_LEN + 1 + TAGLEN);
+  packet[0] = 0xe3;
+  new DataView(packet.buffer).setUint32(1, link.remoteId, true);
+  packet[DATA_HEADER_LEN] = 9;
+  const dropped = nodes[0]!.stats.dropped;
+  stranger.send(packet, { host: ips[0]!, port: 4000 });
+  await clock.advance(100);
+  assert.equal(got, [7, 8], 'not delivered');
+  assert.is(nodes[0]!.stats.dropped, dropped + 1, 'counted');
+  assert.equal({ ...accepted.address }, address, 'the link still answers its peer');
+  link.sendInstant(Uint8Array.of(10));
+  assert.equal(got, [7, 8, 10]);
 });
 
 /**
