@@ -43,6 +43,13 @@ const NOOP = (): void => {};
 export const VIRTUAL_EPOCH = 1_700_000_000_000;
 
 /**
+ * A start for a clock of whole milliseconds ({@link VirtualClock} `wholeMs`) whose times
+ * stay small integers (below 2^30, V8's unboxed range) for 6.2 days of virtual time:
+ * 2^29 ms, 1970-01-07T05:07:50.912Z.
+ */
+export const SMALL_EPOCH = 2 ** 29;
+
+/**
  * Binary min-heap of timer entries ordered by (at, seq). The keys live in typed arrays
  * beside the entries, so sifting compares numbers in a few contiguous cache lines instead
  * of loading an entry object per comparison (with tens of thousands of timers, those
@@ -137,6 +144,7 @@ export class VirtualClock implements Clock {
   private heap = new TimerHeap();
   private live = 0;
   private readonly batchMs: number;
+  private readonly wholeMs: boolean;
 
   /**
    * @param start the initial time (ms since the epoch)
@@ -144,11 +152,17 @@ export class VirtualClock implements Clock {
    *   fire one after another, with no promise callbacks run between them (as the simulated
    *   network delivers the datagrams of one time step); their async continuations run
    *   after the batch, at the time of the last timer. 0 (default): a flush after every timer.
+   * @param options.wholeMs timers fall due on whole milliseconds (their time rounded up, an
+   *   interval's period too). With a whole `start` below 2^30 (see {@link SMALL_EPOCH}) every
+   *   time the clock shows is then a small integer, which V8 keeps unboxed in object fields
+   *   and maps (a simulator stores such times by the million). Default false: exact times.
    */
-  constructor(start = VIRTUAL_EPOCH, options: { batchMs?: number } = {}) {
+  constructor(start = VIRTUAL_EPOCH, options: { batchMs?: number; wholeMs?: boolean } = {}) {
     this.t = start;
     this.batchMs = options.batchMs ?? 0;
+    this.wholeMs = options.wholeMs ?? false;
     if (!(this.batchMs >= 0)) throw new RangeError(`batchMs must be >= 0, got ${options.batchMs}`);
+    if (this.wholeMs && !Number.isInteger(start)) throw new RangeError(`a clock of whole milliseconds starts at a whole number, got ${start}`);
   }
 
   now(): number {
@@ -169,7 +183,7 @@ export class VirtualClock implements Clock {
     // cancelled and since reached): then nothing else refers to it but the caller.
     if (spent instanceof Entry && spent.owner === this && spent.cancelled && !spent.queued && spent.every === 0) {
       spent.cancelled = false;
-      spent.at = this.t + Math.max(0, ms);
+      spent.at = this.dueAt(Math.max(0, ms));
       spent.seq = this.seq++;
       spent.fn = fn;
       spent.queued = true;
@@ -179,7 +193,7 @@ export class VirtualClock implements Clock {
   }
 
   setInterval(fn: () => void, ms: number): Timer {
-    const every = Math.max(1, ms);
+    const every = this.wholeMs ? Math.max(1, Math.ceil(ms)) : Math.max(1, ms);
     return this.schedule(fn, every, every);
   }
 
@@ -263,7 +277,12 @@ export class VirtualClock implements Clock {
   }
 
   private schedule(fn: () => void, delay: number, every: number): Timer {
-    return this.enqueue(new Entry(this.t + delay, this.seq++, fn, every, this));
+    return this.enqueue(new Entry(this.dueAt(delay), this.seq++, fn, every, this));
+  }
+
+  /** When a timer set now for `delay` ms falls due. */
+  private dueAt(delay: number): number {
+    return this.wholeMs ? Math.ceil(this.t + delay) : this.t + delay;
   }
 
   private enqueue(e: Entry): Entry {

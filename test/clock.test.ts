@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { VirtualClock, VIRTUAL_EPOCH } from '../src/virtual-clock.ts';
+import { SMALL_EPOCH, VirtualClock, VIRTUAL_EPOCH } from '../src/virtual-clock.ts';
 import { SeededRandom } from '../src/random.ts';
 
 const clock = suite('virtual clock');
@@ -83,6 +83,31 @@ clock('chained sleeps advance step by step', async () => {
   await c.advance(100);
   await task;
   assert.equal(times, [10, 20, 30]);
+});
+
+clock('wholeMs: timers fall due on whole milliseconds (never early), so every time shown is an integer', async () => {
+  const c = new VirtualClock(SMALL_EPOCH, { wholeMs: true });
+  const seen: [string, number][] = [];
+  c.setTimeout(() => seen.push(['a', c.now() - SMALL_EPOCH]), 0.3);
+  c.setTimeout(() => seen.push(['b', c.now() - SMALL_EPOCH]), 1);
+  c.setTimeout(() => seen.push(['c', c.now() - SMALL_EPOCH]), 2.5);
+  const every = c.setInterval(() => seen.push(['i', c.now() - SMALL_EPOCH]), 1.5);
+  let spent = c.setTimeout(() => {}, 0);
+  await c.advance(0);
+  spent = c.setTimeoutReusing(spent, () => seen.push(['r', c.now() - SMALL_EPOCH]), 0.1);
+  await c.advance(4);
+  every.cancel();
+  // Ties keep scheduling order: 'a' (0.3 -> 1) before 'b' (1), the reused timer (0.1 -> 1) after them.
+  assert.equal(seen, [['a', 1], ['b', 1], ['r', 1], ['i', 2], ['c', 3], ['i', 4]]);
+  assert.ok(seen.every(([, t]) => Number.isInteger(t)));
+  assert.ok(Number.isInteger(c.now()) && c.now() < 2 ** 30, 'a small integer');
+  assert.throws(() => new VirtualClock(0.5, { wholeMs: true }), /whole number/);
+  // Without it, times are exact.
+  const exact = new VirtualClock(0);
+  let at = -1;
+  exact.setTimeout(() => (at = exact.now()), 0.3);
+  await exact.advance(1);
+  assert.is(at, 0.3);
 });
 
 const random = suite('seeded random');
