@@ -64,7 +64,7 @@ s('onPayload: one sink per node sees every link\'s probes and echoes, before eac
   const directory = { publicIpOf: (n: number) => ips[n] };
   const nodes = ips.map((ip, i) => new SimLinks({ self: i, socket: net.addHost(ip).bindSync({ port: 4000 }), clock, directory, instantKeepalives: true }));
   const seen: string[] = [];
-  const remove = nodes[0]!.onPayload((link, d) => seen.push(`sink ${link.peer}:${d[0]}`));
+  const remove = nodes[0]!.onPayload({ onLinkPayload: (link, d) => void seen.push(`sink ${link.peer}:${d[0]}`) });
   nodes[0]!.onAccept((l) => l.onMessage((d) => seen.push(`own ${l.peer}:${d[0]}`)));
   const a = nodes[1]!.connect(0, { host: ips[0]!, port: 4000 });
   const b = nodes[2]!.connect(0, { host: ips[0]!, port: 4000 });

@@ -231,6 +231,11 @@ export interface SimLinksOptions {
   maxPartialParcels?: number;
 }
 
+/** Receives the payloads of all of a node's links (see {@link SimLinks.onPayload}). */
+export interface PayloadSink {
+  onLinkPayload(link: SimLink, payload: Uint8Array): void;
+}
+
 /** Counters of a {@link SimLinks}. */
 export interface SimLinksStats {
   opened: number;
@@ -268,7 +273,8 @@ export class SimLink implements MessageChannel, RouteMemo {
    * the two links and little else (at 10,000 nodes each object fetched is a cache miss).
    */
   probe: LivenessProbe<SimLink> | undefined;
-  lastEchoAt = -Infinity;
+  /** Never: the smallest small integer, not -Infinity (a field that once held a non-integer keeps its numbers boxed). */
+  lastEchoAt = -(2 ** 30);
   /** @internal SimNet's route memo for `address` (see {@link RouteMemo}). */
   routeTo: Address | undefined;
   routeEdge: RouteMemo['routeEdge'];
@@ -380,7 +386,7 @@ export class SimLink implements MessageChannel, RouteMemo {
     const sink = this.owner.payloadSink;
     if (sink !== undefined) {
       try {
-        sink(this, payload);
+        sink.onLinkPayload(this, payload);
       } catch {
         // as HandlerSet: a handler's error stays with it
       }
@@ -426,7 +432,7 @@ export class SimLinks {
   private readonly byId = new Map<number, SimLink>();
   private readonly byPeer = new Map<number, SimLink>();
   /** @internal Every link's payloads, before the link's own handlers (see {@link onPayload}). */
-  payloadSink: ((link: SimLink, payload: Uint8Array) => void) | undefined;
+  payloadSink: PayloadSink | undefined;
   private readonly acceptHandlers = new HandlerSet<SimLink>();
   private readonly establishedHandlers = new HandlerSet<SimLink>();
   private nextId = 1;
@@ -470,13 +476,14 @@ export class SimLinks {
 
   /**
    * Receive the payloads of every link (those outside the parcel path: probes and echoes)
-   * in one handler, called before each link's own `onMessage` handlers: one function per
-   * node instead of a closure per link. One sink; returns its remover.
+   * in one object, called before each link's own `onMessage` handlers: one per node
+   * instead of a closure per link (an object rather than a function: a node itself can
+   * be its sink, one object fewer to fetch per packet). One sink; returns its remover.
    */
-  onPayload(handler: (link: SimLink, payload: Uint8Array) => void): () => void {
-    this.payloadSink = handler;
+  onPayload(sink: PayloadSink): () => void {
+    this.payloadSink = sink;
     return () => {
-      if (this.payloadSink === handler) this.payloadSink = undefined;
+      if (this.payloadSink === sink) this.payloadSink = undefined;
     };
   }
 

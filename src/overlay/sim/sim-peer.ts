@@ -49,7 +49,7 @@ import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts
 import { signPresence } from '../presence-signing.ts';
 import { RecordStore } from '../record-store.ts';
 import { RoutingTable } from '../routing-table.ts';
-import { type SimLink, SimLinks } from './sim-links.ts';
+import { type PayloadSink, type SimLink, SimLinks } from './sim-links.ts';
 import { ATTACH_MAX_PEERS, SimAttach, SimDetach, SimLookup, SimMove, SimPublish } from './sim-methods.ts';
 import { type NodeSpec, SIM_PORT, type SimWorld } from './sim-world.ts';
 
@@ -86,6 +86,19 @@ export interface PeerEvents {
   published(peer: { readonly spec: NodeSpec }): void;
 }
 
+/**
+ * What every leaf's probes report to: one object for all (they act on the probe's link),
+ * so an echo fetches no closure of its own.
+ */
+const LEAF_PROBE_EVENTS: LivenessEvents<SimLink> = {
+  echo(_rtt, attached, _load, _area, probe) {
+    if (!attached) probe.link.close('supernode forgot us');
+  },
+  dead(_reason, probe) {
+    probe.link.close('supernode silent');
+  },
+};
+
 /** The buffer every simulated supernode encodes its echoes into (see onLinkPayload). */
 const ECHO_SCRATCH = new Uint8Array(3);
 
@@ -109,7 +122,7 @@ export interface WarmStart {
 }
 
 /** See module docs. */
-export class SimPeer {
+export class SimPeer implements PayloadSink {
   readonly links: SimLinks;
   readonly hostCache: HostCache;
   readonly startedAt: number;
@@ -135,13 +148,6 @@ export class SimPeer {
   private republishWanted = false;
   /** Leaf: the liveness probe of each attached supernode (it also keeps what the supernode last reported: attach answer, then echoes). */
   private readonly probes = new Map<number, LivenessProbe<SimLink>>();
-  /** What every probe of this leaf reports to (one object for all: see probeEvents). */
-  private readonly probeEvents: LivenessEvents<SimLink> = {
-    echo: (_rtt, attached, _load, _area, probe) => {
-      if (!attached) probe.link.close('supernode forgot us');
-    },
-    dead: (_reason, probe) => probe.link.close('supernode silent'),
-  };
   /** This node's probe timetable (liveness.ts: one wake-up a period for all supernodes). */
   private readonly probeSchedule: ProbeSchedule;
   /** RPC handlers shared by all of this node's links, by role (see rpcOf). */
@@ -172,10 +178,8 @@ export class SimPeer {
     const socket = host.bindSync({ port: SIM_PORT });
     this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, post: world.post, instantKeepalives: config.instantKeepalives });
     this.links.onAccept((link) => this.rpcOf(link));
-    // Probes and echoes of every link (those with an RPC stack: every link this node uses).
-    this.links.onPayload((link, payload) => {
-      if (link.user !== undefined) this.onLinkPayload(link, payload);
-    });
+    // Probes and echoes of every link: this node is its links' sink (onLinkPayload).
+    this.links.onPayload(this);
     if (role === 'supernode') this.initSupernode();
   }
 
@@ -415,10 +419,14 @@ export class SimPeer {
     return rpc;
   }
 
-  /** A payload outside the message stack: a leaf's liveness probe, or a supernode's echo. */
-  private onLinkPayload(link: SimLink, payload: Uint8Array): void {
+  /**
+   * @internal A payload outside the message stack (this node is its links' PayloadSink):
+   * a leaf's liveness probe, or a supernode's echo, on a link with an RPC stack (every
+   * link this node uses).
+   */
+  onLinkPayload(link: SimLink, payload: Uint8Array): void {
     // Thousands a second at 10,000 nodes: read in place, nothing allocated but the echo's packet.
-    if (this.closed) return;
+    if (this.closed || link.user === undefined) return;
     // The state is on the link (not on `user`): one object fewer to fetch per probe.
     if (!isProbe(payload)) {
       const echo = packedEcho(payload);
@@ -763,7 +771,7 @@ export class SimPeer {
    */
   private startProbe(peer: number, link: SimLink, reported: SupernodeLoad): void {
     this.probes.get(peer)?.stop();
-    const probe = new LivenessProbe(this.world.clock, this.random, link, this.world.config.liveness, this.probeEvents, undefined, this.probeSchedule);
+    const probe = new LivenessProbe(this.world.clock, this.random, link, this.world.config.liveness, LEAF_PROBE_EVENTS, undefined, this.probeSchedule);
     probe.load = reported.load;
     probe.area = reported.area;
     this.probes.set(peer, probe);
