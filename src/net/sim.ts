@@ -353,8 +353,7 @@ export class SimNet {
     if (nat !== undefined) {
       nat.lan.set(ip, host);
       nat.lanVersion++;
-    }
-    else {
+    } else {
       this.edges.set(ip, host);
       this.announce(ip, host.eid, false);
     }
@@ -845,9 +844,9 @@ export class SimNet {
  * A sender's memo of where an address led ({@link SimNet.carry}): the host or NAT that
  * owned `routeTo`'s IP when it was last resolved. A live host or NAT keeps its IP in the
  * address table (an IP is given to a new owner only once the old one is gone), so while
- * `routeEdge` is live and `routeTo` is the same address object, the table need not be
- * asked again (at 10,000 nodes each lookup is a few cache misses). Address objects are
- * never changed in place.
+ * `routeEdge` is live, `routeTo` is the same address object and no host has joined or
+ * left the sender's LAN, the tables need not be asked again (at 10,000 nodes each lookup
+ * is a few cache misses). Address objects are never changed in place.
  */
 export interface RouteMemo {
   routeTo: Address | undefined;
