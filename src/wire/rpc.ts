@@ -51,6 +51,22 @@ export interface RpcEndpoint {
   on<M extends { type: string }>(def: MessageDef<M>, handler: (message: M) => void): () => void;
   onClose(handler: (reason: string) => void): () => void;
   close(reason?: string): void;
+  /**
+   * Optional: hand every request, response and error envelope, and the endpoint's close,
+   * to one {@link RpcReceiver} instead of three handlers and a close handler (no closures
+   * per peer: a simulated network holds hundreds of thousands of peers). An {@link RpcPeer}
+   * that closes its endpoint uses it when present. The envelopes must be what `on` would
+   * deliver (the simulator's own objects, or decoded and validated by the registry).
+   */
+  serve?(receiver: RpcReceiver): void;
+}
+
+/** What an endpoint's {@link RpcEndpoint.serve} delivers to: an {@link RpcPeer}. */
+export interface RpcReceiver {
+  /** A request, response or error envelope (other messages are the endpoint's to route). */
+  receive(message: WireMessage): void;
+  /** The endpoint closed with `reason`. */
+  endpointClosed(reason: string): void;
 }
 
 /** Limits and default timing of an {@link RpcPeer}. */
@@ -89,8 +105,42 @@ export interface RpcOptions {
    * peer in `ctx.peer` (and the owner's data in its {@link RpcPeer.tag}).
    */
   handlers?: RpcHandlers;
-  /** Free slot for the owner, read back as {@link RpcPeer.tag} (e.g. the link the peer runs on). */
+  /**
+   * Free slot for the owner, read back as {@link RpcPeer.tag} (e.g. the link the peer runs
+   * on). The constructor's `tag` argument overrides it, so that one options object can
+   * serve many peers.
+   */
   tag?: unknown;
+}
+
+/** The limits and request defaults an {@link RpcOptions} object comes to (made once per options object). */
+interface RpcSettings {
+  readonly limits: Readonly<Required<Omit<RpcOptions, 'clock' | 'random' | 'defaults' | 'validate' | 'handlers' | 'tag'>>>;
+  readonly defaults: Readonly<Required<Omit<RequestOptions, 'signal'>>>;
+}
+
+/** Settings by options object: peers made from one options object share them (read once; do not change the object afterwards). */
+const SETTINGS = new WeakMap<RpcOptions, RpcSettings>();
+
+function settingsOf(options: RpcOptions): RpcSettings {
+  let s = SETTINGS.get(options);
+  if (s === undefined) {
+    const limits = {
+      maxInFlight: options.maxInFlight ?? 64,
+      maxConcurrentHandlers: options.maxConcurrentHandlers ?? 32,
+      handlerTimeoutMs: options.handlerTimeoutMs ?? 30_000,
+      responseCacheEntries: options.responseCacheEntries ?? 256,
+      responseCacheBytes: options.responseCacheBytes ?? 1 << 20,
+      responseCacheTtlMs: options.responseCacheTtlMs ?? 60_000,
+      executedWindow: options.executedWindow ?? 4096,
+      closeEndpoint: options.closeEndpoint ?? true,
+    };
+    SerialWindow.checkSize(limits.executedWindow); // the window itself is made when first needed
+    const defaults = { timeoutMs: 10_000, retries: 4, initialRtoMs: 500, maxRtoMs: 4000, jitter: 0.25, ...options.defaults };
+    s = Object.freeze({ limits: Object.freeze(limits), defaults: Object.freeze(defaults) });
+    SETTINGS.set(options, s);
+  }
+  return s;
 }
 
 /** A method's handler as registered. */
@@ -210,12 +260,12 @@ type Res = MessageOf<typeof ResponseMessage>;
 type Err = MessageOf<typeof ErrorMessage>;
 
 /** Both sides of request/response with one peer; see module docs. */
-export class RpcPeer {
+export class RpcPeer implements RpcReceiver {
   private readonly clock: Clock;
   private readonly random: Random;
-  private readonly o: Required<Omit<RpcOptions, 'clock' | 'random' | 'defaults' | 'validate' | 'handlers' | 'tag'>>;
+  private readonly o: RpcSettings['limits'];
   private readonly validate: boolean;
-  private readonly defaults: Required<Omit<RequestOptions, 'signal'>>;
+  private readonly defaults: RpcSettings['defaults'];
   // Tables are made on first write (until then they are the shared empty NONE): most
   // links of a large node carry a few requests in their lifetime, and these are most of
   // an idle link's memory.
@@ -250,27 +300,30 @@ export class RpcPeer {
     sendErrors: 0,
   };
 
+  /**
+   * @param options read once per object: peers made from the same object share its
+   *   settings (a node with thousands of links passes one)
+   * @param tag the owner's data for this peer (default `options.tag`)
+   */
   constructor(
     private readonly endpoint: RpcEndpoint,
     options: RpcOptions,
+    tag: unknown = options.tag,
   ) {
     this.clock = options.clock;
     this.random = options.random;
-    this.o = {
-      maxInFlight: options.maxInFlight ?? 64,
-      maxConcurrentHandlers: options.maxConcurrentHandlers ?? 32,
-      handlerTimeoutMs: options.handlerTimeoutMs ?? 30_000,
-      responseCacheEntries: options.responseCacheEntries ?? 256,
-      responseCacheBytes: options.responseCacheBytes ?? 1 << 20,
-      responseCacheTtlMs: options.responseCacheTtlMs ?? 60_000,
-      executedWindow: options.executedWindow ?? 4096,
-      closeEndpoint: options.closeEndpoint ?? true,
-    };
-    SerialWindow.checkSize(this.o.executedWindow); // the window itself is made when first needed
+    const settings = settingsOf(options);
+    this.o = settings.limits;
+    this.defaults = settings.defaults;
     this.validate = options.validate ?? true;
     this.shared = options.handlers;
-    this.tag = options.tag;
-    this.defaults = { timeoutMs: 10_000, retries: 4, initialRtoMs: 500, maxRtoMs: 4000, jitter: 0.25, ...options.defaults };
+    this.tag = tag;
+    if (this.o.closeEndpoint && endpoint.serve !== undefined) {
+      // One receiver instead of four handlers; nothing to detach (the endpoint closes with us).
+      endpoint.serve(this);
+      this.detach = NO_REMOVERS;
+      return;
+    }
     const removers = [
       endpoint.on(RequestMessage, (m) => this.onRequest(m)),
       endpoint.on(ResponseMessage, (m) => this.onResponse(m)),
@@ -280,6 +333,23 @@ export class RpcPeer {
     // An endpoint we close, or that closes under us, drops its handlers itself: a node with
     // thousands of links need not keep four removers per link for that.
     this.detach = this.o.closeEndpoint ? NO_REMOVERS : removers;
+  }
+
+  /** @internal {@link RpcReceiver}: an envelope from an endpoint that serves this peer. */
+  receive(message: WireMessage): void {
+    switch (message.type) {
+      case 'req':
+        return this.onRequest(message as unknown as Req);
+      case 'res':
+        return this.onResponse(message as unknown as Res);
+      case 'err':
+        return this.onError(message as unknown as Err);
+    }
+  }
+
+  /** @internal {@link RpcReceiver}: the endpoint closed. */
+  endpointClosed(reason: string): void {
+    this.shutdown(reason, false);
   }
 
   /**

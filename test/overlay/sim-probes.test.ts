@@ -57,6 +57,24 @@ s('the probe and echo readers decode every short payload as the wire format says
   }
 });
 
+s('a closing link tells its parcel sink, then the node\'s sink, then its own handlers, once', async () => {
+  const clock = new VirtualClock();
+  const net = new SimNet({ clock, random: new SeededRandom(6), latencyMs: 20 });
+  const ips = ['198.51.100.1', '198.51.100.2'];
+  const directory = { publicIpOf: (n: number) => ips[n] };
+  const nodes = ips.map((ip, i) => new SimLinks({ self: i, socket: net.addHost(ip).bindSync({ port: 4000 }), clock, directory, instantKeepalives: true }));
+  const seen: string[] = [];
+  nodes[1]!.onPayload({ onLinkPayload: () => {}, onLinkClosed: (link, reason) => void seen.push(`node ${link.peer} ${reason}`) });
+  const link = nodes[1]!.connect(0, { host: ips[0]!, port: 4000 });
+  link.attach({ onParcel: () => {}, onLinkClose: (reason) => void seen.push(`parcels ${reason}`) });
+  link.onClose((reason) => void seen.push(`own ${reason}`));
+  await clock.advance(200);
+  assert.ok(link.established);
+  link.close('done');
+  link.close('again');
+  assert.equal(seen, ['parcels done', 'node 0 done', 'own done']);
+});
+
 s('onPayload: one sink per node sees every link\'s probes and echoes, before each link\'s own handlers', async () => {
   const clock = new VirtualClock();
   const net = new SimNet({ clock, random: new SeededRandom(5), latencyMs: 20 });

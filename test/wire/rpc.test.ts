@@ -5,7 +5,9 @@ import { Type } from '@sinclair/typebox';
 import { defineMethod } from '../../src/wire/rpc-method.ts';
 import { RpcError } from '../../src/wire/rpc-error.ts';
 import { ErrorMessage } from '../../src/wire/messages.ts';
-import { RpcHandlers, RpcPeer } from '../../src/wire/rpc.ts';
+import { type RpcEndpoint, RpcHandlers, RpcPeer, type RpcReceiver } from '../../src/wire/rpc.ts';
+import type { WireMessage } from '../../src/wire/messages.ts';
+import { VirtualClock } from '../../src/virtual-clock.ts';
 import { SeededRandom } from '../../src/random.ts';
 import { rpcPair } from './wire-helpers.ts';
 
@@ -482,6 +484,74 @@ s('lossy, duplicating, reordering link: every request resolves correctly or time
     ),
     { numRuns: 40 },
   );
+});
+
+/** Two endpoints that hand envelopes straight across after 1 ms and serve one receiver each (`on` counted). */
+function servedPair() {
+  const clock = new VirtualClock();
+  type Ep = RpcEndpoint & { receiver: RpcReceiver | undefined; other: Ep | undefined; onCalls: number };
+  const make = (): Ep => {
+    const ep: Ep = {
+      receiver: undefined,
+      other: undefined,
+      onCalls: 0,
+      registry: { encode: (m: WireMessage) => ({ length: JSON.stringify(m).length, m }) },
+      sendEncoded(bytes) {
+        const m = (bytes as unknown as { m: WireMessage }).m;
+        clock.setTimeout(() => ep.other?.receiver?.receive(m), 1);
+      },
+      on() {
+        ep.onCalls++;
+        return () => {};
+      },
+      onClose() {
+        ep.onCalls++;
+        return () => {};
+      },
+      close(reason = 'closed') {
+        const r = ep.receiver;
+        ep.receiver = undefined;
+        r?.endpointClosed(reason);
+      },
+      serve(receiver) {
+        ep.receiver = receiver;
+      },
+    };
+    return ep;
+  };
+  const a = make();
+  const b = make();
+  a.other = b;
+  b.other = a;
+  return { clock, a, b };
+}
+
+s('an endpoint that serves: envelopes and the close reach the peer without handlers; one options object, many peers', async () => {
+  const { clock, a, b } = servedPair();
+  const options = { clock, random: new SeededRandom(3), maxInFlight: 1 };
+  const ra = new RpcPeer(a, options, 'link a');
+  const rb = new RpcPeer(b, options);
+  assert.is(a.onCalls + b.onCalls, 0, 'no handlers registered');
+  assert.is(ra.tag, 'link a');
+  assert.is(rb.tag, undefined);
+  rb.handle(Add, (p) => ({ sum: p.a + p.b }));
+  const sum = ra.request(Add, { a: 1, b: 2 });
+  // The shared options' limit holds for each peer: a second request in flight is refused.
+  const second = await rejection(ra.request(Add, { a: 0, b: 0 }));
+  assert.ok(second instanceof RpcError && second.code === 'overloaded');
+  await clock.advance(10);
+  assert.equal(await sum, { sum: 3 });
+  assert.is(rb.stats().handled, 1);
+  // The endpoint closing closes the peer: a pending request rejects with the reason.
+  const pending = ra.request(Add, { a: 5, b: 5 });
+  a.close('session gone');
+  const err = await rejection(pending);
+  assert.ok(err instanceof RpcError && err.code === 'closed' && /session gone/.test(err.message), String(err));
+  // A peer that leaves its endpoint open registers handlers instead (it must detach them).
+  const { a: c } = servedPair();
+  new RpcPeer(c, { clock, random: new SeededRandom(4), closeEndpoint: false });
+  assert.is(c.onCalls, 4);
+  assert.is(c.receiver, undefined);
 });
 
 s.run();

@@ -25,8 +25,8 @@
 import { Buffer } from 'node:buffer';
 import { HandlerSet } from '../../wire/channel.ts';
 import { MessageEncodeError, type MessageDef, type MessageRegistry, MAX_ENCODED_MESSAGE_BYTES, type WireMessage } from '../../wire/messages.ts';
-import type { RpcEndpoint } from '../../wire/rpc.ts';
-import type { SimLink, SimParcel } from './sim-links.ts';
+import type { RpcEndpoint, RpcReceiver } from '../../wire/rpc.ts';
+import type { ParcelSink, SimLink, SimParcel } from './sim-links.ts';
 
 /** Counters of the checked path (see module docs). */
 export class SimWireCheck {
@@ -86,14 +86,17 @@ function immutableSize(x: object): number {
 }
 
 /** See module docs. */
-export class SimEndpoint implements RpcEndpoint {
+export class SimEndpoint implements RpcEndpoint, ParcelSink {
   /** The endpoint is its own registry (no object and closure per link). */
   readonly registry: { encode(message: WireMessage): SimParcel } = this;
   // Handlers by message type, in two parallel arrays: an endpoint serves three types (an
   // RPC peer's request, response and error), and a simulated node holds hundreds of them.
   private types: string[] = [];
   private sets: HandlerSet<WireMessage>[] = [];
-  private readonly closeHandlers = new HandlerSet<string>();
+  /** Made at the first `onClose` (an endpoint serving an RPC peer needs none). */
+  private closeHandlers: HandlerSet<string> | undefined;
+  /** The RPC peer that takes every envelope and the close ({@link serve}). */
+  private receiver: RpcReceiver | undefined;
   private closed = false;
 
   constructor(
@@ -101,10 +104,23 @@ export class SimEndpoint implements RpcEndpoint {
     private readonly real: MessageRegistry,
     private readonly check?: SimWireCheck,
   ) {
-    // No removers kept: the endpoint closes only with its link (either closing closes the
-    // other), and a closing link drops its handlers.
-    link.onParcel((p) => this.receive(p));
-    link.onClose((reason) => this.shutdown(reason, false));
+    // The endpoint closes only with its link (either closing closes the other).
+    link.attach(this);
+  }
+
+  /** @internal {@link ParcelSink}: a parcel arrived on the link. */
+  onParcel(parcel: SimParcel): void {
+    this.receive(parcel);
+  }
+
+  /** @internal {@link ParcelSink}: the link closed. */
+  onLinkClose(reason: string): void {
+    this.shutdown(reason, false);
+  }
+
+  /** Hand every RPC envelope and the close to `receiver` (see `RpcEndpoint.serve`). */
+  serve(receiver: RpcReceiver): void {
+    this.receiver = receiver;
   }
 
   /** Send an encoded message (a parcel from {@link registry}). */
@@ -126,7 +142,7 @@ export class SimEndpoint implements RpcEndpoint {
   }
 
   onClose(handler: (reason: string) => void): () => void {
-    return this.closeHandlers.add(handler);
+    return (this.closeHandlers ??= new HandlerSet()).add(handler);
   }
 
   get isClosed(): boolean {
@@ -164,7 +180,17 @@ export class SimEndpoint implements RpcEndpoint {
       if (JSON.stringify(r.message) !== JSON.stringify(message)) check.mismatch(`${message.type}: changed after sending`);
       message = r.message;
     }
-    const i = this.types.indexOf(message.type);
+    const r = this.receiver;
+    const type = message.type;
+    if (r !== undefined && (type === 'req' || type === 'res' || type === 'err')) {
+      try {
+        r.receive(message);
+      } catch {
+        // as HandlerSet: a handler's error stays with it
+      }
+      return;
+    }
+    const i = this.types.indexOf(type);
     if (i < 0) return;
     this.sets[i]!.emit(message);
   }
@@ -175,8 +201,17 @@ export class SimEndpoint implements RpcEndpoint {
     this.types = [];
     this.sets = [];
     if (closeLink) this.link.close();
-    this.closeHandlers.emit(reason);
-    this.closeHandlers.clear();
+    const r = this.receiver;
+    this.receiver = undefined;
+    if (r !== undefined) {
+      try {
+        r.endpointClosed(reason);
+      } catch {
+        // as HandlerSet
+      }
+    }
+    this.closeHandlers?.emit(reason);
+    this.closeHandlers = undefined;
   }
 }
 

@@ -186,6 +186,15 @@ export class SimPostOffice {
   }
 }
 
+/** Run `f`, keeping its error to itself (as HandlerSet does for a handler). */
+function guarded(f: () => void): void {
+  try {
+    f();
+  } catch {
+    // a sink's error stays with it
+  }
+}
+
 const INIT = 0xe0;
 const RESP = 0xe1;
 const FINISH = 0xe2;
@@ -234,6 +243,14 @@ export interface SimLinksOptions {
 /** Receives the payloads of all of a node's links (see {@link SimLinks.onPayload}). */
 export interface PayloadSink {
   onLinkPayload(link: SimLink, payload: Uint8Array): void;
+  /** Optional: a link closed (after its {@link ParcelSink} heard it, before its `onClose` handlers). */
+  onLinkClosed?(link: SimLink, reason: string): void;
+}
+
+/** Takes a link's parcels and its close (see {@link SimLink.attach}): one object per link instead of two closures. */
+export interface ParcelSink {
+  onParcel(parcel: SimParcel): void;
+  onLinkClose(reason: string): void;
 }
 
 /** Counters of a {@link SimLinks}. */
@@ -259,7 +276,7 @@ export class SimLink implements MessageChannel, RouteMemo {
   /** Made at the first `onMessage` (the simulator's nodes take payloads through `onPayload`: one object fewer to fetch per packet). */
   private handlers: HandlerSet<Uint8Array> | undefined;
   private readonly closeHandlers = new HandlerSet<string>();
-  private parcelHandler: ((parcel: SimParcel) => void) | undefined;
+  private parcelSink: ParcelSink | undefined;
   queue: (Uint8Array | SimParcel)[] | undefined = [];
   /** Incomplete parcels: id -> fragments received. */
   partials: Map<number, number> | undefined;
@@ -336,12 +353,12 @@ export class SimLink implements MessageChannel, RouteMemo {
     this.owner.sendParcel(this, parcel);
   }
 
-  /** Receive parcels (one handler; returns its remover). */
-  onParcel(handler: (parcel: SimParcel) => void): () => void {
-    this.parcelHandler = handler;
-    return () => {
-      if (this.parcelHandler === handler) this.parcelHandler = undefined;
-    };
+  /**
+   * Hand this link's parcels, and its close, to `sink` (one at a time: a second replaces
+   * the first; e.g. the link's message endpoint).
+   */
+  attach(sink: ParcelSink): void {
+    this.parcelSink = sink;
   }
 
   /**
@@ -368,9 +385,13 @@ export class SimLink implements MessageChannel, RouteMemo {
     this.timer = undefined;
     this.queue = undefined;
     this.partials = undefined;
-    this.parcelHandler = undefined;
+    const sink = this.parcelSink;
+    this.parcelSink = undefined;
     this.owner.forget(this);
     this.handlers = undefined;
+    if (sink !== undefined) guarded(() => sink.onLinkClose(reason));
+    const owner = this.owner.payloadSink;
+    if (owner?.onLinkClosed !== undefined) guarded(() => owner.onLinkClosed!(this, reason));
     this.closeHandlers.emit(reason);
     this.closeHandlers.clear();
   }
@@ -396,10 +417,10 @@ export class SimLink implements MessageChannel, RouteMemo {
 
   /** @internal */
   receiveParcel(parcel: SimParcel): void {
-    const h = this.parcelHandler;
-    if (h) {
+    const sink = this.parcelSink;
+    if (sink) {
       try {
-        h(parcel);
+        sink.onParcel(parcel);
       } catch {
         // as HandlerSet: a handler's error stays with it
       }

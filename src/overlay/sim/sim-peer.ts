@@ -34,7 +34,7 @@
 import type { Timer } from '../../clock.ts';
 import type { Random } from '../../random.ts';
 import type { SimHost } from '../../net/sim.ts';
-import { type RpcContext, RpcHandlers, RpcPeer } from '../../wire/rpc.ts';
+import { type RpcContext, RpcHandlers, type RpcOptions, RpcPeer } from '../../wire/rpc.ts';
 import { SimEndpoint } from './sim-endpoint.ts';
 import { AreaLoad } from '../area-load.ts';
 import { ATTACH_SPARE_TRIES, leastLoaded } from '../attach-choice.ts';
@@ -153,6 +153,8 @@ export class SimPeer implements PayloadSink {
   /** RPC handlers shared by all of this node's links, by role (see rpcOf). */
   private leafTable: RpcHandlers | undefined;
   private servingTable: RpcHandlers | undefined;
+  /** Options of every link's RPC peer (made at the first). */
+  private rpcOptions: RpcOptions | undefined;
   /** Leaf: supernodes wanted but not attached after the last attach run. */
   missingAttachments = 0;
   /** Leaf: supernodes a supernode that moved us named, tried first at the next attach. */
@@ -398,25 +400,30 @@ export class SimPeer implements PayloadSink {
     // Smaller duplicate-suppression windows than the defaults: a simulated supernode holds
     // hundreds of links, and 10,000 nodes share one heap.
     const endpoint = new SimEndpoint(link, registry, wireCheck);
-    // One table of handlers per node and role, not closures per link: each handler finds
-    // its link through `ctx.peer.tag`.
-    const handlers = this.isSupernode ? this.servingHandlers() : this.leafHandlers();
-    const rpc = new RpcPeer(endpoint, {
+    // One options object per node (its settings are worked out once), one table of
+    // handlers per node and role, not closures per link: each handler finds its link
+    // through `ctx.peer.tag`.
+    const options = (this.rpcOptions ??= {
       clock, random: this.random, executedWindow: 512, responseCacheEntries: 64, defaults: { timeoutMs: this.world.config.dhtTimeoutMs },
       // Every message comes from this simulator's code: validated only when checking (sim-endpoint.ts).
       validate: wireCheck !== undefined,
-      handlers,
-      tag: link,
+      handlers: this.isSupernode ? this.servingHandlers() : this.leafHandlers(),
     });
+    const rpc = new RpcPeer(endpoint, options, link);
     const user: LinkUser = { rpc, sender: undefined };
     link.user = user;
-    link.onClose(() => {
-      rpc.close('link closed');
-      if (this.leaves.delete(link.peer)) return;
-      // Our own close (leaving) loses no supernode: nothing to note in the host cache we keep.
-      if (!this.isSupernode && !this.closed && this.attached.includes(link.peer)) this.lostSupernode(link.peer);
-    });
     return rpc;
+  }
+
+  /**
+   * @internal A link of this node closed (this node is its links' PayloadSink: no closure
+   * per link). Its RPC peer closed with it (the endpoint closes with its link).
+   */
+  onLinkClosed(link: SimLink): void {
+    if (link.user === undefined) return;
+    if (this.leaves.delete(link.peer)) return;
+    // Our own close (leaving) loses no supernode: nothing to note in the host cache we keep.
+    if (!this.isSupernode && !this.closed && this.attached.includes(link.peer)) this.lostSupernode(link.peer);
   }
 
   /**
