@@ -23,7 +23,13 @@ export type SerialStatus = 'new' | 'duplicate' | 'stale';
 
 /** Sliding window of seen u32 ids; see module docs. */
 export class SerialWindow {
-  private readonly bits: Uint32Array;
+  /**
+   * One bit per slot (id modulo `size`), made when a slot from {@link INLINE_SLOTS} on is
+   * first set: until then the bits of slots 0-29 live in `low` (an RPC peer's ids start at
+   * 0, and most peers of a large node serve a few requests in their lifetime: no array).
+   */
+  private bits: Uint32Array | undefined;
+  private low = 0;
   private highest = 0;
   private empty = true;
 
@@ -36,7 +42,6 @@ export class SerialWindow {
     let n = 32;
     while (n < size) n *= 2;
     this.size = n;
-    this.bits = new Uint32Array(n / 32);
   }
 
   /** Throw the RangeError the constructor would for `size` (for an owner that makes its window later). */
@@ -66,7 +71,10 @@ export class SerialWindow {
     }
     const ahead = (id - this.highest) >>> 0;
     if (ahead !== 0 && ahead < 0x80000000) {
-      if (ahead >= this.size) this.bits.fill(0);
+      if (ahead >= this.size) {
+        this.bits?.fill(0);
+        this.low = 0;
+      }
       else for (let i = 1; i <= ahead; i++) this.clear((this.highest + i) >>> 0);
       this.highest = id;
       this.set(id);
@@ -78,14 +86,33 @@ export class SerialWindow {
 
   private get(id: number): boolean {
     const slot = id % this.size;
-    return (this.bits[slot >>> 5]! & (1 << (slot & 31))) !== 0;
+    const bits = this.bits;
+    if (bits === undefined) return slot < INLINE_SLOTS && (this.low & (1 << slot)) !== 0;
+    return (bits[slot >>> 5]! & (1 << (slot & 31))) !== 0;
   }
   private set(id: number): void {
     const slot = id % this.size;
-    this.bits[slot >>> 5]! |= 1 << (slot & 31);
+    let bits = this.bits;
+    if (bits === undefined) {
+      if (slot < INLINE_SLOTS) {
+        this.low |= 1 << slot;
+        return;
+      }
+      bits = this.bits = new Uint32Array(this.size / 32);
+      bits[0] = this.low;
+    }
+    bits[slot >>> 5]! |= 1 << (slot & 31);
   }
   private clear(id: number): void {
     const slot = id % this.size;
-    this.bits[slot >>> 5]! &= ~(1 << (slot & 31));
+    const bits = this.bits;
+    if (bits === undefined) {
+      if (slot < INLINE_SLOTS) this.low &= ~(1 << slot);
+      return;
+    }
+    bits[slot >>> 5]! &= ~(1 << (slot & 31));
   }
 }
+
+/** Slots kept in a small integer before the bit array is made (V8 keeps 30 bits unboxed). */
+const INLINE_SLOTS = 30;

@@ -42,20 +42,32 @@ s('size rounds up to a power of two', () => {
 });
 
 s('matches a reference set model (property)', () => {
+  // Window sizes 64 and 512, ids mostly small and rising (an RPC peer's), some far ahead:
+  // the bits of the first 30 slots kept inline, then the array made, behave as one window.
+  const ids = fc.array(fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 2000 })), { maxLength: 400 });
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 400 }), (ids) => {
-      const w = new SerialWindow(64);
+    fc.property(ids, fc.constantFrom(64, 512), (ids, size) => {
+      const w = new SerialWindow(size);
       const seen = new Set<number>();
       let highest = -1;
       for (const id of ids) {
-        const expected = highest >= 0 && highest - id >= 64 ? 'stale' : seen.has(id) ? 'duplicate' : 'new';
+        const expected = highest >= 0 && highest - id >= size ? 'stale' : seen.has(id) ? 'duplicate' : 'new';
         assert.is(w.check(id), expected);
         w.mark(id);
         if (expected !== 'stale') seen.add(id);
         highest = Math.max(highest, id);
       }
     }),
+    { numRuns: 1000 },
   );
+});
+
+s('ids seen while the bits were inline stay seen once the array is made', () => {
+  const w = new SerialWindow(512);
+  for (const id of [0, 1, 2, 19, 29]) w.mark(id);
+  w.mark(30); // the first slot beyond the inline ones
+  for (const id of [0, 1, 2, 19, 29, 30]) assert.is(w.check(id), 'duplicate', `id ${id}`);
+  for (const id of [3, 28, 31]) assert.is(w.check(id), 'new', `id ${id}`);
 });
 
 s.run();

@@ -275,9 +275,11 @@ export class SimLink implements MessageChannel, RouteMemo {
   private counter = 0;
   /** Made at the first `onMessage` (the simulator's nodes take payloads through `onPayload`: one object fewer to fetch per packet). */
   private handlers: HandlerSet<Uint8Array> | undefined;
-  private readonly closeHandlers = new HandlerSet<string>();
+  /** Made at the first `onClose` (the simulator's nodes hear of closes through their sinks). */
+  private closeHandlers: HandlerSet<string> | undefined;
   private parcelSink: ParcelSink | undefined;
-  queue: (Uint8Array | SimParcel)[] | undefined = [];
+  /** Sends waiting for the handshake (made at the first). */
+  queue: (Uint8Array | SimParcel)[] | undefined;
   /** Incomplete parcels: id -> fragments received. */
   partials: Map<number, number> | undefined;
   timer: Timer | undefined;
@@ -325,7 +327,7 @@ export class SimLink implements MessageChannel, RouteMemo {
     const n = payload.byteLength;
     if (n !== 0 && n <= INSTANT_MAX_BYTES && this.owner.instant) return this.sendInstant(payload);
     if (!this.established) {
-      const q = this.queue!;
+      const q = (this.queue ??= []);
       if (q.length < this.owner.maxQueued) q.push(payload);
       return;
     }
@@ -346,7 +348,7 @@ export class SimLink implements MessageChannel, RouteMemo {
   sendParcel(parcel: SimParcel): void {
     if (this.closed) return;
     if (!this.established) {
-      const q = this.queue!;
+      const q = (this.queue ??= []);
       if (q.length < this.owner.maxQueued) q.push(parcel);
       return;
     }
@@ -375,7 +377,7 @@ export class SimLink implements MessageChannel, RouteMemo {
   }
 
   onClose(handler: (reason: string) => void): () => void {
-    return this.closeHandlers.add(handler);
+    return (this.closeHandlers ??= new HandlerSet()).add(handler);
   }
 
   close(reason = 'link closed'): void {
@@ -392,8 +394,9 @@ export class SimLink implements MessageChannel, RouteMemo {
     if (sink !== undefined) guarded(() => sink.onLinkClose(reason));
     const owner = this.owner.payloadSink;
     if (owner?.onLinkClosed !== undefined) guarded(() => owner.onLinkClosed!(this, reason));
-    this.closeHandlers.emit(reason);
-    this.closeHandlers.clear();
+    const handlers = this.closeHandlers;
+    this.closeHandlers = undefined;
+    handlers?.emit(reason);
   }
 
   /** @internal */
