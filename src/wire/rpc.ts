@@ -472,6 +472,8 @@ export class RpcPeer implements RpcReceiver {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
+    // An idle peer keeps no table (most peers of a large node ask now and then).
+    if (this.pending.size === 0) this.pending = none();
     p.deadline.cancel();
     p.retryTimer?.cancel();
     p.cleanupSignal?.();
@@ -576,7 +578,7 @@ export class RpcPeer implements RpcReceiver {
     run.timer = this.clock.setTimeout(() => {
       if (this.running.get(id) !== run) return;
       run.ac?.abort(new RpcError('timeout', 'handler timed out'));
-      this.running.delete(id);
+      this.dropRun(id);
       this.finish(id, { type: 'err', id, code: 'timeout', message: `handler did not finish within ${this.o.handlerTimeoutMs} ms` });
     }, this.o.handlerTimeoutMs);
     if (this.running === NONE) this.running = new Map();
@@ -607,7 +609,7 @@ export class RpcPeer implements RpcReceiver {
   private endRun(id: number, run: Run): boolean {
     if (this.running.get(id) !== run || this.closedReason !== undefined) return false;
     run.timer?.cancel();
-    this.running.delete(id);
+    this.dropRun(id);
     return true;
   }
 
@@ -666,6 +668,11 @@ export class RpcPeer implements RpcReceiver {
     if (this.cache === NONE) this.cache = new Map();
     this.cache.set(id, { bytes, at: now });
     this.cachedBytes += bytes.length;
+  }
+
+  private dropRun(id: number): void {
+    this.running.delete(id);
+    if (this.running.size === 0) this.running = none();
   }
 
   private cacheDelete(id: number): void {

@@ -85,14 +85,18 @@ function immutableSize(x: object): number {
   return n;
 }
 
+const NO_TYPES: readonly string[] = Object.freeze([]);
+const NO_SETS: readonly HandlerSet<WireMessage>[] = Object.freeze([]);
+
 /** See module docs. */
 export class SimEndpoint implements RpcEndpoint, ParcelSink {
   /** The endpoint is its own registry (no object and closure per link). */
   readonly registry: { encode(message: WireMessage): SimParcel } = this;
   // Handlers by message type, in two parallel arrays: an endpoint serves three types (an
   // RPC peer's request, response and error), and a simulated node holds hundreds of them.
-  private types: string[] = [];
-  private sets: HandlerSet<WireMessage>[] = [];
+  // Replaced, never changed in place: an endpoint without handlers (one that serves an RPC peer) shares the empty lists.
+  private types: readonly string[] = NO_TYPES;
+  private sets: readonly HandlerSet<WireMessage>[] = NO_SETS;
   /** Made at the first `onClose` (an endpoint serving an RPC peer needs none). */
   private closeHandlers: HandlerSet<string> | undefined;
   /** The RPC peer that takes every envelope and the close ({@link serve}). */
@@ -198,8 +202,8 @@ export class SimEndpoint implements RpcEndpoint, ParcelSink {
   private shutdown(reason: string, closeLink: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.types = [];
-    this.sets = [];
+    this.types = NO_TYPES;
+    this.sets = NO_SETS;
     if (closeLink) this.link.close();
     const r = this.receiver;
     this.receiver = undefined;

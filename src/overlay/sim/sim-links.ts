@@ -534,11 +534,12 @@ export class SimLinks {
     return link;
   }
 
-  /** Close links idle longer than the idle timeout; call from a periodic timer. */
-  sweep(): void {
+  /** Close links idle longer than the idle timeout, and hand each other link to `visit`; call from a periodic timer. */
+  sweep(visit?: (link: SimLink) => void): void {
     const limit = this.clock.now() - this.idleTimeoutMs;
     for (const link of [...this.byId.values()]) {
       if (link.established && link.lastReceived < limit) link.close('idle');
+      else if (visit !== undefined) visit(link);
     }
   }
 

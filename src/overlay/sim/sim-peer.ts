@@ -80,6 +80,11 @@ interface LinkUser {
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
 
+/** A link's RPC peer, if it has one, forgets responses kept past their time. */
+function dropExpiredResponses(link: SimLink): void {
+  (link.user as LinkUser | undefined)?.rpc.dropExpiredResponses();
+}
+
 /** Handlers and timers the owner (the scenario) wants to hear about. */
 export interface PeerEvents {
   /** The leaf's record was accepted by at least one supernode (or the supernode stored its own). */
@@ -609,8 +614,8 @@ export class SimPeer implements PayloadSink {
 
   /** Close idle links, and let the others drop the answers they cached that have expired. */
   private sweepLinks(): void {
-    this.links.sweep();
-    for (const link of this.links.all()) (link.user as LinkUser | undefined)?.rpc.dropExpiredResponses();
+    // One pass: links idle too long close, the others drop their expired responses.
+    this.links.sweep(dropExpiredResponses);
   }
 
   private maintain(): void {
