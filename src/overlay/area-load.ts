@@ -56,8 +56,10 @@ export class AreaLoad {
   private readonly reports = new Map<string, { loadPct: number; at: number }>();
   /** Sum of the loads in `reports` (the estimate is read on every echo: no scan). */
   private sum = 0;
-  /** No report expires before this (the oldest one's expiry when last looked; a lower bound since). */
-  private nextExpiry = Infinity;
+  /** `reports.size`, kept here: the estimate then reads this object only (a map's size lives in its table, one more fetch per echo). */
+  private count = 0;
+  /** While there are reports, none expires before this (the oldest one's expiry when last looked; a lower bound since). */
+  private nextExpiry = 0;
 
   constructor(options: AreaLoadOptions) {
     this.clock = options.clock;
@@ -80,7 +82,8 @@ export class AreaLoad {
     const load = Math.max(0, Math.min(100, loadPct));
     const now = this.clock.now();
     this.reports.set(peer, { loadPct: load, at: now });
-    if (this.reports.size === 1) this.nextExpiry = now + this.maxAgeMs;
+    this.count = this.reports.size;
+    if (this.count === 1) this.nextExpiry = now + this.maxAgeMs;
     this.sum += load;
     if (this.reports.size > this.maxPeers) this.forget(this.reports.keys().next().value!);
   }
@@ -90,13 +93,14 @@ export class AreaLoad {
     const r = this.reports.get(peer);
     if (!r) return;
     this.reports.delete(peer);
-    this.sum -= r.loadPct;
+    this.count = this.reports.size;
+    this.sum = this.count === 0 ? 0 : this.sum - r.loadPct;
   }
 
   /** The area's load in percent: the mean of the fresh reports and `ownPct`. */
   estimate(ownPct: number): number {
     this.expire();
-    return (this.sum + Math.max(0, Math.min(100, ownPct))) / (this.reports.size + 1);
+    return (this.sum + Math.max(0, Math.min(100, ownPct))) / (this.count + 1);
   }
 
   /**
@@ -122,10 +126,13 @@ export class AreaLoad {
 
   /** Drop reports older than `maxAgeMs` (they are first in the map). */
   private expire(): void {
+    // Read on every echo: most calls end here. (`nextExpiry` counts only while there are
+    // reports; it never holds Infinity, so that a clock of small integers keeps it unboxed.)
+    if (this.count === 0) return;
     const now = this.clock.now();
-    if (now <= this.nextExpiry) return; // read on every echo: most calls end here
+    if (now <= this.nextExpiry) return;
     const since = now - this.maxAgeMs;
-    this.nextExpiry = Infinity;
+    this.nextExpiry = 0;
     for (const [peer, r] of this.reports) {
       if (r.at >= since) {
         this.nextExpiry = r.at + this.maxAgeMs;
@@ -134,6 +141,7 @@ export class AreaLoad {
       this.reports.delete(peer);
       this.sum -= r.loadPct;
     }
-    if (this.reports.size === 0) this.sum = 0; // no float drift across empty spells
+    this.count = this.reports.size;
+    if (this.count === 0) this.sum = 0; // no float drift across empty spells
   }
 }
