@@ -112,11 +112,6 @@ export class SimEndpoint implements RpcEndpoint, ParcelSink {
     link.attach(this);
   }
 
-  /** @internal {@link ParcelSink}: a parcel arrived on the link. */
-  onParcel(parcel: SimParcel): void {
-    this.receive(parcel);
-  }
-
   /** @internal {@link ParcelSink}: the link closed. */
   onLinkClose(reason: string): void {
     this.shutdown(reason, false);
@@ -170,7 +165,8 @@ export class SimEndpoint implements RpcEndpoint, ParcelSink {
     return { message, length, bytes: undefined };
   }
 
-  private receive(parcel: SimParcel): void {
+  /** @internal {@link ParcelSink}: a parcel arrived on the link. */
+  onParcel(parcel: SimParcel): void {
     if (this.closed) return;
     let message = parcel.message as WireMessage;
     const check = this.check;
