@@ -6,6 +6,12 @@
  * unqueried ones until the `k` closest it has heard of have all answered (or failed),
  * or, for a value lookup, until a valid record turns up.
  *
+ * With several paths, "the k closest" is counted over the whole lookup: a path stops
+ * asking once every candidate it has left is farther than the k-th closest node that
+ * answered on any path, since no such node can enter the result. Without this, each
+ * path would run to its own k answers (k x d requests for a store's node lookup) and
+ * the result would still be the k closest of their union.
+ *
  * With `paths = d > 1` the seeds are dealt round-robin into `d` independent lookups
  * that never query the same node: each node is claimed by the first path that queries
  * it. An attacker who captures one path (by answering with its own, closer-looking
@@ -168,6 +174,7 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
   const selfKey = options.self ? idKey(options.self) : undefined;
 
   const claimed = new Map<string, number>(); // node -> path that queried it (disjointness)
+  const answered: Candidate[] = []; // the k closest nodes that answered on any path, closest first
   const controllers = new Set<AbortController>();
   const timers = new Set<Timer>();
   let timeouts = 0;
@@ -268,6 +275,7 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
         p.inFlight--;
         if (ok && answer !== undefined && handleAnswer(p, cand, answer)) {
           cand.state = State.Answered;
+          noteAnswered(cand);
           options.onResponded?.(cand.contact);
         } else {
           cand.state = State.Failed;
@@ -351,7 +359,20 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
     }
   }
 
-  /** The closest unqueried candidate among the k closest non-failed ones, if any. */
+  /** Keep `cand` among the k closest answers of the whole lookup, if it belongs there. */
+  function noteAnswered(cand: Candidate): void {
+    const list = answered;
+    if (list.length >= k && compareDistance(target, list[k - 1]!.contact.id, cand.contact.id) <= 0) return;
+    let i = list.length;
+    while (i > 0 && compareDistance(target, list[i - 1]!.contact.id, cand.contact.id) > 0) i--;
+    list.splice(i, 0, cand);
+    if (list.length > k) list.pop();
+  }
+
+  /**
+   * The closest unqueried candidate among the k closest non-failed ones, if any, and
+   * only while it could still enter the lookup's k closest answers.
+   */
   function nextCandidate(p: Path<R>): Candidate | undefined {
     let live = 0;
     for (const c of p.shortlist) {
@@ -365,6 +386,8 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
           live--;
           continue;
         }
+        // The shortlist is in distance order: the rest are no closer.
+        if (answered.length >= k && compareDistance(target, c.contact.id, answered[k - 1]!.contact.id) > 0) return undefined;
         return c;
       }
     }

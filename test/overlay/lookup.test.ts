@@ -22,6 +22,22 @@ s('node lookups find exactly the true k closest nodes in a healthy network', asy
   assert.is(n.clock.pending, 0, 'no timers left behind');
 });
 
+s('disjoint node lookups find the true k closest and stop once no candidate can enter them', async () => {
+  const n = net();
+  const rpcs: number[] = [];
+  await fc.assert(fc.asyncProperty(fc.nat(n.nodes.length - 1), fc.uint8Array({ minLength: 32, maxLength: 32 }), async (i, target) => {
+    const from = n.nodes[i]!;
+    const r = await n.lookup(from, { target, mode: 'node', paths: 3 });
+    const truth = n.trueClosest(target, 21).filter((x) => x !== from).slice(0, 20);
+    assert.equal(r.closest.map((c) => idKey(c.id)), truth.map((x) => idKey(x.contact.id)));
+    rpcs.push(r.rpcs);
+  }), { numRuns: 40 });
+  // Each path running to its own 20 answers would take at least 3 x 20 requests.
+  const mean = rpcs.reduce((a, b) => a + b, 0) / rpcs.length;
+  assert.ok(mean < 45, `mean requests per 3-path node lookup ${mean}`);
+  assert.is(n.clock.pending, 0, 'no timers left behind');
+});
+
 s('no node is queried twice in one lookup, with or without disjoint paths', async () => {
   const n = net();
   for (const paths of [1, 3, 5]) {
