@@ -6,17 +6,13 @@
  * unqueried ones until the `k` closest it has heard of have all answered (or failed),
  * or, for a value lookup, until a valid record turns up.
  *
- * With several paths, "the k closest" is counted over the whole lookup: a path stops
- * asking once every candidate it has left is farther than the k-th closest node that
- * answered on any path, since no such node can enter the result. Without this, each
- * path would run to its own k answers (k x d requests for a store's node lookup) and
- * the result would still be the k closest of their union.
- *
- * With `paths = d > 1` the seeds are dealt round-robin into `d` independent lookups
- * that never query the same node: each node is claimed by the first path that queries
- * it. An attacker who captures one path (by answering with its own, closer-looking
- * Sybil contacts) cannot steer the others, so one honest path is enough to find a
- * signed record (S/Kademlia, Baumgart & Mies 2007).
+ * A node lookup with several paths counts "the k closest" over the whole lookup: a path
+ * does not ask a candidate while k nodes closer than it have answered or are being
+ * asked on any path, since it could not enter the result (if one of those fails, the
+ * paths look again). Otherwise each path would run to its own k answers (k x d
+ * requests for a store) for the same result, the k closest of their union. Value
+ * lookups keep their paths independent: attackers whose IDs sit next to the key must
+ * not be able to stop the honest paths early.
  *
  * Work is bounded: at most `maxRpcs` requests per lookup (split evenly across paths),
  * at most `k` contacts taken from any one answer, a bounded shortlist per path, and a
@@ -174,7 +170,7 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
   const selfKey = options.self ? idKey(options.self) : undefined;
 
   const claimed = new Map<string, number>(); // node -> path that queried it (disjointness)
-  const answered: Candidate[] = []; // the k closest nodes that answered on any path, closest first
+  const asked: Candidate[] = []; // node lookups: nodes answered or being asked, on any path, closest first
   const controllers = new Set<AbortController>();
   const timers = new Set<Timer>();
   let timeouts = 0;
@@ -240,6 +236,7 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
     function query(p: Path<R>, cand: Candidate): void {
       cand.state = State.InFlight;
       claimed.set(cand.key, p.index);
+      if (options.mode === 'node') noteAsked(cand);
       p.inFlight++;
       p.rpcs++;
       const ac = new AbortController();
@@ -275,12 +272,20 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
         p.inFlight--;
         if (ok && answer !== undefined && handleAnswer(p, cand, answer)) {
           cand.state = State.Answered;
-          noteAnswered(cand);
           options.onResponded?.(cand.contact);
         } else {
           cand.state = State.Failed;
           p.failures++;
           options.onFailed?.(cand.contact);
+          // One fewer node ahead: candidates the other paths held back may count again.
+          if (forgetAsked(cand)) {
+            for (const q of paths) {
+              if (q !== p && q.done) {
+                q.done = false;
+                pump(q);
+              }
+            }
+          }
         }
         if (options.mode === 'value' && p.found) p.done = true;
         pump(p);
@@ -359,19 +364,24 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
     }
   }
 
-  /** Keep `cand` among the k closest answers of the whole lookup, if it belongs there. */
-  function noteAnswered(cand: Candidate): void {
-    const list = answered;
-    if (list.length >= k && compareDistance(target, list[k - 1]!.contact.id, cand.contact.id) <= 0) return;
-    let i = list.length;
-    while (i > 0 && compareDistance(target, list[i - 1]!.contact.id, cand.contact.id) > 0) i--;
-    list.splice(i, 0, cand);
-    if (list.length > k) list.pop();
+  /** `cand` is being asked: add it to {@link asked} in distance order (at most the request budget). */
+  function noteAsked(cand: Candidate): void {
+    let i = asked.length;
+    while (i > 0 && compareDistance(target, asked[i - 1]!.contact.id, cand.contact.id) > 0) i--;
+    asked.splice(i, 0, cand);
+  }
+
+  /** `cand` failed: take it out of {@link asked}; true when it was among the k closest there. */
+  function forgetAsked(cand: Candidate): boolean {
+    const i = asked.indexOf(cand);
+    if (i < 0) return false;
+    asked.splice(i, 1);
+    return i < k;
   }
 
   /**
    * The closest unqueried candidate among the k closest non-failed ones, if any, and
-   * only while it could still enter the lookup's k closest answers.
+   * only while fewer than k closer nodes have answered or are being asked.
    */
   function nextCandidate(p: Path<R>): Candidate | undefined {
     let live = 0;
@@ -387,7 +397,7 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
           continue;
         }
         // The shortlist is in distance order: the rest are no closer.
-        if (answered.length >= k && compareDistance(target, c.contact.id, answered[k - 1]!.contact.id) > 0) return undefined;
+        if (options.mode === 'node' && asked.length >= k && compareDistance(target, c.contact.id, asked[k - 1]!.contact.id) > 0) return undefined;
         return c;
       }
     }
