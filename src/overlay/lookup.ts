@@ -6,6 +6,12 @@
  * unqueried ones until the `k` closest it has heard of have all answered (or failed),
  * or, for a value lookup, until a valid record turns up.
  *
+ * With `paths = d > 1` the seeds are dealt round-robin into `d` lookups (paths)
+ * that never query the same node: each node is claimed by the first path that queries
+ * it. An attacker who captures one path (by answering with its own, closer-looking
+ * Sybil contacts) cannot steer the others, so one honest path is enough to find a
+ * signed record (S/Kademlia, Baumgart & Mies 2007).
+ *
  * A node lookup with several paths counts "the k closest" over the whole lookup: a path
  * does not ask a candidate while k nodes closer than it have answered or are being
  * asked on any path, since it could not enter the result (if one of those fails, the
