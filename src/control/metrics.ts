@@ -70,7 +70,6 @@ const OVERLAY_COUNTERS: Partial<Record<keyof OverlayCounters, [string, string]>>
   dialbacks: ['dialbacks', 'Reachability dial-backs answered'],
   leavesAccepted: ['leaves_accepted', 'Leaves accepted for attachment (supernode)'],
   leavesRefused: ['leaves_refused', 'Leaves refused for attachment (supernode)'],
-  leafPublishes: ['leaf_publishes', 'Leaf records stored in the DHT for a leaf (supernode)'],
 };
 
 const CALL_STATES = ['dialing', 'ringing', 'active', 'on-hold', 'ended'] as const;

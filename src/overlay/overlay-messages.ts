@@ -63,7 +63,7 @@ export const OvPing = defineMethod('ov.ping', Type.Null(), Type.Object({ attache
 export const OvPeers = defineMethod('ov.peers', Type.Null(), Type.Object({ peers: Type.Array(WireContactSchema, { maxItems: MAX_EXCHANGE_PEERS }) }, { additionalProperties: false }));
 
 /** `ov.publish`: store our signed presence record in the DHT (the supernode runs the publish). */
-export const OvPublish = defineMethod('ov.publish', Type.Object({ record: PresenceRecordSchema, hold: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+export const OvPublish = defineMethod('ov.publish', Type.Object({ record: PresenceRecordSchema }, { additionalProperties: false }),
   Type.Object({ accepted: Type.Integer({ minimum: 0, maximum: 1000 }), refused: Type.Integer({ minimum: 0, maximum: 1000 }), error: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }));
 
 /** `ov.lookup`: the records under a key (name key or node ID), found by the supernode's DHT. */

@@ -230,7 +230,6 @@ export class OverlayNode {
   readonly counters: OverlayCounters = {
     attaches: 0, attachFailures: 0, reattaches: 0, publishes: 0, lookups: 0, searches: 0, signalsSent: 0, signalsRelayed: 0,
     signalsDelivered: 0, signalsRefused: 0, promotions: 0, demotions: 0, dialbacks: 0, leavesAccepted: 0, leavesRefused: 0,
-    leafPublishes: 0,
   };
 
   constructor(components: OverlayComponents, init: OverlayInit) {
@@ -878,7 +877,7 @@ export class OverlayNode {
       if (p.attachedHere) this.forgetLeaf(p);
       return null;
     });
-    rpc.handle(OvPublish, async ({ record, hold }, ctx) => {
+    rpc.handle(OvPublish, async ({ record }, ctx) => {
       const r = record as PresenceRecord;
       if (!this.dht || !p.attachedHere || r.publicKey !== p.user) return { accepted: 0, refused: 1, error: 'not attached' };
       const v = this.verifyRecord(r);
@@ -893,15 +892,11 @@ export class OverlayNode {
         const kth = this.table!.closest(key, 20)[19];
         if ((!kth || compareDistance(key, this.link.idBytes, kth.id) < 0) && this.store!.put(key, r).ok) local++;
       }
-      // Another of the leaf's supernodes stores it in the DHT: we keep it for search (and
-      // for lookups, if we are among its closest).
-      if (hold) return { accepted: local, refused: 0 };
       // One DHT publish per leaf at a time: further requests wait in their handlers (as many
       // as the RPC layer runs at once per peer), so a leaf cannot pile up background work.
       while (p.storing) await p.storing;
       if (!this.dht || this.closed) return { accepted: 0, refused: 1, error: 'not a supernode' };
       const bg = this.background();
-      this.counters.leafPublishes++;
       const publishing = this.dht.publish(r, bg.signal).catch(() => undefined).finally(bg.done);
       const storing = publishing.then(() => {
         if (p.storing === storing) p.storing = undefined;
@@ -1316,23 +1311,21 @@ export class OverlayNode {
     if (attached.length === 0) return;
     this.republishWanted = false;
     const record = await this.draft(attached.map((p) => ({ id: p.link.peerId, address: p.link.address })));
-    // One supernode stores the record in the DHT (three would repeat the same two lookups
-    // and 40 stores); the others hold it for search. If it refuses or fails, the next one
-    // stores it. Published once one has taken it on.
-    const options = { timeoutMs: 20_000, initialRtoMs: 2000 };
-    const held: { record: PresenceRecord; hold?: boolean } = { record, hold: true };
-    for (const p of attached.slice(1)) p.rpc.request(OvPublish, held, options).catch(() => {});
-    const stored = { record };
+    // Published once the first supernode took it (the others' answers may come later).
     let accepted = 0;
-    for (const p of attached) {
-      if (this.closed) return;
-      try {
-        accepted = (await p.rpc.request(OvPublish, stored, options)).accepted;
-      } catch {
-        continue; // the next one
+    await new Promise<void>((resolve) => {
+      let left = attached.length;
+      for (const p of attached) {
+        p.rpc.request(OvPublish, { record }, { timeoutMs: 20_000, initialRtoMs: 2000 }).then((a) => {
+          accepted += a.accepted;
+          if (accepted > 0) resolve();
+        }, () => {
+          // others may succeed
+        }).finally(() => {
+          if (--left === 0) resolve();
+        });
       }
-      if (accepted > 0) break;
-    }
+    });
     if (accepted > 0) {
       this.record = record;
       this.publishedAt = this.c.clock.now();

@@ -160,8 +160,6 @@ export interface OverlayCounters {
   dialbacks: number;
   leavesAccepted: number;
   leavesRefused: number;
-  /** Supernode: DHT publishes run for leaves (one of a leaf's supernodes runs each; the others hold the record). */
-  leafPublishes: number;
 }
 
 /** A view of the node for status displays and tests. */

@@ -35,11 +35,6 @@ s('3 supernodes + 4 leaves: attach, publish, lookup, search', async () => {
     assert.is(snap.supernodes.length, 3, `leaf attached to ${snap.supernodes.length}`);
     assert.ok(snap.published, 'published');
   }
-  // One of a leaf's supernodes stores its record in the DHT, not all three; the others
-  // hold it (search below finds every leaf at any of them).
-  const leafPublishes = leaves.reduce((n, l) => n + l.node.counters.publishes, 0);
-  assert.ok(leafPublishes >= 4);
-  assert.is(sn.reduce((n, x) => n + x.node.counters.leafPublishes, 0), leafPublishes, 'DHT publishes run for leaves');
   const recs = await w.run(leaves[0]!.node.lookup('user3'));
   assert.is(recs.length, 1);
   assert.is(recs[0]!.publicKey, leaves[3]!.identity.publicKeyHex);
