@@ -176,7 +176,9 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
   const selfKey = options.self ? idKey(options.self) : undefined;
 
   const claimed = new Map<string, number>(); // node -> path that queried it (disjointness)
-  const asked: Candidate[] = []; // node lookups: nodes answered or being asked, on any path, closest first
+  // Node lookups only (value lookups leave it empty, so it holds no path back): nodes
+  // answered or being asked, on any path, closest first.
+  const asked: Candidate[] = [];
   const controllers = new Set<AbortController>();
   const timers = new Set<Timer>();
   let timeouts = 0;
@@ -403,7 +405,7 @@ export function iterativeLookup<R>(options: LookupOptions<R>): Promise<LookupRes
           continue;
         }
         // The shortlist is in distance order: the rest are no closer.
-        if (options.mode === 'node' && asked.length >= k && compareDistance(target, c.contact.id, asked[k - 1]!.contact.id) > 0) return undefined;
+        if (asked.length >= k && compareDistance(target, c.contact.id, asked[k - 1]!.contact.id) > 0) return undefined;
         return c;
       }
     }
