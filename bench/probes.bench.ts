@@ -1,9 +1,9 @@
 /**
- * The simulator's costliest traffic: liveness probes (liveness.ts) from leaves to their 3
- * supernodes every 2.5 s, with the supernodes' echoes, on SimLinks over SimNet (leaves
- * behind port-restricted NATs, 10% of the nodes public supernodes), as `tincan sim`
- * sends them (instant keepalives). At 2,000 nodes these are over 80% of the
- * simulation's datagrams.
+ * The cost of one liveness probe and its echo (liveness.ts) on SimLinks over SimNet
+ * (leaves behind port-restricted NATs, each probing 3 of the public supernodes, 10% of
+ * the nodes), sent the instant way as `tincan sim` sends them. These supernodes send no
+ * heartbeats, so every leaf probes each of them every 2.75 s (the period and the grace):
+ * probes only, to measure the probe path.
  *
  * Emits `probeRoundTripUs`: wall microseconds per answered probe through the carry path
  * (SimNet takes the packet to the peer's socket; the payload goes straight to the peer's

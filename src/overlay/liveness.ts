@@ -1,32 +1,41 @@
 /**
- * Liveness probes between a leaf and the supernodes it is attached to: the leaf notices a
- * dead supernode in a few seconds (not at its next 15-25 s keepalive) and its NAT binding
- * stays open.
+ * Liveness between a leaf and the supernodes it is attached to: the leaf notices a dead
+ * supernode in a few seconds (not at its next 15-25 s keepalive), its NAT binding stays
+ * open, and an idle leaf costs little.
  *
- * A probe is one byte inside the authenticated link (so it also refreshes both sides' idle
- * timers), answered by a three-byte echo carrying whether the leaf is still attached there,
- * the supernode's load and its estimate of its area's load (area-load.ts; a two-byte echo
- * without it is still understood). Neither is a fragment (fragments start with 0x01 and have a
- * 9-byte header), so {@link probeChannel} takes them out of the link before the message
- * stack sees it. With 58 + 60 bytes on the wire per round (29 session bytes and 28 IP/UDP
- * bytes each way), probing each of 3 supernodes every 2.5 s costs about 140 B/s.
+ * Each supernode sends each of its attached leaves a *heartbeat* every `periodMs` (2.5 s),
+ * all of them at once on the multiples of the period of its clock ({@link nextBeatInMs}: one
+ * wake-up a period for all its leaves, and with clocks in step a leaf's supernodes beat
+ * together, so its checks of them fall together too). A leaf that hears
+ * nothing at all from a supernode for a period and a grace (2.75 s) asks with a *probe*,
+ * answered at once by an *echo*; `misses` silent checks in a row (the late heartbeat
+ * and then unanswered probes, each given 3 RTT) make the supernode dead. Besides, the
+ * leaf probes each supernode every `refreshMs` (15 s): that keeps its NAT binding open
+ * (heartbeats come in, and only outgoing packets refresh a binding), tells the supernode
+ * it is still there (a supernode stops heartbeating a leaf it has not heard from for
+ * {@link leafSilentMs}), and measures the RTT.
+ *
+ * All three are tiny payloads inside the authenticated link (so they also refresh both
+ * sides' idle timers). Heartbeats and echoes carry whether the leaf is still attached
+ * there, the supernode's load and its estimate of its area's load (area-load.ts; a
+ * two-byte echo without the area is still understood). None is a fragment (fragments
+ * start with 0x01 and have a 9-byte header), so {@link probeChannel} takes them out of the
+ * link before the message stack sees it.
  *
  * ```
- * probe  50
- * echo   51 | attached << 7 | load% (0-100) | area load% (0-100)
+ * probe      50
+ * echo       51 | attached << 7 | load% (0-100) | area load% (0-100)
+ * heartbeat  52 | attached << 7 | load% (0-100) | area load% (0-100)
  * ```
  *
- * {@link LivenessProbe} (one per attached supernode): a probe every `periodMs` (±5%);
- * an unanswered one is repeated after a timeout of 3 RTT (bounded), and the
- * supernode is declared dead after `misses` unanswered probes in a row, unless anything at
- * all arrived on the link meanwhile. Worst case from the crash to the verdict:
- * `periodMs + misses × timeout`.
+ * On the wire (29 session bytes and 28 IP/UDP bytes each) a heartbeat is 60 bytes and a
+ * probe with its echo 118: a leaf with 3 supernodes takes 3 x 60 / 2.5 + 3 x 118 / 15 =
+ * 96 B/s, where probing each every 2.5 s took 142 B/s, in half the packets. A supernode
+ * that sends no heartbeats (an older one) is simply probed after every silent period.
  *
- * A node gives all its probes one {@link ProbeSchedule}: a random *phase* and one timer.
- * Each answered probe's successor then goes at the next instant `phase + k × periodMs`, so
- * the node's probes to its supernodes go out together, one wake-up a period instead of one
- * per supernode (the phase, random per node, keeps nodes apart as the jitter did). Answer
- * timeouts stay each probe's own.
+ * Worst case from a crash to the verdict: the crash comes just after a heartbeat, the leaf
+ * checks a period and the grace later and then waits `misses - 1` answer timeouts:
+ * 2.5 + 0.25 + 2 x 0.7 = 4.15 s with the defaults, leaving time to re-attach within 5 s.
  *
  * @module
  */
@@ -39,6 +48,8 @@ import type { OverlayLink } from './links.ts';
 export const PROBE_BYTE = 0x50;
 /** First byte of an echo. */
 export const ECHO_BYTE = 0x51;
+/** First byte of a heartbeat. */
+export const HEARTBEAT_BYTE = 0x52;
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
 
@@ -58,8 +69,22 @@ export function encodeEchoInto(out: Uint8Array, attached: boolean, loadPct: numb
   return out;
 }
 
-/** A parsed link probe or echo; undefined for anything else (e.g. a fragment). */
-export type LinkProbe = { type: 'probe' } | { type: 'echo'; attached: boolean; load: number; area: number | undefined };
+/** The heartbeat a supernode sends an attached leaf once a period. */
+export function encodeHeartbeat(loadPct: number, areaLoadPct: number): Uint8Array {
+  return encodeHeartbeatInto(new Uint8Array(3), loadPct, areaLoadPct);
+}
+
+/** {@link encodeHeartbeat} into `out` (3 bytes; returned), for a sender that reuses one buffer. */
+export function encodeHeartbeatInto(out: Uint8Array, loadPct: number, areaLoadPct: number): Uint8Array {
+  encodeEchoInto(out, true, loadPct, areaLoadPct);
+  out[0] = HEARTBEAT_BYTE;
+  return out;
+}
+
+/** A parsed link probe, echo or heartbeat; undefined for anything else (e.g. a fragment). */
+export type LinkProbe =
+  | { type: 'probe' }
+  | { type: 'echo' | 'heartbeat'; attached: boolean; load: number; area: number | undefined };
 
 const PARSED_PROBE: LinkProbe = Object.freeze({ type: 'probe' });
 
@@ -69,16 +94,21 @@ export function isProbe(d: Uint8Array): boolean {
 }
 
 /**
- * An echo's fields packed in one number, without allocating (for a receiver of thousands
- * a second): -1 when `d` is not an echo; else `attached << 16 | load << 8 | area`, with
- * area 255 when the echo has none. Read them with {@link echoAttached}, {@link echoLoad}
- * and {@link echoArea}.
+ * An echo's or heartbeat's fields packed in one number, without allocating (for a receiver
+ * of thousands a second): -1 when `d` is neither; else `heartbeat << 17 | attached << 16 |
+ * load << 8 | area`, with area 255 when the echo has none. Read them with
+ * {@link echoIsHeartbeat}, {@link echoAttached}, {@link echoLoad} and {@link echoArea}.
  */
 export function packedEcho(d: Uint8Array): number {
-  if ((d.length !== 2 && d.length !== 3) || d[0] !== ECHO_BYTE) return -1;
+  const n = d.length;
+  if (n !== 3 && n !== 2) return -1;
+  const first = d[0];
+  if (first !== ECHO_BYTE && (first !== HEARTBEAT_BYTE || n !== 3)) return -1;
   const b = d[1]!;
-  return ((b & 0x80) << 9) | (Math.min(100, b & 0x7f) << 8) | (d.length === 3 ? Math.min(100, d[2]!) : 255);
+  return (first === HEARTBEAT_BYTE ? 0x20000 : 0) | ((b & 0x80) << 9) | (Math.min(100, b & 0x7f) << 8) | (n === 3 ? Math.min(100, d[2]!) : 255);
 }
+/** Whether a {@link packedEcho} is a heartbeat (unasked) rather than an echo. */
+export const echoIsHeartbeat = (packed: number): boolean => (packed & 0x20000) !== 0;
 /** Whether a {@link packedEcho} says the leaf is still attached. */
 export const echoAttached = (packed: number): boolean => (packed & 0x10000) !== 0;
 /** A {@link packedEcho}'s load (0-100). */
@@ -86,17 +116,17 @@ export const echoLoad = (packed: number): number => (packed >> 8) & 0xff;
 /** A {@link packedEcho}'s area load (0-100), or undefined when the echo had none. */
 export const echoArea = (packed: number): number | undefined => ((packed & 0xff) === 255 ? undefined : packed & 0xff);
 
-/** Parse a link payload as a probe or echo. */
+/** Parse a link payload as a probe, echo or heartbeat. */
 export function parseLinkProbe(d: Uint8Array): LinkProbe | undefined {
   if (isProbe(d)) return PARSED_PROBE;
   const echo = packedEcho(d);
   if (echo < 0) return undefined;
-  return { type: 'echo', attached: echoAttached(echo), load: echoLoad(echo), area: echoArea(echo) };
+  return { type: echoIsHeartbeat(echo) ? 'heartbeat' : 'echo', attached: echoAttached(echo), load: echoLoad(echo), area: echoArea(echo) };
 }
 
 /**
- * The link as a {@link MessageChannel} for the message stack, with probes and echoes
- * taken out and handed to `onProbe`.
+ * The link as a {@link MessageChannel} for the message stack, with probes, echoes and
+ * heartbeats taken out and handed to `onProbe`.
  */
 export function probeChannel(link: OverlayLink, onProbe: (p: LinkProbe) => void): MessageChannel {
   return {
@@ -111,19 +141,42 @@ export function probeChannel(link: OverlayLink, onProbe: (p: LinkProbe) => void)
   };
 }
 
-/** Timing of {@link LivenessProbe}. */
+/** Timing of liveness (see module docs). */
 export interface LivenessOptions {
-  /** Probe period while answered (default 2500 ms; ±5% jitter). */
+  /** Heartbeat period of a supernode, and how long a leaf waits for the next (default 2500 ms). */
   periodMs: number;
-  /** Unanswered probes in a row that make the supernode dead (default 3). */
+  /** How late a heartbeat may be before the leaf probes (default 250 ms). */
+  graceMs: number;
+  /** A leaf probes each supernode at least this often (default 15 s, ±5%): NAT binding, presence, RTT. */
+  refreshMs: number;
+  /** Silent checks in a row that make the supernode dead: the late heartbeat, then unanswered probes (default 3). */
   misses: number;
-  /** Bounds of the answer timeout, 3 smoothed RTTs (default 350-700 ms: with the period, a crash is noticed within 2.5 + 3 x 0.7 = 4.6 s, leaving time to re-attach within 5 s). */
+  /** Bounds of a probe's answer timeout, 3 smoothed RTTs (default 350-700 ms). */
   minTimeoutMs: number;
   maxTimeoutMs: number;
 }
 
 /** Defaults of {@link LivenessOptions}. */
-export const DEFAULT_LIVENESS: Readonly<LivenessOptions> = { periodMs: 2500, misses: 3, minTimeoutMs: 350, maxTimeoutMs: 700 };
+export const DEFAULT_LIVENESS: Readonly<LivenessOptions> = Object.freeze({ periodMs: 2500, graceMs: 250, refreshMs: 15_000, misses: 3, minTimeoutMs: 350, maxTimeoutMs: 700 });
+
+/** Milliseconds from `now` to a supernode's next heartbeat: the next multiple of the period. */
+export function nextBeatInMs(now: number, o: Readonly<Pick<LivenessOptions, 'periodMs'>> = DEFAULT_LIVENESS): number {
+  const p = o.periodMs;
+  return p - (((now % p) + p) % p);
+}
+
+/** Longest time from a supernode's crash to a leaf's verdict with options `o` (module docs). */
+export function deadWithinMs(o: Readonly<LivenessOptions> = DEFAULT_LIVENESS): number {
+  return o.periodMs + o.graceMs + (o.misses - 1) * o.maxTimeoutMs;
+}
+
+/**
+ * How long a supernode keeps heartbeating a leaf it has not heard from: two missed
+ * refresh probes and a period (a leaf that hears no heartbeat probes, which starts them again).
+ */
+export function leafSilentMs(o: Readonly<LivenessOptions> = DEFAULT_LIVENESS): number {
+  return 2 * o.refreshMs + o.periodMs;
+}
 
 /** How long to wait for an echo: 3 smoothed RTTs within the bounds (the longest before an RTT is known). */
 export function answerTimeoutMs(srttMs: number | undefined, o: Pick<LivenessOptions, 'minTimeoutMs' | 'maxTimeoutMs'> = DEFAULT_LIVENESS): number {
@@ -132,99 +185,143 @@ export function answerTimeoutMs(srttMs: number | undefined, o: Pick<LivenessOpti
 }
 
 /**
- * One node's probe timetable (see module docs): probes waiting for their next period
- * enroll here, and one timer at the node's next tick sends them all.
- *
- * @example
- * ```ts
- * const schedule = new ProbeSchedule(clock, random);  // one per node
- * new LivenessProbe(clock, random, link, DEFAULT_LIVENESS, events, undefined, schedule).start();
- * ```
- */
-export class ProbeSchedule {
-  /** When the node's ticks fall within each period: `phaseMs + k × periodMs` (ms). */
-  readonly phaseMs: number;
-  /** Probes to send at the next tick, and a spare list to swap in while they go. */
-  private due: LivenessProbe[] = [];
-  private spare: LivenessProbe[] = [];
-  private timer: Timer | undefined;
-  private spent: Timer | undefined;
-
-  constructor(
-    private readonly clock: Clock,
-    random: Random,
-    readonly periodMs: number = DEFAULT_LIVENESS.periodMs,
-  ) {
-    this.phaseMs = Math.floor(random.float() * periodMs);
-  }
-
-  /** Milliseconds from now to the first tick strictly after now. */
-  nextTickIn(): number {
-    const p = this.periodMs;
-    const elapsed = (((this.clock.now() - this.phaseMs) % p) + p) % p;
-    return p - elapsed;
-  }
-
-  /** Probes waiting for the next tick (tests, diagnostics). */
-  get waiting(): number {
-    return this.due.length;
-  }
-
-  /** @internal `probe` goes at the next tick (its `onTick`). */
-  enroll(probe: LivenessProbe): void {
-    this.due.push(probe);
-    this.timer ??= this.clock.setTimeoutReusing(this.spent, this.onTimer, this.nextTickIn());
-  }
-
-  /** Drop every waiting probe and the timer (the node is closing). */
-  clear(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.spent = undefined;
-    this.due.length = 0;
-  }
-
-  private readonly onTimer = (): void => {
-    this.spent = this.timer;
-    this.timer = undefined;
-    // Probes answered at once enroll again while we go: into the other list, for the next tick.
-    const due = this.due;
-    this.due = this.spare;
-    for (let i = 0; i < due.length; i++) due[i]!.onTick();
-    due.length = 0;
-    this.spare = due;
-  };
-}
-
-/**
  * What a {@link LivenessProbe} reports. The probe comes last, so one events object can
  * serve all of a node's probes (the simulator's leaves: no closures per probe to fetch).
  */
 export interface LivenessEvents<L extends ProbedLink = ProbedLink> {
-  /** An echo: smoothed RTT, and what the supernode said (area: its area-load estimate, if sent). */
+  /** An echo or a heartbeat: smoothed RTT, and what the supernode said (area: its area-load estimate, if sent). */
   echo(rttMs: number, attached: boolean, load: number, area: number | undefined, probe: LivenessProbe<L>): void;
-  /** `misses` probes in a row went unanswered and nothing else arrived. */
+  /** `misses` checks in a row found the supernode silent. */
   dead(reason: string, probe: LivenessProbe<L>): void;
 }
 
 /** What a {@link LivenessProbe} needs of its link (an {@link OverlayLink}, or the simulator's). */
 export type ProbedLink = Pick<OverlayLink, 'isClosed' | 'lastReceivedAt' | 'send'>;
 
-/** Probes one supernode over `link`; see module docs. */
+/**
+ * One timer for all of a node's {@link LivenessProbe}s: it fires at the earliest check any
+ * of them wants and runs the checks then due. Supernodes beat on the multiples of the
+ * period, so a leaf's checks of its supernodes usually fall together: one wake-up a period.
+ *
+ * @example
+ * ```ts
+ * const watch = new LivenessWatch(clock);  // one per node
+ * new LivenessProbe(clock, random, link, DEFAULT_LIVENESS, events, undefined, watch).start();
+ * ```
+ */
+export class LivenessWatch {
+  private readonly members: LivenessProbe<any>[] = [];
+  private timer: Timer | undefined;
+  private spent: Timer | undefined;
+  /** When the timer fires (Infinity: not armed). */
+  private dueAt = Infinity;
+  private running = false;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Probes watched (tests, diagnostics). */
+  get size(): number {
+    return this.members.length;
+  }
+
+  /** @internal `probe` checks at its `checkAt`. */
+  join(probe: LivenessProbe<any>): void {
+    this.members.push(probe);
+  }
+
+  /** @internal `probe` is done. */
+  leave(probe: LivenessProbe<any>): void {
+    const i = this.members.indexOf(probe);
+    if (i >= 0) {
+      this.members[i] = this.members[this.members.length - 1]!;
+      this.members.pop();
+    }
+    if (this.members.length === 0) this.clear();
+  }
+
+  /** @internal A member wants a check at `at`. */
+  want(at: number): void {
+    if (this.running || at >= this.dueAt) return;
+    this.arm(at);
+  }
+
+  /** Stop every member's checks (the node is closing). */
+  clear(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.spent = undefined;
+    this.dueAt = Infinity;
+  }
+
+  private arm(at: number): void {
+    const spent = this.timer ?? this.spent;
+    this.timer?.cancel();
+    this.spent = undefined;
+    this.dueAt = at;
+    this.timer = this.clock.setTimeoutReusing(spent, this.onTimer, Math.max(0, at - this.clock.now()));
+  }
+
+  private readonly onTimer = (): void => {
+    this.spent = this.timer;
+    this.timer = undefined;
+    this.dueAt = Infinity;
+    const now = this.clock.now();
+    const members = this.members;
+    // Checks re-arm through want(): collected after the loop instead. A check may stop its
+    // probe (dead), which leaves the list: walk it backwards.
+    this.running = true;
+    try {
+      for (let i = members.length - 1; i >= 0; i--) {
+        const p = members[i];
+        if (p !== undefined && p.checkAt <= now) p.runCheck();
+      }
+    } finally {
+      this.running = false;
+    }
+    let next = Infinity;
+    for (let i = 0; i < members.length; i++) next = Math.min(next, members[i]!.checkAt);
+    if (next < Infinity) this.arm(next);
+  };
+}
+
+/**
+ * A leaf's watch over one supernode (see module docs): one check, timed for when the next
+ * heartbeat is overdue, an answer timeout ends, or the next refresh probe is due; on its
+ * own timer, or on its node's {@link LivenessWatch}.
+ *
+ * @example
+ * ```ts
+ * const probe = new LivenessProbe(clock, random, link, DEFAULT_LIVENESS, {
+ *   echo: (rttMs, attached) => { if (!attached) reattach(); },
+ *   dead: (reason) => replaceSupernode(reason),
+ * });
+ * probe.start();
+ * // for each echo or heartbeat that arrives on the link:
+ * probe.onEcho(attached, load, area); // or probe.onHeartbeat(load, area)
+ * ```
+ */
 export class LivenessProbe<L extends ProbedLink = ProbedLink> {
   private timer: Timer | undefined;
   /** The timer that last fired, for the clock to reuse at the next arming. */
   private spent: Timer | undefined;
+  /** When the probe now waiting for its echo went (-1: none waits). */
   private sentAt = -1;
   private misses = 0;
   private stopped = false;
-  /** Waiting in the node's {@link ProbeSchedule} for its next tick. */
-  private enrolled = false;
+  private started = false;
+  /** When the next refresh probe is due (it goes at the first check after). */
+  private refreshAt = 0;
+  /** When the last heartbeat arrived (-Infinity: none yet). */
+  private beatAt = -Infinity;
+  /** @internal When the next check is due (Infinity: none). */
+  checkAt = Infinity;
   /** Smoothed round-trip time (ms), once measured. */
   srttMs: number | undefined;
   /** Probes sent (tests, diagnostics). */
   sent = 0;
-  /** What the last echo said: the supernode's load, and its area load (its load when the echo had none); -1 before the first. */
+  /** Heartbeats heard (tests, diagnostics). */
+  heartbeats = 0;
+  /** What the last echo or heartbeat said: the supernode's load, and its area load (its load when it sent none); -1 before the first. */
   load = -1;
   area = -1;
 
@@ -233,41 +330,35 @@ export class LivenessProbe<L extends ProbedLink = ProbedLink> {
     private readonly random: Random,
     /** The link to the supernode. */
     readonly link: L,
-    private readonly o: LivenessOptions,
+    private readonly o: Readonly<LivenessOptions>,
     private readonly events: LivenessEvents<L>,
     initialRttMs?: number,
-    /** The node's schedule (same `periodMs` as `o`); undefined: this probe keeps its own jittered period. */
-    private readonly timetable?: ProbeSchedule,
+    /** The node's watch (one timer for all its probes); undefined: a timer of its own. */
+    private readonly watch?: LivenessWatch,
   ) {
-    if (timetable !== undefined && timetable.periodMs !== o.periodMs) {
-      throw new RangeError(`LivenessProbe: period ${o.periodMs} ms on a schedule of ${timetable.periodMs} ms`);
-    }
     this.srttMs = initialRttMs;
   }
 
-  /** Start probing: the first probe goes at the node's next tick, or without a schedule at a random point of the first period (spreads the load). */
+  /** Start watching: the first probe goes at a random point of the first period (spreads the load, measures the RTT). */
   start(): void {
-    if (this.stopped || this.enrolled || this.timer !== undefined) return;
-    if (this.timetable !== undefined) this.waitForPeriod();
-    else this.schedule(this.random.float() * this.o.periodMs);
+    if (this.stopped || this.started) return;
+    this.started = true;
+    this.watch?.join(this);
+    this.refreshAt = this.clock.now() + this.random.float() * this.o.periodMs;
+    this.arm(this.refreshAt - this.clock.now());
   }
 
   /** Stop for good (detached, closed). */
   stop(): void {
+    if (!this.stopped && this.started) this.watch?.leave(this);
     this.stopped = true;
+    this.checkAt = Infinity;
     this.timer?.cancel();
     this.timer = undefined;
     this.spent = undefined;
   }
 
-  /** @internal The schedule's tick: send the next probe. */
-  onTick(): void {
-    if (!this.enrolled) return;
-    this.enrolled = false;
-    this.fire();
-  }
-
-  /** An echo arrived on the link. */
+  /** The echo of a probe arrived. */
   onEcho(attached: boolean, load: number, area?: number): void {
     if (this.stopped) return;
     if (this.sentAt >= 0) {
@@ -275,63 +366,93 @@ export class LivenessProbe<L extends ProbedLink = ProbedLink> {
       this.srttMs = this.srttMs === undefined ? rtt : Math.round(0.8 * this.srttMs + 0.2 * rtt);
       this.sentAt = -1;
       this.misses = 0;
-      this.waitForPeriod();
     }
+    this.said(attached, load, area);
+  }
+
+  /** A heartbeat arrived (a probe waiting for its echo keeps waiting: the echo measures the RTT). */
+  onHeartbeat(load: number, area?: number): void {
+    if (this.stopped) return;
+    this.heartbeats++;
+    this.beatAt = this.clock.now();
+    this.said(true, load, area);
+  }
+
+  private said(attached: boolean, load: number, area: number | undefined): void {
     this.load = load;
     this.area = area ?? load;
     this.events.echo(this.srttMs ?? 0, attached, load, area, this);
   }
 
-  /** After an answered probe: the next goes at the node's next tick, or after a jittered period. */
-  private waitForPeriod(): void {
-    const t = this.timetable;
-    if (t === undefined) return this.schedule(this.o.periodMs * (0.95 + 0.1 * this.random.float()));
-    // No timer of our own meanwhile (an answer timeout may still be queued).
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.enrolled = true;
-    t.enroll(this);
-  }
-
-  private timeout(): number {
-    return answerTimeoutMs(this.srttMs, this.o);
-  }
-
-  private schedule(ms: number): void {
-    // A pending timer is cancelled (it stays queued: the clock will not reuse it); a fired one is reused.
+  /** Arm the one timer `ms` from now (a fired timer is reused, a pending one cancelled). */
+  private arm(ms: number): void {
+    const watch = this.watch;
+    if (watch !== undefined) {
+      this.checkAt = this.clock.now() + Math.max(0, ms);
+      return watch.want(this.checkAt);
+    }
     const spent = this.timer ?? this.spent;
     this.timer?.cancel();
     this.spent = undefined;
-    this.timer = this.clock.setTimeoutReusing(spent, this.onTimer, ms);
+    this.timer = this.clock.setTimeoutReusing(spent, this.onTimer, Math.max(0, ms));
   }
 
-  /** One callback for every timer of this probe (a leaf schedules one per probe). */
   private readonly onTimer = (): void => {
     this.spent = this.timer;
     this.timer = undefined;
-    this.fire();
+    this.check();
   };
 
-  private fire(): void {
+  /** @internal The watch's timer: the check due now. */
+  runCheck(): void {
+    this.checkAt = Infinity;
+    this.check();
+  }
+
+  private check(): void {
     if (this.stopped) return;
     if (this.link.isClosed) return this.die('link closed');
+    const o = this.o;
+    const now = this.clock.now();
+    const heard = this.link.lastReceivedAt();
     if (this.sentAt >= 0) {
-      if (this.link.lastReceivedAt() >= this.sentAt) {
-        // No echo, but the supernode sent something since: it is alive.
+      // A probe's answer timeout: anything at all heard since it went means alive.
+      if (heard >= this.sentAt) {
         this.sentAt = -1;
         this.misses = 0;
-        return this.waitForPeriod();
+      } else {
+        if (++this.misses >= o.misses) return this.die(`silent: ${this.misses} checks`);
+        return this.probe();
       }
-      if (++this.misses >= this.o.misses) {
-        return this.die(`${this.misses} probes unanswered`);
-      }
+    } else if (now - heard >= o.periodMs + o.graceMs) {
+      // The heartbeat is late: the first miss. Ask.
+      if (++this.misses >= o.misses) return this.die(`silent: ${this.misses} checks`);
+      return this.probe();
     }
-    this.sentAt = this.clock.now();
+    if (now >= this.refreshAt) return this.probe();
+    this.armNextCheck(now, heard);
+  }
+
+  /**
+   * The next check: when the heartbeat after the last one is late, or (a supernode that
+   * sends none) when the link has been silent that long. Supernodes beat on the clock's
+   * multiples of the period, so a leaf's checks for its supernodes fall together.
+   */
+  private armNextCheck(now: number, heard: number): void {
+    const span = this.o.periodMs + this.o.graceMs;
+    this.arm((this.beatAt + span > now ? this.beatAt : heard) + span - now);
+  }
+
+  private probe(): void {
+    const now = this.clock.now();
+    this.sentAt = now;
+    this.refreshAt = now + this.o.refreshMs * (0.95 + 0.1 * this.random.float());
     this.sent++;
     this.link.send(PROBE);
-    // An echo may arrive within the send (the simulator's instant path): it has cleared
-    // `sentAt` and scheduled the next period, and no answer timeout is needed.
-    if (this.sentAt >= 0 && !this.stopped) this.schedule(this.timeout());
+    if (this.stopped) return;
+    // An echo may arrive within the send (the simulator's instant path): then no answer timeout is needed.
+    if (this.sentAt >= 0) this.arm(answerTimeoutMs(this.srttMs, this.o));
+    else this.armNextCheck(now, this.link.lastReceivedAt());
   }
 
   private die(reason: string): void {

@@ -1,7 +1,7 @@
 /**
  * A running overlay node: bootstrap (seeds, host cache, mDNS, peer exchange), election
  * (always / never / auto with dial-back, score and hysteresis), leaf attachment to 3
- * supernodes kept alive by liveness probes (a dead one is replaced and the presence record
+ * supernodes watched by their heartbeats and liveness probes (a dead one is replaced and the presence record
  * republished within about 5 s; liveness.ts), the DHT directory among supernodes, presence publishing
  * through supernodes, flooded search, and the signal relay for calls.
  *
@@ -60,7 +60,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
 import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
-import { answerTimeoutMs, DEFAULT_LIVENESS, LivenessProbe, type LinkProbe, PROBE_BYTE, encodeEcho, probeChannel, ProbeSchedule } from './liveness.ts';
+import { answerTimeoutMs, DEFAULT_LIVENESS, encodeEcho, encodeHeartbeat, leafSilentMs, nextBeatInMs, LivenessProbe, LivenessWatch, type LinkProbe, type LivenessOptions, PROBE_BYTE, probeChannel } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
   BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
@@ -166,8 +166,8 @@ export class OverlayNode {
   private readonly verifyRecord: (r: PresenceRecord) => { ok: true } | { ok: false; error: string };
   private socket: DatagramSocket | undefined;
   private probeSocket: DatagramSocket | undefined;
-  /** This node's liveness-probe timetable (made at the first probe). */
-  private probeSchedule: ProbeSchedule | undefined;
+  /** Leaves: one timer for the checks of every attached supernode (liveness.ts). */
+  private readonly watch: LivenessWatch;
   private demux: Demux | undefined;
   private links: OverlayLinks | undefined;
   hostCache: HostCache;
@@ -234,6 +234,7 @@ export class OverlayNode {
 
   constructor(components: OverlayComponents, init: OverlayInit) {
     this.c = components;
+    this.watch = new LivenessWatch(components.clock);
     this.o = {
       budgetKbps: 1000, maxSessions: 100, powDifficulty: 18, attachments: 3, keepaliveMs: [15_000, 25_000],
       recordLifetimeMs: 3600_000, maintenanceMs: 30_000, electionMs: 60_000, dhtTimeoutMs: 2000, searchWindowMs: 1500,
@@ -310,6 +311,12 @@ export class OverlayNode {
     this.scheduleKeepalive();
     this.timers.push(clock.setInterval(() => this.maintain(), this.o.maintenanceMs));
     if (this.mode === 'auto') this.timers.push(clock.setInterval(() => void this.electionRound(), this.o.electionMs));
+    // Heartbeats on the multiples of the period (liveness.ts).
+    const period = this.liveness().periodMs;
+    this.timers.push(clock.setTimeout(() => {
+      if (!this.closed) this.timers.push(clock.setInterval(() => this.heartbeat(), period));
+      this.heartbeat();
+    }, nextBeatInMs(clock.now(), this.liveness())));
   }
 
   /** (Re)build the link layer for the current link identity. */
@@ -375,7 +382,7 @@ export class OverlayNode {
       p.rpc.close('node closed');
     }
     this.peers.clear();
-    this.probeSchedule?.clear();
+    this.watch.clear();
     this.links?.close();
     this.table?.close();
     this.demux?.close();
@@ -689,11 +696,37 @@ export class OverlayNode {
     return { signal: ac.signal, done: () => void this.backgroundWork.delete(ac) };
   }
 
-  /** A probe or echo arrived on `p`'s link. */
+  /** Liveness timing (liveness.ts) with this node's options. */
+  private liveness(): LivenessOptions {
+    return {
+      ...DEFAULT_LIVENESS,
+      ...(this.o.probeMs !== undefined ? { periodMs: this.o.probeMs } : {}),
+      ...(this.o.probeMisses !== undefined ? { misses: this.o.probeMisses } : {}),
+    };
+  }
+
+  /** Supernodes: a heartbeat to every attached leaf heard from lately (liveness.ts). */
+  private heartbeat(): void {
+    if (this.role !== 'supernode' || this.closed) return;
+    const now = this.c.clock.now();
+    const silent = leafSilentMs(this.liveness());
+    let beat: Uint8Array | undefined;
+    for (const p of this.peers.values()) {
+      if (!p.attachedHere || p.link.isClosed || now - p.link.lastReceivedAt() > silent) continue;
+      beat ??= encodeHeartbeat(this.loadPct(), this.areaLoadPct());
+      p.link.send(beat);
+    }
+  }
+
+  /** A probe, echo or heartbeat arrived on `p`'s link. */
   private onLinkProbe(p: PeerState, m: LinkProbe): void {
     if (this.closed) return;
     if (m.type === 'echo') {
       p.probe?.onEcho(m.attached, m.load, m.area);
+      return;
+    }
+    if (m.type === 'heartbeat') {
+      p.probe?.onHeartbeat(m.load, m.area);
       return;
     }
     // Echo at most 10 per second per peer: an echo is no bigger than the probe.
@@ -705,14 +738,7 @@ export class OverlayNode {
 
   private startProbe(p: PeerState): void {
     this.stopProbe(p);
-    const periodMs = this.o.probeMs ?? DEFAULT_LIVENESS.periodMs;
-    // One timetable for all of this node's probes: one wake-up a period (liveness.ts).
-    this.probeSchedule ??= new ProbeSchedule(this.c.clock, this.c.random, periodMs);
-    const probe = new LivenessProbe(this.c.clock, this.c.random, p.link, {
-      ...DEFAULT_LIVENESS,
-      periodMs,
-      ...(this.o.probeMisses !== undefined ? { misses: this.o.probeMisses } : {}),
-    }, {
+    const probe = new LivenessProbe(this.c.clock, this.c.random, p.link, this.liveness(), {
       echo: (rttMs, attached, load, area) => {
         p.rttMs = rttMs;
         p.load = load;
@@ -724,7 +750,7 @@ export class OverlayNode {
         this.log.info({ supernode: p.link.peerId.slice(0, 8), reason }, 'supernode silent');
         this.detachFrom(p, `supernode silent: ${reason}`);
       },
-    }, p.rttMs, this.probeSchedule);
+    }, p.rttMs, this.watch);
     p.probe = probe;
     probe.start();
   }

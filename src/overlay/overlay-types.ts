@@ -103,11 +103,12 @@ export interface OverlayInit {
    */
   keepaliveMs?: [number, number];
   /**
-   * Leaves: liveness probe period per attached supernode (default 2.5 s). A dead
-   * supernode is noticed within about `probeMs` + `probeMisses` × 0.35-1 s (liveness.ts).
+   * Liveness period (default 2.5 s): a supernode heartbeats each attached leaf this often,
+   * and a leaf probes a supernode it has not heard from for this long and 250 ms. A dead
+   * supernode is noticed within `probeMs` + 0.25 s + (`probeMisses` - 1) × 0.35-0.7 s (liveness.ts).
    */
   probeMs?: number;
-  /** Leaves: unanswered probes in a row that make a supernode dead (default 3). */
+  /** Leaves: silent checks in a row (the late heartbeat, then unanswered probes) that make a supernode dead (default 3). */
   probeMisses?: number;
   /** Presence record lifetime (default 1 h; republished at half). */
   recordLifetimeMs?: number;

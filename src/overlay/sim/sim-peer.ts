@@ -8,16 +8,17 @@
  *
  * Roles:
  * - **supernode**: a DHT member. Bootstraps from seeds and its host cache, answers DHT
- *   requests, serves leaves (attach with peer exchange, publish, lookup), echoes their
- *   liveness probes with its load and area load, and every maintenance round sweeps idle
- *   links and expired records and re-stores records due for replication.
+ *   requests, serves leaves (attach with peer exchange, publish, lookup), sends its leaves
+ *   a heartbeat every 2.5 s and echoes their liveness probes, both with its load and area
+ *   load, and every maintenance round sweeps idle links and expired records and re-stores
+ *   records due for replication.
  * - **leaf**: attaches to `attachments` supernodes: it asks two more than it needs at
  *   once and keeps the least loaded of those that accept (the load their answers report;
  *   distinct /24s come from the host cache's diversity), detaching from the others;
  *   publishes its signed record through `publishVia` of them, republishes at half-life
- *   or when its supernodes change, probes each supernode every 2.5 s (liveness.ts, as
- *   OverlayNode: one-byte probes, three-byte echoes, which also keep its NAT bindings open)
- *   and replaces one that misses three probes or says it forgot us; every 15-25 s it
+ *   or when its supernodes change, watches each supernode's heartbeats (liveness.ts, as
+ *   OverlayNode: a one-byte probe when one is late, and every 15 s to keep its NAT bindings
+ *   open) and replaces one that stays silent or says it forgot us; every 15-25 s it
  *   re-attaches if short and republishes when due. Lookups go to its supernodes in turn until one
  *   finds a record. A supernode that refuses it (full) names others, tried next; one
  *   moving it (sim-election.ts) names others, tried first.
@@ -43,7 +44,7 @@ import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
-import { echoArea, echoAttached, echoLoad, encodeEchoInto, isProbe, type LivenessEvents, LivenessProbe, packedEcho, PROBE_BYTE, ProbeSchedule } from '../liveness.ts';
+import { echoArea, echoAttached, echoIsHeartbeat, echoLoad, encodeEchoInto, encodeHeartbeatInto, isProbe, leafSilentMs, nextBeatInMs, type LivenessEvents, LivenessProbe, LivenessWatch, packedEcho, PROBE_BYTE } from '../liveness.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
@@ -106,6 +107,8 @@ const LEAF_PROBE_EVENTS: LivenessEvents<SimLink> = {
 
 /** The buffer every simulated supernode encodes its echoes into (see onLinkPayload). */
 const ECHO_SCRATCH = new Uint8Array(3);
+/** The buffer every simulated supernode encodes its heartbeats into (see heartbeat). */
+const HEARTBEAT_SCRATCH = new Uint8Array(3);
 
 /** A supernode's own load and its estimate of its area's, in percent. */
 export interface SupernodeLoad {
@@ -138,11 +141,14 @@ export class SimPeer implements PayloadSink {
   private closed = false;
   private timer: Timer | undefined;
   // supernode state
+  /** The heartbeat timer (liveness.ts: one wake-up a period for all leaves). */
+  private heartbeatTimer: Timer | undefined;
   private table: RoutingTable | undefined;
   private store: RecordStore | undefined;
   private service: DhtService | undefined;
   private dht: Dht | undefined;
-  private leaves = new Set<number>();
+  /** Attached leaves, by node index, with their links. */
+  private leaves = new Map<number, SimLink>();
   /** Supernode: the loads other supernodes reported in their DHT answers. */
   private area: AreaLoad | undefined;
   // leaf state
@@ -151,10 +157,10 @@ export class SimPeer implements PayloadSink {
   private record: PresenceRecord | undefined;
   private publishing = false;
   private republishWanted = false;
-  /** Leaf: the liveness probe of each attached supernode (it also keeps what the supernode last reported: attach answer, then echoes). */
+  /** Leaf: the liveness probe of each attached supernode (it also keeps what the supernode last reported: attach answer, then echoes and heartbeats). */
   private readonly probes = new Map<number, LivenessProbe<SimLink>>();
-  /** This node's probe timetable (liveness.ts: one wake-up a period for all supernodes). */
-  private readonly probeSchedule: ProbeSchedule;
+  /** Leaf: one timer for the probes' checks (liveness.ts). */
+  private readonly watch: LivenessWatch;
   /** RPC handlers shared by all of this node's links, by role (see rpcOf). */
   private leafTable: RpcHandlers | undefined;
   private servingTable: RpcHandlers | undefined;
@@ -180,7 +186,7 @@ export class SimPeer implements PayloadSink {
   ) {
     const { clock, config } = world;
     this.startedAt = clock.now();
-    this.probeSchedule = new ProbeSchedule(clock, random, config.liveness.periodMs);
+    this.watch = new LivenessWatch(clock);
     this.hostCache = hostCache ?? new HostCache({ clock });
     const socket = host.bindSync({ port: SIM_PORT });
     this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, post: world.post, instantKeepalives: config.instantKeepalives });
@@ -234,7 +240,7 @@ export class SimPeer implements PayloadSink {
    * told, with the supernodes closest to it in our table, and stops counting here.
    */
   shedLeaves(n: number): void {
-    const leaves = [...this.leaves];
+    const leaves = [...this.leaves.keys()];
     for (let i = 0; i < n && leaves.length > 0; i++) {
       const j = this.random.int(leaves.length);
       const peer = leaves[j]!;
@@ -322,9 +328,10 @@ export class SimPeer implements PayloadSink {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
+    this.heartbeatTimer?.cancel();
     for (const p of this.probes.values()) p.stop();
     this.probes.clear();
-    this.probeSchedule.clear();
+    this.watch.clear();
     this.ac.abort(new Error('node closed'));
     this.links.close();
     this.table?.close();
@@ -442,7 +449,10 @@ export class SimPeer implements PayloadSink {
     // The state is on the link (not on `user`): one object fewer to fetch per probe.
     if (!isProbe(payload)) {
       const echo = packedEcho(payload);
-      if (echo >= 0) link.probe?.onEcho(echoAttached(echo), echoLoad(echo), echoArea(echo));
+      const probe = link.probe;
+      if (echo < 0 || probe === undefined) return;
+      if (echoIsHeartbeat(echo)) probe.onHeartbeat(echoLoad(echo), echoArea(echo));
+      else probe.onEcho(echoAttached(echo), echoLoad(echo), echoArea(echo));
       return;
     }
     if (!this.isSupernode) return;
@@ -474,6 +484,25 @@ export class SimPeer implements PayloadSink {
     // As OverlayNode: STORE 20/s, burst 200 per peer (a supernode stores for all its leaves).
     this.service = new DhtService({ self, table: this.table, store: this.store, clock, rates: { store: { ratePerSec: 20, burst: 200 } } });
     this.dht = new Dht({ self, table: this.table, store: this.store, rpc, clock, verifyContact: verify, verifyRecord: records.verify, k: config.k, timeoutMs: config.dhtTimeoutMs });
+    // Heartbeats on the multiples of the period (liveness.ts).
+    this.heartbeatTimer = clock.setTimeout(() => {
+      if (this.closed) return;
+      this.heartbeatTimer = clock.setInterval(() => this.heartbeat(), config.liveness.periodMs);
+      this.heartbeat();
+    }, nextBeatInMs(clock.now(), config.liveness));
+  }
+
+  /** Send every attached leaf heard from lately its heartbeat (liveness.ts). */
+  private heartbeat(): void {
+    if (this.closed || this.leaves.size === 0) return;
+    const now = this.world.clock.now();
+    const silent = leafSilentMs(this.world.config.liveness);
+    const load = this.loadPct();
+    // One buffer for every heartbeat: SimLinks copies it into the DATA packet.
+    const beat = encodeHeartbeatInto(HEARTBEAT_SCRATCH, load, this.area?.estimate(load) ?? load);
+    for (const link of this.leaves.values()) {
+      if (!link.closed && now - link.lastReceived <= silent) link.send(beat);
+    }
   }
 
   /** The link to the node holding `to`'s key (the handshake checks it is that node). */
@@ -523,7 +552,7 @@ export class SimPeer implements PayloadSink {
     t.handle(SimAttach, (_p, ctx) => {
       const peer = SimPeer.linkOf(ctx).peer;
       const accepted = !this.closed && this.leaves.size < this.world.config.maxLeaves;
-      if (accepted) this.leaves.add(peer);
+      if (accepted) this.leaves.set(peer, SimPeer.linkOf(ctx));
       const peers = this.table!.closest(this.senderOf(ctx).id, ATTACH_MAX_PEERS).map(contactToWire);
       const { load, area } = this.load;
       return { accepted, peers, load: Math.round(load), area: Math.round(area) };
@@ -563,7 +592,7 @@ export class SimPeer implements PayloadSink {
     t.handle(DhtFindValue, ({ key }, ctx) => ({ type: 'value' as const, records: [], contacts: fake(nodeIdFromHex(key), this.senderOf(ctx)) }));
     t.handle(DhtStore, () => ({ type: 'stored' as const, status: 'stored' as const }));
     t.handle(SimAttach, (_p, ctx) => {
-      this.leaves.add(SimPeer.linkOf(ctx).peer);
+      this.leaves.set(SimPeer.linkOf(ctx).peer, SimPeer.linkOf(ctx));
       const sender = this.senderOf(ctx);
       return { accepted: true, peers: fake(sender.id, sender).slice(0, ATTACH_MAX_PEERS), load: 0, area: 0 };
     });
@@ -783,7 +812,7 @@ export class SimPeer implements PayloadSink {
    */
   private startProbe(peer: number, link: SimLink, reported: SupernodeLoad): void {
     this.probes.get(peer)?.stop();
-    const probe = new LivenessProbe(this.world.clock, this.random, link, this.world.config.liveness, LEAF_PROBE_EVENTS, undefined, this.probeSchedule);
+    const probe = new LivenessProbe(this.world.clock, this.random, link, this.world.config.liveness, LEAF_PROBE_EVENTS, undefined, this.watch);
     probe.load = reported.load;
     probe.area = reported.area;
     this.probes.set(peer, probe);
