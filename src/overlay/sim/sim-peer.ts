@@ -44,7 +44,8 @@ import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
-import { echoArea, echoAttached, echoIsHeartbeat, echoLoad, encodeEchoInto, encodeHeartbeatInto, isProbe, leafSilentMs, nextBeatInMs, type LivenessEvents, LivenessProbe, LivenessWatch, packedEcho, PROBE_BYTE } from '../liveness.ts';
+import { echoArea, echoAttached, echoIsHeartbeat, echoLoad, encodeEchoInto, isProbe, type LivenessEvents, LivenessProbe, LivenessWatch, packedEcho, PROBE_BYTE } from '../liveness.ts';
+import type { HeartbeatBatch, HeartbeatSource } from './sim-heartbeats.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
@@ -107,8 +108,6 @@ const LEAF_PROBE_EVENTS: LivenessEvents<SimLink> = {
 
 /** The buffer every simulated supernode encodes its echoes into (see onLinkPayload). */
 const ECHO_SCRATCH = new Uint8Array(3);
-/** The buffer every simulated supernode encodes its heartbeats into (see heartbeat). */
-const HEARTBEAT_SCRATCH = new Uint8Array(3);
 
 /** A supernode's own load and its estimate of its area's, in percent. */
 export interface SupernodeLoad {
@@ -130,7 +129,7 @@ export interface WarmStart {
 }
 
 /** See module docs. */
-export class SimPeer implements PayloadSink {
+export class SimPeer implements PayloadSink, HeartbeatSource {
   readonly links: SimLinks;
   readonly hostCache: HostCache;
   readonly startedAt: number;
@@ -141,8 +140,6 @@ export class SimPeer implements PayloadSink {
   private closed = false;
   private timer: Timer | undefined;
   // supernode state
-  /** The heartbeat timer (liveness.ts: one wake-up a period for all leaves). */
-  private heartbeatTimer: Timer | undefined;
   private table: RoutingTable | undefined;
   private store: RecordStore | undefined;
   private service: DhtService | undefined;
@@ -328,7 +325,7 @@ export class SimPeer implements PayloadSink {
     if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
-    this.heartbeatTimer?.cancel();
+    if (this.isSupernode) this.world.heartbeats.delete(this);
     for (const p of this.probes.values()) p.stop();
     this.probes.clear();
     this.watch.clear();
@@ -484,25 +481,21 @@ export class SimPeer implements PayloadSink {
     // As OverlayNode: STORE 20/s, burst 200 per peer (a supernode stores for all its leaves).
     this.service = new DhtService({ self, table: this.table, store: this.store, clock, rates: { store: { ratePerSec: 20, burst: 200 } } });
     this.dht = new Dht({ self, table: this.table, store: this.store, rpc, clock, verifyContact: verify, verifyRecord: records.verify, k: config.k, timeoutMs: config.dhtTimeoutMs });
-    // Heartbeats on the multiples of the period (liveness.ts).
-    this.heartbeatTimer = clock.setTimeout(() => {
-      if (this.closed) return;
-      this.heartbeatTimer = clock.setInterval(() => this.heartbeat(), config.liveness.periodMs);
-      this.heartbeat();
-    }, nextBeatInMs(clock.now(), config.liveness));
+    // Heartbeats on the multiples of the period, with every supernode of the share (sim-heartbeats.ts).
+    this.world.heartbeats.add(this);
   }
 
-  /** Send every attached leaf heard from lately its heartbeat (liveness.ts). */
-  private heartbeat(): void {
+  /**
+   * @internal This instant's heartbeats (liveness.ts): one to each attached leaf, with our
+   * load and area load. The batch sends them to the leaves heard from lately.
+   */
+  collectHeartbeats(batch: HeartbeatBatch): void {
     if (this.closed || this.leaves.size === 0) return;
-    const now = this.world.clock.now();
-    const silent = leafSilentMs(this.world.config.liveness);
     const load = this.loadPct();
-    // One buffer for every heartbeat: SimLinks copies it into the DATA packet.
-    const beat = encodeHeartbeatInto(HEARTBEAT_SCRATCH, load, this.area?.estimate(load) ?? load);
-    for (const link of this.leaves.values()) {
-      if (!link.closed && now - link.lastReceived <= silent) link.send(beat);
-    }
+    const pct = (x: number) => Math.max(0, Math.min(100, Math.round(x)));
+    const loadPct = pct(load);
+    const areaPct = pct(this.area?.estimate(load) ?? load);
+    this.leaves.forEach((link, leaf) => batch.add(leaf, link, loadPct, areaPct));
   }
 
   /** The link to the node holding `to`'s key (the handshake checks it is that node). */

@@ -17,6 +17,7 @@ import { type LinkDirectory, POST_NOTE, SimPostOffice } from './sim-links.ts';
 import { SimWireCheck } from './sim-endpoint.ts';
 import { MemoVerifier } from './memo-verifier.ts';
 import { DEFAULT_LIVENESS, type LivenessOptions } from '../liveness.ts';
+import { SimHeartbeats } from './sim-heartbeats.ts';
 import { nativeIdentityFromSeed, nativeSigner, type SimIdentity } from './native-ed25519.ts';
 import type { WireMessage } from '../../wire/messages.ts';
 
@@ -129,6 +130,8 @@ export class SimWorld implements LinkDirectory {
   readonly records: MemoVerifier;
   /** Parcels in flight (sim-links.ts). */
   readonly post: SimPostOffice;
+  /** The supernodes' heartbeats of this share, sent together (sim-heartbeats.ts). */
+  readonly heartbeats: SimHeartbeats;
   /** This share's number and the number of shares (0 of 1 unless the simulation is split). */
   readonly shareIndex: number;
   readonly shareCount: number;
@@ -157,6 +160,7 @@ export class SimWorld implements LinkDirectory {
     registry: MessageRegistry,
   ) {
     this.registry = registry;
+    this.heartbeats = new SimHeartbeats(clock, config.liveness);
     this.shareIndex = net.shareIndex;
     this.shareCount = net.shareCount;
     this.post = new SimPostOffice(undefined, this.shareCount === 1 ? undefined : {
