@@ -60,6 +60,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
 import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
+import { byLoadAboveFloor } from './attach-choice.ts';
 import { answerTimeoutMs, DEFAULT_LIVENESS, encodeEcho, encodeHeartbeat, leafSilentMs, nextBeatInMs, LivenessProbe, LivenessWatch, type LinkProbe, type LivenessOptions, PROBE_BYTE, probeChannel } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
@@ -1205,11 +1206,12 @@ export class OverlayNode {
   /**
    * Of the supernodes that accepted us in one round, keep the least loaded (by the load
    * their answers report: the power of choices, so leaves even out the load as they
-   * come and few need moving later) and detach from the others, and from any that
-   * answers after the round.
+   * come and few need moving later; loads below attach-choice.ts's floor count as one, so
+   * a supernode claiming to be idle gains nothing) and detach from the others, and from
+   * any that answers after the round.
    */
   private keepLeastLoaded(offers: AttachOffer[]): void {
-    offers.sort((a, b) => a.load - b.load);
+    offers.sort(byLoadAboveFloor);
     for (const { p, rtt, load, area } of offers) {
       if (p.attachedTo || p.link.isClosed) continue;
       if (this.attachedCount() >= this.o.attachments || this.role !== 'leaf' || this.closed) {
