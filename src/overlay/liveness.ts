@@ -198,6 +198,12 @@ export interface LivenessEvents<L extends ProbedLink = ProbedLink> {
 /** What a {@link LivenessProbe} needs of its link (an {@link OverlayLink}, or the simulator's). */
 export type ProbedLink = Pick<OverlayLink, 'isClosed' | 'lastReceivedAt' | 'send'>;
 
+/** What a {@link LivenessWatch} needs of a member: when its next check is due, and the check. */
+export interface WatchedCheck {
+  readonly checkAt: number;
+  runCheck(): void;
+}
+
 /**
  * One timer for all of a node's {@link LivenessProbe}s: it fires at the earliest check any
  * of them wants and runs the checks then due. Supernodes beat on the multiples of the
@@ -210,7 +216,7 @@ export type ProbedLink = Pick<OverlayLink, 'isClosed' | 'lastReceivedAt' | 'send
  * ```
  */
 export class LivenessWatch {
-  private readonly members: LivenessProbe<any>[] = [];
+  private readonly members: WatchedCheck[] = [];
   private timer: Timer | undefined;
   private spent: Timer | undefined;
   /** When the timer fires (Infinity: not armed). */
@@ -225,12 +231,12 @@ export class LivenessWatch {
   }
 
   /** @internal `probe` checks at its `checkAt`. */
-  join(probe: LivenessProbe<any>): void {
+  join(probe: WatchedCheck): void {
     this.members.push(probe);
   }
 
   /** @internal `probe` is done. */
-  leave(probe: LivenessProbe<any>): void {
+  leave(probe: WatchedCheck): void {
     const i = this.members.indexOf(probe);
     if (i >= 0) {
       this.members[i] = this.members[this.members.length - 1]!;
@@ -276,11 +282,12 @@ export class LivenessWatch {
         if (p !== undefined && p.checkAt <= now) p.runCheck();
       }
     } finally {
+      // Re-armed even if a check's handler threw: the other members go on.
       this.running = false;
+      let next = Infinity;
+      for (let i = 0; i < members.length; i++) next = Math.min(next, members[i]!.checkAt);
+      if (next < Infinity) this.arm(next);
     }
-    let next = Infinity;
-    for (let i = 0; i < members.length; i++) next = Math.min(next, members[i]!.checkAt);
-    if (next < Infinity) this.arm(next);
   };
 }
 
