@@ -237,11 +237,19 @@ s('a leaf does not attach to a supernode whose ID lacks the proof of work, where
   await w.closeAll();
 });
 
-s('leaves keep the least loaded of the supernodes that accept them: 6 one-attachment leaves over 3 supernodes end 2, 2, 2', async () => {
+s('leaves keep the least loaded of the supernodes that accept them: a busy one (above the load floor) is passed over', async () => {
   const w = new OverlayWorld(23);
-  const sn = await alwaysSupernodes(w, [10, 10, 10]);
+  const sn = await alwaysSupernodes(w, [4, 10, 10]);
   const all = sn.map((x) => ({ host: x.ip, port: PORT }));
-  // Each leaf asks all three (one needed + two spare tries) and detaches from the two it does not keep.
+  // Three leaves that know only the first supernode: it serves 3 of 4 (75%, busy).
+  for (let i = 0; i < 3; i++) {
+    const leaf = w.add({ name: `first${i}`, seeds: [all[0]!], attachments: 1 });
+    await w.run(leaf.node.start());
+    await w.advance(2000);
+  }
+  assert.equal(sn.map((x) => x.node.snapshot().leaves), [3, 0, 0]);
+  // Leaves that ask all three (one needed + two spare tries) keep one that is not busy
+  // (at 50% or less, answer order decides: attach-choice.ts) and detach from the others.
   for (let i = 0; i < 6; i++) {
     const leaf = w.add({ name: `even${i}`, seeds: all, attachments: 1 });
     await w.run(leaf.node.start());
@@ -250,7 +258,8 @@ s('leaves keep the least loaded of the supernodes that accept them: 6 one-attach
   }
   await w.advance(5000);
   const loads = sn.map((x) => x.node.snapshot().leaves);
-  assert.equal(loads, [2, 2, 2], `leaves per supernode: ${loads}`);
+  assert.equal(loads[0], 3, `leaves per supernode: ${loads}`);
+  assert.is(loads[1]! + loads[2]!, 6, `leaves per supernode: ${loads}`);
   await w.closeAll();
 });
 
