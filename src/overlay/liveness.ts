@@ -53,7 +53,8 @@ export const HEARTBEAT_BYTE = 0x52;
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
 
-const pct = (x: number) => Math.max(0, Math.min(100, Math.round(x)));
+/** A load as the wire carries it: a whole percent from 0 to 100. */
+export const pct = (x: number): number => Math.max(0, Math.min(100, Math.round(x)));
 
 /** The echo a supernode sends back. */
 export function encodeEcho(attached: boolean, loadPct: number, areaLoadPct: number): Uint8Array {

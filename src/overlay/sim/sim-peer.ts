@@ -44,7 +44,7 @@ import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
-import { echoArea, echoAttached, echoIsHeartbeat, echoLoad, encodeEchoInto, isProbe, type LivenessEvents, LivenessProbe, LivenessWatch, packedEcho, PROBE_BYTE } from '../liveness.ts';
+import { echoArea, echoAttached, echoIsHeartbeat, echoLoad, encodeEchoInto, isProbe, type LivenessEvents, LivenessProbe, LivenessWatch, packedEcho, pct, PROBE_BYTE } from '../liveness.ts';
 import type { HeartbeatBatch, HeartbeatSource } from './sim-heartbeats.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
@@ -492,7 +492,6 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
   collectHeartbeats(batch: HeartbeatBatch): void {
     if (this.closed || this.leaves.size === 0) return;
     const load = this.loadPct();
-    const pct = (x: number) => Math.max(0, Math.min(100, Math.round(x)));
     const loadPct = pct(load);
     const areaPct = pct(this.area?.estimate(load) ?? load);
     this.leaves.forEach((link, leaf) => batch.add(leaf, link, loadPct, areaPct));
