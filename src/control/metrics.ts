@@ -70,6 +70,7 @@ const OVERLAY_COUNTERS: Partial<Record<keyof OverlayCounters, [string, string]>>
   dialbacks: ['dialbacks', 'Reachability dial-backs answered'],
   leavesAccepted: ['leaves_accepted', 'Leaves accepted for attachment (supernode)'],
   leavesRefused: ['leaves_refused', 'Leaves refused for attachment (supernode)'],
+  supernodesDistrusted: ['supernodes_distrusted', 'Supernodes dropped because they could not find our own fresh record (leaf)'],
 };
 
 const CALL_STATES = ['dialing', 'ringing', 'active', 'on-hold', 'ended'] as const;

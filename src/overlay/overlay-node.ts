@@ -55,6 +55,7 @@ import { RouteCache } from './route-cache.ts';
 import { hedged } from './hedged.ts';
 import { presenceVerifier, signPresence } from './presence-signing.ts';
 import { RecordStore } from './record-store.ts';
+import { DISTRUST_MS, HoldList, holdsOwnRecord, MAX_DISTRUSTED } from './record-check.ts';
 import { RoutingTable } from './routing-table.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
@@ -101,6 +102,8 @@ interface PeerState {
   suspectUntil: number;
   /** Supernodes: the DHT publish of this leaf's record under way. */
   storing: Promise<void> | undefined;
+  /** Leaves: this supernode found our own record since we attached (record-check.ts). */
+  verified: boolean;
 }
 
 interface SearchResult {
@@ -212,8 +215,11 @@ export class OverlayNode {
   private publishAgain = false;
   private publishedAt = 0;
   private republishWanted = false;
-  /** Supernodes we found dead lately (ID -> clock ms): not candidates for {@link DEAD_HOLD_MS}. */
-  private readonly recentlyDead = new Map<string, number>();
+  /**
+   * Leaf: supernodes that are not candidates for a while: found dead or moved us lately
+   * (for {@link DEAD_HOLD_MS}), or could not find our own record (record-check.ts).
+   */
+  private readonly heldOut = new HoldList<string>(MAX_DISTRUSTED);
   /** Leaf: supernodes a supernode that moved us named, tried first at the next attach round. */
   private moveHints: { id: string; address: Address }[] = [];
   /** Recipients' supernodes from recent lookups (signals of one call look up once). */
@@ -230,7 +236,7 @@ export class OverlayNode {
   private readonly eventHub = new TypedEvents<OverlayEvents>((err) => this.log.debug({ err: String(err) }, 'event handler failed'));
   readonly counters: OverlayCounters = {
     attaches: 0, attachFailures: 0, reattaches: 0, publishes: 0, lookups: 0, searches: 0, signalsSent: 0, signalsRelayed: 0,
-    signalsDelivered: 0, signalsRefused: 0, promotions: 0, demotions: 0, dialbacks: 0, leavesAccepted: 0, leavesRefused: 0,
+    signalsDelivered: 0, signalsRefused: 0, promotions: 0, demotions: 0, dialbacks: 0, leavesAccepted: 0, leavesRefused: 0, supernodesDistrusted: 0,
   };
 
   constructor(components: OverlayComponents, init: OverlayInit) {
@@ -670,7 +676,7 @@ export class OverlayNode {
     const rpc = new RpcPeer(endpoint, { clock, random, defaults: { timeoutMs: 5000 } });
     const p: PeerState = {
       link, rpc, endpoint, hello: undefined, role: undefined, pow: undefined, contact: undefined, user: undefined, device: undefined,
-      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, area: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity, suspectUntil: 0, storing: undefined,
+      dhtServed: false, attachedTo: false, attachedHere: false, rttMs: undefined, load: undefined, area: undefined, lastPing: 0, probe: undefined, lastEcho: -Infinity, suspectUntil: 0, storing: undefined, verified: false,
     };
     this.peers.set(link.peerId, p);
     link.onClose((reason) => this.dropped(p, reason));
@@ -775,7 +781,7 @@ export class OverlayNode {
     this.counters.reattaches++;
     if (failed) {
       this.hostCache.recordFailure(p.link.peerId);
-      this.recentlyDead.set(p.link.peerId, this.c.clock.now());
+      this.heldOut.hold(p.link.peerId, this.c.clock.now() + DEAD_HOLD_MS);
     }
     this.lastDetach = { supernode: p.link.peerId, reason, at: this.c.clock.now() };
     this.emit('detached', { supernode: p.link.peerId, reason, count: this.attachedCount() });
@@ -1007,7 +1013,7 @@ export class OverlayNode {
       // The supernodes it named are tried first; it stays in the host cache (a good
       // supernode, only busy now) but is not asked again at once.
       this.moveHints = this.verifiedPeers(m.peers);
-      this.recentlyDead.set(link.peerId, this.c.clock.now());
+      this.heldOut.hold(link.peerId, this.c.clock.now() + DEAD_HOLD_MS);
       this.detachFrom(p, `moved: ${m.reason}`, false);
     });
   }
@@ -1111,7 +1117,7 @@ export class OverlayNode {
   private hasSpareSupernode(): boolean {
     const now = this.c.clock.now();
     const busy = new Set(this.attachedPeers().map((p) => p.link.peerId));
-    return this.hostCache.best(30).some((e) => e.id !== this.id && !busy.has(e.id) && !(now - (this.recentlyDead.get(e.id) ?? -Infinity) <= DEAD_HOLD_MS));
+    return this.hostCache.best(30).some((e) => e.id !== this.id && !busy.has(e.id) && !this.heldOut.isHeld(e.id, now));
   }
 
   /** Supernode candidates: host cache first (best, diverse), then the seeds (hailed). */
@@ -1120,12 +1126,8 @@ export class OverlayNode {
     const seen = new Set<string>([this.id, ...tried]);
     for (const p of this.attachedPeers()) seen.add(p.link.peerId);
     const now = this.c.clock.now();
-    for (const [id, at] of this.recentlyDead) {
-      if (now - at > DEAD_HOLD_MS) this.recentlyDead.delete(id);
-      else seen.add(id);
-    }
     for (const e of this.hostCache.best(30)) {
-      if (seen.has(e.id)) continue;
+      if (seen.has(e.id) || this.heldOut.isHeld(e.id, now)) continue;
       seen.add(e.id);
       out.push({ id: e.id, address: e.address });
     }
@@ -1137,7 +1139,7 @@ export class OverlayNode {
       for (const s of fresh) tried.add(formatAddress(isSeedWithId(s) ? s.address : s));
       const hailed = await Promise.all(fresh.map(async (s) => isSeedWithId(s) ? s : { id: await this.hail(s), address: s }));
       for (const s of hailed) {
-        if (!s.id || seen.has(s.id)) continue;
+        if (!s.id || seen.has(s.id) || this.heldOut.isHeld(s.id, now)) continue;
         seen.add(s.id);
         out.push({ id: s.id, address: s.address });
       }
@@ -1171,7 +1173,7 @@ export class OverlayNode {
       list.sort((a, b) => Number(have.has(networkPrefix(a.address.host))) - Number(have.has(networkPrefix(b.address.host))));
       // A supernode that moved us named others: those first.
       const now = this.c.clock.now();
-      const named = this.moveHints.splice(0).filter((c) => !tried.has(c.id) && !this.peers.get(c.id)?.attachedTo && !(now - (this.recentlyDead.get(c.id) ?? -Infinity) <= DEAD_HOLD_MS));
+      const named = this.moveHints.splice(0).filter((c) => !tried.has(c.id) && !this.peers.get(c.id)?.attachedTo && !this.heldOut.isHeld(c.id, now));
       const rest = list.filter((c) => !named.some((x) => x.id === c.id));
       const tries = [...named, ...rest].slice(0, want - this.attachedCount() + 2);
       for (const c of tries) tried.add(c.id);
@@ -1219,6 +1221,7 @@ export class OverlayNode {
         continue;
       }
       p.attachedTo = true;
+      p.verified = false;
       p.rttMs = rtt;
       p.load = load;
       p.area = area;
@@ -1388,17 +1391,64 @@ export class OverlayNode {
     }
     const found: PresenceRecord[] = [];
     let hops = -1;
-    for (const p of this.attachedPeers()) {
-      try {
-        const a = await p.rpc.request(OvLookup, { key: toHex(key) }, { timeoutMs: 10_000, initialRtoMs: 1500, signal });
-        hops = a.hops + 1;
-        for (const r of a.records as PresenceRecord[]) if (this.verifyRecord(r).ok) found.push(r);
-        if (found.length > 0) break;
-      } catch {
-        // next supernode
+    const asked = new Set<PeerState>();
+    for (let round = 0; round < 2 && found.length === 0 && !this.closed; round++) {
+      const empty: PeerState[] = [];
+      for (const p of this.attachedPeers()) {
+        if (asked.has(p)) continue;
+        asked.add(p);
+        try {
+          const a = await p.rpc.request(OvLookup, { key: toHex(key) }, { timeoutMs: 10_000, initialRtoMs: 1500, signal });
+          hops = a.hops + 1;
+          for (const r of a.records as PresenceRecord[]) if (this.verifyRecord(r).ok) found.push(r);
+          if (found.length > 0) break;
+          empty.push(p);
+        } catch {
+          // next supernode
+        }
       }
+      // None found it: one we have not verified may be dropping our lookups. Those that
+      // cannot find our own record are replaced (record-check.ts), and the new ones asked.
+      if (found.length > 0 || empty.length === 0 || (await this.checkRecord(empty, signal)) === 0) break;
+      const wait = new AbortController();
+      await Promise.race([this.attach(), this.c.clock.sleep(10_000, wait.signal).catch(() => {})]);
+      wait.abort();
+      signal?.throwIfAborted();
     }
     return { records: newestPerPublisher(found), hops };
+  }
+
+  /**
+   * Ask each of `supernodes` (attached, not yet verified) to find our own record as last
+   * published; discredit those that answer without it: detach, and hold them out of our
+   * candidates for {@link DISTRUST_MS} (record-check.ts). Resolves to the number discredited.
+   */
+  private async checkRecord(supernodes: readonly PeerState[], signal?: AbortSignal): Promise<number> {
+    const record = this.record;
+    if (!record || !this.o.name || this.role !== 'leaf') return 0;
+    const key = toHex(nameKey(this.o.name));
+    let discredited = 0;
+    await Promise.all(supernodes.filter((p) => p.attachedTo && !p.verified).map(async (p) => {
+      let found: boolean;
+      try {
+        const a = await p.rpc.request(OvLookup, { key }, { timeoutMs: 10_000, initialRtoMs: 1500, signal });
+        found = holdsOwnRecord((a.records as PresenceRecord[]).filter((r) => this.verifyRecord(r).ok), record.nodeId, record.seq);
+      } catch {
+        return; // silent: liveness decides
+      }
+      if (this.closed || !p.attachedTo) return;
+      if (found) {
+        p.verified = true;
+        return;
+      }
+      discredited++;
+      this.counters.supernodesDistrusted++;
+      this.heldOut.hold(p.link.peerId, this.c.clock.now() + DISTRUST_MS);
+      this.log.warn({ supernode: p.link.peerId.slice(0, 8) }, 'supernode cannot find our own record: dropped');
+      p.rpc.request(OvDetach, null, { timeoutMs: 3000 }).catch(() => {});
+      this.detachFrom(p, 'supernode cannot find our own record');
+    }));
+    return discredited;
   }
 
   // --- supernode: DHT, maintenance, search ---------------------------------------

@@ -161,6 +161,8 @@ export interface OverlayCounters {
   dialbacks: number;
   leavesAccepted: number;
   leavesRefused: number;
+  /** Leaf: supernodes that answered a lookup of our own fresh record without it (record-check.ts), dropped and held out. */
+  supernodesDistrusted: number;
 }
 
 /** A view of the node for status displays and tests. */

@@ -50,6 +50,7 @@ import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
 import { RecordStore } from '../record-store.ts';
+import { DISTRUST_MS, HoldList, holdsOwnRecord, MAX_DISTRUSTED } from '../record-check.ts';
 import { RoutingTable } from '../routing-table.ts';
 import { type PayloadSink, type SimLink, SimLinks } from './sim-links.ts';
 import { ATTACH_MAX_PEERS, SimAttach, SimDetach, SimLookup, SimMove, SimPublish } from './sim-methods.ts';
@@ -167,6 +168,10 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
   missingAttachments = 0;
   /** Leaf: supernodes a supernode that moved us named, tried first at the next attach. */
   private moveHints: Contact[] = [];
+  /** Leaf: attached supernodes that found our record (record-check.ts); not asked again while attached (made at the first). */
+  private verified: Set<number> | undefined;
+  /** Leaf: supernodes that failed a record check, held out of the candidates (made at the first). */
+  private distrusted: HoldList<number> | undefined;
   private readonly ac = new AbortController();
   /** Set by {@link startWarm} until the first record is placed. */
   private warm: WarmStart | undefined;
@@ -345,26 +350,28 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
       const r = await this.dht.findRecords(key);
       return { records: r.records, hops: r.hops, latencyMs: this.world.clock.now() - t0 };
     }
-    const failed = new Set<number>();
+    const asked = new Set<number>();
     let last: SimLookupResult = { records: [], hops: 0, latencyMs: 0 };
     for (let round = 0; round < 2 && !this.closed; round++) {
-      let answered = false;
+      const empty: number[] = [];
       for (const sn of [...this.attached]) {
         const link = this.links.get(sn);
-        if (!link || failed.has(sn) || this.closed) continue;
+        if (!link || asked.has(sn) || this.closed) continue;
+        asked.add(sn);
         try {
           const a = await this.rpcOf(link).request(SimLookup, { key: toHex(key) }, { timeoutMs: 5000, initialRtoMs: 1500 });
-          answered = true;
           last = { records: a.records as PresenceRecord[], hops: a.hops, latencyMs: this.world.clock.now() - t0 };
           if (a.records.length > 0) return last;
+          empty.push(sn);
         } catch {
-          failed.add(sn);
           this.suspect(sn);
         }
       }
-      if (answered) break;
-      // Every supernode we asked is silent: wait (up to 10 s) for a new one, then ask again.
-      for (let i = 0; i < 20 && !this.closed && !this.attached.some((sn) => !failed.has(sn)); i++) await this.world.clock.sleep(500);
+      // None found it: one we have not verified may be dropping our lookups. Those that
+      // cannot find our own record are replaced, and the new ones asked.
+      if (empty.length > 0 && (!this.record || (await this.checkRecord(this.record.seq, empty)) === 0)) break;
+      // Wait (up to 10 s) for a supernode we have not asked, then ask again.
+      for (let i = 0; i < 20 && !this.closed && !this.attached.some((sn) => !asked.has(sn)); i++) await this.world.clock.sleep(500);
     }
     return { ...last, latencyMs: this.world.clock.now() - t0 };
   }
@@ -695,7 +702,7 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
     const redirects: Contact[] = [];
     const fresh = (c: Contact) => {
       const i = this.world.indexOfId(c.id);
-      return i !== undefined && !tried.has(i) && !this.attached.includes(i) && i !== this.spec.index;
+      return i !== undefined && !tried.has(i) && !this.attached.includes(i) && i !== this.spec.index && !this.distrusted?.isHeld(i, this.world.clock.now());
     };
     try {
       for (let round = 0; round < 4 && this.attached.length < want && !this.closed; round++) {
@@ -816,6 +823,7 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
   private lostSupernode(peer: number): void {
     this.probes.get(peer)?.stop();
     this.probes.delete(peer);
+    this.verified?.delete(peer);
     this.attached = this.attached.filter((p) => p !== peer);
     this.hostCache.recordFailure(toHex(this.world.specs[peer]!.identity.idBytes));
     // Republish when fewer than half of the supernodes the record lists are still ours
@@ -854,6 +862,38 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
     } finally {
       this.publishing = false;
     }
+  }
+
+  /**
+   * Ask each of `supernodes` still attached and not yet verified to find our record at
+   * `seq` or newer; discredit those that answer without it (record-check.ts). Resolves to
+   * the number discredited.
+   */
+  private async checkRecord(seq: number, supernodes: readonly number[]): Promise<number> {
+    const key = toHex(nameKey(this.spec.name));
+    const own = toHex(this.spec.identity.idBytes);
+    let discredited = 0;
+    await Promise.all(supernodes.filter((sn) => !this.verified?.has(sn) && this.attached.includes(sn)).map(async (sn) => {
+      const link = this.links.get(sn);
+      if (!link) return;
+      let found: boolean;
+      try {
+        const a = await this.rpcOf(link).request(SimLookup, { key }, { timeoutMs: 5000, initialRtoMs: 1500 });
+        found = holdsOwnRecord(a.records as PresenceRecord[], own, seq);
+      } catch {
+        return; // silent: liveness decides
+      }
+      if (this.closed || !this.attached.includes(sn)) return;
+      if (found) {
+        (this.verified ??= new Set()).add(sn);
+        return;
+      }
+      (this.distrusted ??= new HoldList(MAX_DISTRUSTED)).hold(sn, this.world.clock.now() + DISTRUST_MS);
+      discredited++;
+      this.lostSupernode(sn);
+      void this.rpcOf(link).request(SimDetach, null, { timeoutMs: 3000 }).catch(() => {}).finally(() => link.close('record check failed'));
+    }));
+    return discredited;
   }
 
   /** The leaf's round (every 15-25 s): liveness is the probes' job; re-attach if short, republish when due. */

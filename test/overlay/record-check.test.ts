@@ -1,0 +1,91 @@
+/**
+ * Record checks (record-check.ts): the hold list, the own-record test, and an OverlayNode
+ * leaf on SimNet that drops the supernode that cannot find its record and finds the name
+ * through another.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { HoldList, holdsOwnRecord } from '../../src/overlay/record-check.ts';
+import type { PresenceRecord } from '../../src/overlay/presence-record.ts';
+import { OverlayWorld, PORT, type WorldNode } from './overlay-world.ts';
+
+const s = suite('record checks');
+
+const rec = (nodeId: string, seq: number) => ({ nodeId, seq }) as PresenceRecord;
+
+s('holdsOwnRecord: our record at that seq or newer, not an older one or someone else\'s', () => {
+  assert.ok(holdsOwnRecord([rec('b', 9), rec('a', 5)], 'a', 5));
+  assert.ok(holdsOwnRecord([rec('a', 7)], 'a', 5), 'a newer one (another device of ours) counts');
+  assert.not.ok(holdsOwnRecord([rec('a', 4)], 'a', 5), 'an older one is a replay');
+  assert.not.ok(holdsOwnRecord([rec('b', 5)], 'a', 5));
+  assert.not.ok(holdsOwnRecord([], 'a', 5));
+});
+
+s('HoldList: holds until the time given, extends but never shortens, and drops the hold that ends first when full', () => {
+  const h = new HoldList<string>(2);
+  h.hold('a', 100);
+  assert.ok(h.isHeld('a', 99));
+  assert.not.ok(h.isHeld('a', 100), 'over at its time');
+  assert.is(h.size, 0, 'an ended hold is forgotten when asked about');
+  h.hold('a', 100);
+  h.hold('a', 50);
+  assert.ok(h.isHeld('a', 60), 'an earlier time does not shorten a hold');
+  h.hold('a', 300);
+  assert.ok(h.isHeld('a', 200), 'a later time extends it');
+  h.hold('b', 150);
+  h.hold('c', 400);
+  assert.is(h.size, 2);
+  assert.not.ok(h.isHeld('b', 0), 'full: the hold ending first (b) went');
+  assert.ok(h.isHeld('a', 0) && h.isHeld('c', 0));
+});
+
+async function supernodes(w: OverlayWorld, n: number): Promise<WorldNode[]> {
+  const first = w.add({ role: 'always' });
+  const out = [first];
+  for (let i = 1; i < n; i++) out.push(w.add({ role: 'always', seeds: [{ host: first.ip, port: PORT }] }));
+  await w.run(first.node.start());
+  await w.run(Promise.all(out.slice(1).map((x) => x.node.start())));
+  return out;
+}
+
+s('a leaf whose supernode drops lookups: the miss makes it check, it drops that supernode (held out), and finds the name through another', async () => {
+  const w = new OverlayWorld(41);
+  const honest = await supernodes(w, 3);
+  // A supernode that takes records but answers every lookup with nothing.
+  const dropper = w.add({ role: 'always', seeds: [{ host: honest[0]!.ip, port: PORT }] });
+  await w.run(dropper.node.start());
+  (dropper.node as unknown as { dht: { findRecords: () => Promise<unknown> } }).dht.findRecords = () => Promise.resolve({ records: [], hops: 0, rpcs: 0 });
+
+  const bob = w.add({ name: 'bob', seeds: [{ host: honest[1]!.ip, port: PORT }] });
+  await w.run(bob.node.start());
+  // Alice knows only the dropper and keeps one supernode: it is hers.
+  const alice = w.add({ name: 'alice', seeds: [{ host: dropper.ip, port: PORT }], attachments: 1 });
+  await w.run(alice.node.start());
+  await w.advance(5000);
+  assert.equal(alice.node.snapshot().supernodes.map((x) => x.id), [dropper.node.id]);
+  assert.ok(alice.node.snapshot().published, 'alice published through it');
+
+  const found = await w.run(alice.node.lookup('bob'));
+  assert.is(found[0]?.publicKey, bob.identity.publicKeyHex, 'found through the replacement');
+  const snap = alice.node.snapshot();
+  assert.is(snap.counters.supernodesDistrusted, 1);
+  assert.is(snap.supernodes.length, 1);
+  assert.ok(honest.some((h) => h.node.id === snap.supernodes[0]!.id), 'attached to an honest supernode');
+  assert.match(snap.lastDetach?.reason ?? '', /cannot find our own record/);
+
+  // A miss through an honest supernode (no such name) verifies it: nothing is dropped.
+  const now = snap.supernodes[0]!.id;
+  assert.equal(await w.run(alice.node.lookup('nobody')), []);
+  assert.is(alice.node.snapshot().counters.supernodesDistrusted, 1);
+  assert.equal(alice.node.snapshot().supernodes.map((x) => x.id), [now]);
+
+  // The dropper stays out of her candidates, even when it is the only supernode left
+  // (and well after the short hold of a supernode found dead).
+  await w.advance(20_000);
+  for (const h of honest) await w.run(w.crash(h));
+  await w.advance(60_000);
+  assert.equal(alice.node.snapshot().supernodes, [], 'not attached to the dropper');
+  await w.closeAll();
+});
+
+s.run();
