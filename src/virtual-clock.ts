@@ -55,7 +55,7 @@ export const SMALL_EPOCH = 2 ** 29;
  * of loading an entry object per comparison (with tens of thousands of timers, those
  * loads were most of the clock's cost).
  */
-class TimerHeap {
+class TimerHeap implements TimerQueue {
   private items: Entry[] = [];
   private ats = new Float64Array(1024);
   private seqs = new Float64Array(1024);
@@ -136,12 +136,98 @@ class TimerHeap {
   }
 }
 
+/** The queue of a {@link VirtualClock}: entries come out in (at, seq) order. */
+interface TimerQueue {
+  readonly size: number;
+  peek(): Entry | undefined;
+  pop(): Entry | undefined;
+  push(e: Entry): void;
+}
+
+/** Milliseconds a {@link TimerWheel} holds in its slots (a power of two). */
+const WHEEL_SLOTS = 8192;
+const WHEEL_MASK = WHEEL_SLOTS - 1;
+
+/**
+ * The queue of a clock of whole milliseconds: a slot per millisecond for the next
+ * {@link WHEEL_SLOTS} ms from a cursor, and a {@link TimerHeap} for everything else.
+ * Entries of one millisecond arrive in seq order (seq grows with every scheduling), so a
+ * slot is a FIFO and a push or pop is O(1) for the near timers that make up most of a
+ * simulation (datagrams in flight, liveness checks); the heap keeps the far ones and any
+ * that land behind the cursor, and every peek takes the earlier of the slot's head and
+ * the heap's top, so the order is exactly the heap's.
+ */
+class TimerWheel implements TimerQueue {
+  private readonly slots: Entry[][] = Array.from({ length: WHEEL_SLOTS }, () => []);
+  private readonly far = new TimerHeap();
+  /** The millisecond of the slot being read; slots from here hold [cursor, cursor + WHEEL_SLOTS). */
+  private cursor = 0;
+  /** Entries of the cursor's slot already taken. */
+  private head = 0;
+  /** Entries in the slots not yet taken. */
+  private near = 0;
+
+  get size(): number {
+    return this.near + this.far.size;
+  }
+
+  push(e: Entry): void {
+    const at = e.at;
+    if (this.near === 0 && at > this.cursor) this.moveCursor(at);
+    if (at >= this.cursor && at < this.cursor + WHEEL_SLOTS) {
+      const slot = this.slots[at & WHEEL_MASK]!;
+      if (slot.length === 0 || slot[0]!.at === at) {
+        slot.push(e);
+        this.near++;
+        return;
+      }
+    }
+    this.far.push(e);
+  }
+
+  peek(): Entry | undefined {
+    const w = this.nearHead();
+    const h = this.far.peek();
+    if (w === undefined) return h;
+    if (h === undefined) return w;
+    return h.at < w.at || (h.at === w.at && h.seq < w.seq) ? h : w;
+  }
+
+  pop(): Entry | undefined {
+    const e = this.peek();
+    if (e === undefined) return undefined;
+    if (e === this.nearHead()) {
+      this.head++;
+      this.near--;
+    } else {
+      this.far.pop();
+    }
+    return e;
+  }
+
+  /** The first untaken entry in the slots (the cursor moves to its millisecond). */
+  private nearHead(): Entry | undefined {
+    if (this.near === 0) return undefined;
+    for (;;) {
+      const slot = this.slots[this.cursor & WHEEL_MASK]!;
+      if (this.head < slot.length) return slot[this.head];
+      this.moveCursor(this.cursor + 1);
+    }
+  }
+
+  /** Leave the cursor's slot (all of it taken) for millisecond `at`. */
+  private moveCursor(at: number): void {
+    this.slots[this.cursor & WHEEL_MASK]!.length = 0;
+    this.head = 0;
+    this.cursor = at;
+  }
+}
 
 /** Virtual time; see module docs. */
 export class VirtualClock implements Clock {
   private t: number;
   private seq = 0;
-  private heap = new TimerHeap();
+  private heap: TimerQueue;
   private live = 0;
   private readonly batchMs: number;
   private readonly wholeMs: boolean;
@@ -161,6 +247,7 @@ export class VirtualClock implements Clock {
     this.t = start;
     this.batchMs = options.batchMs ?? 0;
     this.wholeMs = options.wholeMs ?? false;
+    this.heap = this.wholeMs ? new TimerWheel() : new TimerHeap();
     if (!(this.batchMs >= 0)) throw new RangeError(`batchMs must be >= 0, got ${options.batchMs}`);
     if (this.wholeMs && !Number.isInteger(start)) throw new RangeError(`a clock of whole milliseconds starts at a whole number, got ${start}`);
   }

@@ -190,5 +190,53 @@ clock('setTimeoutReusing takes back a fired timer, never one still queued or an 
   assert.is(other.pending, 0);
 });
 
+clock('wholeMs: the slot wheel fires in exactly the heap\'s order (near, far, zero, behind the cursor, cancelled, intervals, reused)', () => {
+  // The same random program on a clock of whole milliseconds (slot wheel) and an exact
+  // one (heap), with whole delays: the firing order must be the same.
+  for (let run = 0; run < 20; run++) {
+    const logs = [SMALL_EPOCH, VIRTUAL_EPOCH].map((start, k) => {
+      const c = new VirtualClock(start, k === 0 ? { wholeMs: true } : {});
+      const r = new SeededRandom(1000 + run);
+      const log: string[] = [];
+      const timers: ReturnType<VirtualClock['setTimeout']>[] = [];
+      let id = 0;
+      const delay = () => {
+        const x = r.float();
+        // Zero, near (within the wheel), just past the wheel's span, and far.
+        return x < 0.1 ? 0 : x < 0.7 ? r.int(300) : x < 0.85 ? 8000 + r.int(400) : r.int(60_000);
+      };
+      const schedule = (depth: number) => {
+        const n = id++;
+        const fire = () => {
+          log.push(`${n}@${c.now() - start}`);
+          if (depth < 3 && r.float() < 0.6) schedule(depth + 1);
+          if (r.float() < 0.1 && timers.length > 0) timers[r.int(timers.length)]!.cancel();
+        };
+        if (r.float() < 0.05) {
+          const t = c.setInterval(() => {
+            fire();
+            if (r.float() < 0.3) t.cancel();
+          }, 1 + r.int(5000));
+          timers.push(t);
+        } else if (r.float() < 0.2 && timers.length > 0) {
+          timers.push(c.setTimeoutReusing(timers[r.int(timers.length)], fire, delay()));
+        } else {
+          timers.push(c.setTimeout(fire, delay()));
+        }
+      };
+      for (let i = 0; i < 200; i++) schedule(0);
+      // Step in uneven strides, scheduling between them (the wheel's cursor may be ahead of the clock).
+      for (let t = 0; t < 120_000; t += 1 + r.int(3000)) {
+        c.runUntilSync(start + t);
+        if (r.float() < 0.5) schedule(0);
+      }
+      c.runUntilSync(start + 10_000_000);
+      return log;
+    });
+    assert.ok(logs[0]!.length > 200, `${logs[0]!.length} fired`);
+    assert.equal(logs[0], logs[1], `run ${run}`);
+  }
+});
+
 clock.run();
 random.run();
