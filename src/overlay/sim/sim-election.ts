@@ -25,7 +25,10 @@ import type { Clock, Timer } from '../../clock.ts';
 import type { Random } from '../../random.ts';
 import type { SimHost } from '../../net/sim.ts';
 import type { HostCache } from '../host-cache.ts';
-import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from '../election.ts';
+import { type AreaView, areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from '../election.ts';
+
+/** The area view of a leaf that cannot be promoted (promotionReason does not read it). */
+const NO_AREA: AreaView = { knownSupernodes: 0, averageLoadPct: undefined, missingAttachments: 0 };
 
 /** Tunables of the simulated election. */
 export interface SimElectionConfig {
@@ -131,7 +134,8 @@ export class SimElection {
         }
       } else {
         const score = electionScore({ reachable: s.isPublic, upstreamKbps: s.uplinkKbps, cpuHeadroom: 1, uptimeMs: now - s.startedAt }, policy);
-        const area = areaViewOf({ attachedIds: n.attachedIds(), cacheEntries: n.hostCache.all(), loads: n.areaLoads, missingAttachments: n.missingAttachments });
+        // Below the threshold there is no reason whatever the area (most leaves: behind NAT): not worth a walk over the host cache.
+        const area = score < policy.threshold ? NO_AREA : areaViewOf({ attachedIds: n.attachedIds(), cacheEntries: n.hostCache.all(), loads: n.areaLoads, missingAttachments: n.missingAttachments });
         const reason = gate.update(promotionReason(score, area, policy), () => this.random.float());
         if (reason) {
           this.counts.promotions++;
