@@ -2,20 +2,23 @@
  * Record checks: a leaf's defence against supernodes that take its presence record and
  * drop it, or drop its lookups (docs/SECURITY.md, "Supernodes that drop records").
  *
- * A while after a publish ({@link RECORD_CHECK_DELAY_MS}, so the DHT stores have landed),
- * the leaf asks each supernode it has not verified yet to look up the leaf's own name.
- * One that finds the record just published (signed by the leaf, that seq or newer) is
- * verified for as long as the leaf stays attached to it and is not asked again. One that
- * answers without it is not serving the leaf: the leaf detaches and holds it out of its
- * candidates for {@link DISTRUST_MS}. One that does not answer is left to liveness.ts.
+ * A leaf asks its supernodes in turn to look up a name. When none finds it, the leaf asks
+ * each of those that answered empty, and that it has not verified yet, to look up the
+ * leaf's own name. One that finds the leaf's record as last published (signed by the
+ * leaf, that seq or newer) is verified for as long as the leaf stays attached to it and
+ * is not asked again. One that answers without it is not serving the leaf: the leaf
+ * detaches and holds it out of its candidates for {@link DISTRUST_MS}, and asks the
+ * replacement. One that does not answer is left to liveness.ts. A record published less
+ * than {@link RECORD_CHECK_DELAY_MS} ago gives no verdict (its stores may still be landing).
  *
- * A leaf whose three supernodes are all attackers was unreachable and could find nobody;
- * the check moves it to others. It costs one lookup per new supernode, not per publish.
+ * A leaf whose three supernodes were all attackers could find nobody; the check moves it
+ * to others. It costs nothing while lookups succeed, and one lookup per unverified
+ * supernode on a miss.
  * @module
  */
 import type { PresenceRecord } from './presence-record.ts';
 
-/** Wait after a publish before checking: long enough for the supernodes' DHT stores to land. */
+/** A record younger than this gives no verdict: long enough for the supernodes' DHT stores to land. */
 export const RECORD_CHECK_DELAY_MS = 5_000;
 /** How long a supernode that failed a record check stays out of a leaf's candidates. */
 export const DISTRUST_MS = 3_600_000;

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HoldList, holdsOwnRecord } from '../../src/overlay/record-check.ts';
+import { HoldList, holdsOwnRecord, RECORD_CHECK_DELAY_MS } from '../../src/overlay/record-check.ts';
 import type { PresenceRecord } from '../../src/overlay/presence-record.ts';
 import { OverlayWorld, PORT, type WorldNode } from './overlay-world.ts';
 
@@ -78,6 +78,16 @@ s('a leaf whose supernode drops lookups: the miss makes it check, it drops that 
   assert.equal(await w.run(alice.node.lookup('nobody')), []);
   assert.is(alice.node.snapshot().counters.supernodesDistrusted, 1);
   assert.equal(alice.node.snapshot().supernodes.map((x) => x.id), [now]);
+
+  // A record just published gives no verdict yet (its stores may still be landing).
+  const carol = w.add({ name: 'carol', seeds: [{ host: dropper.ip, port: PORT }], attachments: 1 });
+  await w.run(carol.node.start());
+  await w.run(carol.node.publish());
+  assert.equal(await w.run(carol.node.lookup('bob')), [], 'through the dropper alone, at once');
+  assert.is(carol.node.snapshot().counters.supernodesDistrusted, 0, 'no verdict on a record younger than the check delay');
+  await w.advance(RECORD_CHECK_DELAY_MS);
+  assert.is((await w.run(carol.node.lookup('bob')))[0]?.publicKey, bob.identity.publicKeyHex, 'once it is older, the check drops the dropper');
+  assert.is(carol.node.snapshot().counters.supernodesDistrusted, 1);
 
   // The dropper stays out of her candidates, even when it is the only supernode left
   // (and well after the short hold of a supernode found dead).

@@ -50,7 +50,7 @@ import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
 import { RecordStore } from '../record-store.ts';
-import { DISTRUST_MS, HoldList, holdsOwnRecord, MAX_DISTRUSTED } from '../record-check.ts';
+import { DISTRUST_MS, HoldList, holdsOwnRecord, MAX_DISTRUSTED, RECORD_CHECK_DELAY_MS } from '../record-check.ts';
 import { RoutingTable } from '../routing-table.ts';
 import { type PayloadSink, type SimLink, SimLinks } from './sim-links.ts';
 import { ATTACH_MAX_PEERS, SimAttach, SimDetach, SimLookup, SimMove, SimPublish } from './sim-methods.ts';
@@ -138,6 +138,8 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
   lookups = 0;
   /** When the node first had its record published (undefined until then). */
   publishedAt: number | undefined;
+  /** Leaf: when its current record was published (or, warm start, issued). */
+  private lastPublishAt = 0;
   private closed = false;
   private timer: Timer | undefined;
   // supernode state
@@ -322,6 +324,7 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
     this.record = record;
     this.republishWanted = false;
     this.publishedAt ??= this.world.clock.now();
+    this.lastPublishAt = warm.issuedAt;
     this.events.published(this);
   }
 
@@ -369,7 +372,7 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
       }
       // None found it: one we have not verified may be dropping our lookups. Those that
       // cannot find our own record are replaced, and the new ones asked.
-      if (empty.length > 0 && (!this.record || (await this.checkRecord(this.record.seq, empty)) === 0)) break;
+      if (empty.length > 0 && (await this.checkRecord(empty)) === 0) break;
       // Wait (up to 10 s) for a supernode we have not asked, then ask again.
       for (let i = 0; i < 20 && !this.closed && !this.attached.some((sn) => !asked.has(sn)); i++) await this.world.clock.sleep(500);
     }
@@ -857,6 +860,7 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
       if (ok && !this.closed) {
         this.record = record;
         this.publishedAt ??= this.world.clock.now();
+        this.lastPublishAt = this.world.clock.now();
         this.events.published(this);
       }
     } finally {
@@ -865,11 +869,15 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
   }
 
   /**
-   * Ask each of `supernodes` still attached and not yet verified to find our record at
-   * `seq` or newer; discredit those that answer without it (record-check.ts). Resolves to
+   * Ask each of `supernodes` still attached and not yet verified to find our record as
+   * last published; discredit those that answer without it (record-check.ts). Resolves to
    * the number discredited.
    */
-  private async checkRecord(seq: number, supernodes: readonly number[]): Promise<number> {
+  private async checkRecord(supernodes: readonly number[]): Promise<number> {
+    const record = this.record;
+    // A record younger than the check delay may not have landed everywhere yet: no verdict on it.
+    if (!record || this.world.clock.now() - this.lastPublishAt < RECORD_CHECK_DELAY_MS) return 0;
+    const seq = record.seq;
     const key = toHex(nameKey(this.spec.name));
     const own = toHex(this.spec.identity.idBytes);
     let discredited = 0;
