@@ -14,19 +14,9 @@ import { OverlayWorld, PORT, type WorldNode } from './overlay-world.ts';
 
 const s = suite('overlay cluster on SimNet');
 
-async function supernodes(w: OverlayWorld, n: number): Promise<WorldNode[]> {
-  const first = w.add({ role: 'always' });
-  const seeds = [{ host: first.ip, port: PORT }];
-  const out = [first];
-  for (let i = 1; i < n; i++) out.push(w.add({ role: 'always', seeds }));
-  await w.run(first.node.start());
-  await w.run(Promise.all(out.slice(1).map((x) => x.node.start())));
-  return out;
-}
-
 s('5 supernodes + 50 leaves behind NATs: attach, lookup, search; a supernode crash loses no record and leaves re-attach', async () => {
   const w = new OverlayWorld(11);
-  const sn = await supernodes(w, 5);
+  const sn = await w.supernodes(5);
   const seeds = [{ host: sn[0]!.ip, port: PORT }, { host: sn[1]!.ip, port: PORT }];
   const leaves: WorldNode[] = [];
   for (let i = 0; i < 50; i++) {
@@ -97,7 +87,7 @@ s('5 supernodes + 50 leaves behind NATs: attach, lookup, search; a supernode cra
 
 s('election: a public, well-provisioned auto node is promoted when supernodes are too few; a NATed one never', async () => {
   const w = new OverlayWorld(21);
-  const [sn] = await supernodes(w, 1);
+  const [sn] = await w.supernodes(1);
   const seeds = [{ host: sn!.ip, port: PORT }];
   const fast = { electionMs: 10_000, election: { fullUptimeMs: 60_000 } };
   const pub = w.add({ role: 'auto', name: 'public', seeds, ...fast });
@@ -130,7 +120,7 @@ s('election: a public, well-provisioned auto node is promoted when supernodes ar
 
 s('demotion with hysteresis: a supernode over --max-sessions moves its leaves, then becomes a leaf', async () => {
   const w = new OverlayWorld(23);
-  const sn = await supernodes(w, 3);
+  const sn = await w.supernodes(3);
   const seeds = [{ host: sn[0]!.ip, port: PORT }];
   const small = w.add({ role: 'auto', seeds, maxSessions: 2, electionMs: 10_000, powDifficulty: 4 });
   // Start as supernode in auto mode through a promotion-like path: make it always first.
@@ -154,7 +144,7 @@ s('demotion with hysteresis: a supernode over --max-sessions moves its leaves, t
 
 s('shedding: a supernode above its shed mark (80% here) moves one leaf to a supernode it names; the leaf still remembers it', async () => {
   const w = new OverlayWorld(29);
-  const sn = await supernodes(w, 3);
+  const sn = await w.supernodes(3);
   // The default mark is 100% (only leaves beyond a shrunken capacity move); 80 makes one leaf too many.
   const busy = w.add({ role: 'auto', seeds: [{ host: sn[0]!.ip, port: PORT }], maxSessions: 5, electionMs: 10_000, powDifficulty: 4, election: { shedAbovePct: 80 } });
   await w.run(busy.node.start());
@@ -177,7 +167,7 @@ s('shedding: a supernode above its shed mark (80% here) moves one leaf to a supe
 
 s('a node whose seeds are all gone joins from its host cache', async () => {
   const w = new OverlayWorld(31);
-  const sn = await supernodes(w, 4);
+  const sn = await w.supernodes(4);
   const seed = sn[0]!;
   const identity = Identity.generate(w.random.fork());
   const first = w.add({ name: 'returning', identity, seeds: [{ host: seed.ip, port: PORT }] });
@@ -200,7 +190,7 @@ s('a node whose seeds are all gone joins from its host cache', async () => {
 
 s('signal relay: leaf -> its supernode -> the callee\'s supernodes -> every device of the callee', async () => {
   const w = new OverlayWorld(41);
-  const sn = await supernodes(w, 3);
+  const sn = await w.supernodes(3);
   const one = { attachments: 1 };
   const alice = w.add({ name: 'alice', seeds: [{ host: sn[0]!.ip, port: PORT }], nat: w.nat('symmetric'), ...one });
   const bob = Identity.generate(w.random.fork());

@@ -59,6 +59,16 @@ export class OverlayWorld {
     return w;
   }
 
+  /** Add and start `n` supernodes (`always`), the others seeded by the first. */
+  async supernodes(n: number): Promise<WorldNode[]> {
+    const first = this.add({ role: 'always' });
+    const out = [first];
+    for (let i = 1; i < n; i++) out.push(this.add({ role: 'always', seeds: [{ host: first.ip, port: PORT }] }));
+    await this.run(first.node.start());
+    await this.run(Promise.all(out.slice(1).map((x) => x.node.start())));
+    return out;
+  }
+
   /** Run `p` while advancing virtual time in steps until it settles (or `maxMs`). */
   async run<T>(p: Promise<T>, maxMs = 120_000, stepMs = 100): Promise<T> {
     let done = false;

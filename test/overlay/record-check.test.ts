@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HoldList, holdsOwnRecord, RECORD_CHECK_DELAY_MS } from '../../src/overlay/record-check.ts';
 import type { PresenceRecord } from '../../src/overlay/presence-record.ts';
-import { OverlayWorld, PORT, type WorldNode } from './overlay-world.ts';
+import { OverlayWorld, PORT } from './overlay-world.ts';
 
 const s = suite('record checks');
 
@@ -39,18 +39,9 @@ s('HoldList: holds until the time given, extends but never shortens, and drops t
   assert.ok(h.isHeld('a', 0) && h.isHeld('c', 0));
 });
 
-async function supernodes(w: OverlayWorld, n: number): Promise<WorldNode[]> {
-  const first = w.add({ role: 'always' });
-  const out = [first];
-  for (let i = 1; i < n; i++) out.push(w.add({ role: 'always', seeds: [{ host: first.ip, port: PORT }] }));
-  await w.run(first.node.start());
-  await w.run(Promise.all(out.slice(1).map((x) => x.node.start())));
-  return out;
-}
-
 s('a leaf whose supernode drops lookups: the miss makes it check, it drops that supernode (held out), and finds the name through another', async () => {
   const w = new OverlayWorld(41);
-  const honest = await supernodes(w, 3);
+  const honest = await w.supernodes(3);
   // A supernode that takes records but answers every lookup with nothing.
   const dropper = w.add({ role: 'always', seeds: [{ host: honest[0]!.ip, port: PORT }] });
   await w.run(dropper.node.start());
