@@ -89,4 +89,28 @@ s('a leaf whose supernode drops lookups: the miss makes it check, it drops that 
   await w.closeAll();
 });
 
+s('a leaf that looks nobody up is checked when it republishes: its own key\'s lookup (the devices check) comes back empty', async () => {
+  const w = new OverlayWorld(43);
+  const honest = await w.supernodes(3);
+  const dropper = w.add({ role: 'always', seeds: [{ host: honest[0]!.ip, port: PORT }] });
+  await w.run(dropper.node.start());
+  (dropper.node as unknown as { dht: { findRecords: () => Promise<unknown> } }).dht.findRecords = () => Promise.resolve({ records: [], hops: 0, rpcs: 0 });
+  const dave = w.add({ name: 'dave', seeds: [{ host: dropper.ip, port: PORT }], attachments: 1 });
+  await w.run(dave.node.start());
+  await w.advance(5000);
+  assert.equal(dave.node.snapshot().supernodes.map((x) => x.id), [dropper.node.id]);
+  // Past the 10 minutes within which a republish skips the devices lookup.
+  await w.advance(11 * 60_000);
+  assert.is(dave.node.snapshot().counters.supernodesDistrusted, 0, 'no lookup yet, no check');
+  await w.run(dave.node.publish());
+  await w.advance(5000);
+  const snap = dave.node.snapshot();
+  assert.is(snap.counters.supernodesDistrusted, 1);
+  assert.ok(snap.supernodes.length === 1 && snap.supernodes[0]!.id !== dropper.node.id, 'moved to an honest supernode');
+  const other = w.add({ name: 'erin', seeds: [{ host: honest[1]!.ip, port: PORT }] });
+  await w.run(other.node.start());
+  assert.is((await w.run(other.node.lookup('dave')))[0]?.publicKey, dave.identity.publicKeyHex);
+  await w.closeAll();
+});
+
 s.run();
