@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HoldList, holdsOwnRecord, RECORD_CHECK_DELAY_MS } from '../../src/overlay/record-check.ts';
 import type { PresenceRecord } from '../../src/overlay/presence-record.ts';
-import { OverlayWorld, PORT } from './overlay-world.ts';
+import { OverlayWorld, PORT, type WorldNode } from './overlay-world.ts';
 
 const s = suite('record checks');
 
@@ -39,13 +39,18 @@ s('HoldList: holds until the time given, extends but never shortens, and drops t
   assert.ok(h.isHeld('a', 0) && h.isHeld('c', 0));
 });
 
-s('a leaf whose supernode drops lookups: the miss makes it check, it drops that supernode (held out), and finds the name through another', async () => {
-  const w = new OverlayWorld(41);
+/** Three honest supernodes and one that takes records but answers every lookup with nothing. */
+async function honestAndDropper(w: OverlayWorld): Promise<{ honest: WorldNode[]; dropper: WorldNode }> {
   const honest = await w.supernodes(3);
-  // A supernode that takes records but answers every lookup with nothing.
   const dropper = w.add({ role: 'always', seeds: [{ host: honest[0]!.ip, port: PORT }] });
   await w.run(dropper.node.start());
   (dropper.node as unknown as { dht: { findRecords: () => Promise<unknown> } }).dht.findRecords = () => Promise.resolve({ records: [], hops: 0, rpcs: 0 });
+  return { honest, dropper };
+}
+
+s('a leaf whose supernode drops lookups: the miss makes it check, it drops that supernode (held out), and finds the name through another', async () => {
+  const w = new OverlayWorld(41);
+  const { honest, dropper } = await honestAndDropper(w);
 
   const bob = w.add({ name: 'bob', seeds: [{ host: honest[1]!.ip, port: PORT }] });
   await w.run(bob.node.start());
@@ -91,10 +96,7 @@ s('a leaf whose supernode drops lookups: the miss makes it check, it drops that 
 
 s('a leaf that looks nobody up is checked when it republishes: its own key\'s lookup (the devices check) comes back empty', async () => {
   const w = new OverlayWorld(43);
-  const honest = await w.supernodes(3);
-  const dropper = w.add({ role: 'always', seeds: [{ host: honest[0]!.ip, port: PORT }] });
-  await w.run(dropper.node.start());
-  (dropper.node as unknown as { dht: { findRecords: () => Promise<unknown> } }).dht.findRecords = () => Promise.resolve({ records: [], hops: 0, rpcs: 0 });
+  const { honest, dropper } = await honestAndDropper(w);
   const dave = w.add({ name: 'dave', seeds: [{ host: dropper.ip, port: PORT }], attachments: 1 });
   await w.run(dave.node.start());
   await w.advance(5000);
