@@ -144,6 +144,11 @@ interface TimerQueue {
   push(e: Entry): void;
 }
 
+/** Whether the heap's top `h` fires before the slots' head `w` (by time, then scheduling order). */
+function farFirst(h: Entry | undefined, w: Entry): boolean {
+  return h !== undefined && (h.at < w.at || (h.at === w.at && h.seq < w.seq));
+}
+
 /** Milliseconds a {@link TimerWheel} holds in its slots (a power of two). */
 const WHEEL_SLOTS = 8192;
 const WHEEL_MASK = WHEEL_SLOTS - 1;
@@ -188,21 +193,15 @@ class TimerWheel implements TimerQueue {
   peek(): Entry | undefined {
     const w = this.nearHead();
     const h = this.far.peek();
-    if (w === undefined) return h;
-    if (h === undefined) return w;
-    return h.at < w.at || (h.at === w.at && h.seq < w.seq) ? h : w;
+    return w !== undefined && !farFirst(h, w) ? w : h;
   }
 
   pop(): Entry | undefined {
-    const e = this.peek();
-    if (e === undefined) return undefined;
-    if (e === this.nearHead()) {
-      this.head++;
-      this.near--;
-    } else {
-      this.far.pop();
-    }
-    return e;
+    const w = this.nearHead();
+    if (w === undefined || farFirst(this.far.peek(), w)) return this.far.pop();
+    this.head++;
+    this.near--;
+    return w;
   }
 
   /** The first untaken entry in the slots (the cursor moves to its millisecond). */

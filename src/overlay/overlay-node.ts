@@ -55,7 +55,7 @@ import { RouteCache } from './route-cache.ts';
 import { hedged } from './hedged.ts';
 import { presenceVerifier, signPresence } from './presence-signing.ts';
 import { RecordStore } from './record-store.ts';
-import { DISTRUST_MS, HoldList, holdsOwnRecord, MAX_DISTRUSTED, RECORD_CHECK_DELAY_MS } from './record-check.ts';
+import { DISTRUST_MS, HoldList, holdsOwnRecord, MAX_DISTRUSTED, oldEnoughToCheck } from './record-check.ts';
 import { RoutingTable } from './routing-table.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { FloodSearch, type SearchMessage } from './search-flood.ts';
@@ -1425,8 +1425,7 @@ export class OverlayNode {
    */
   private async checkRecord(supernodes: readonly PeerState[], signal?: AbortSignal): Promise<number> {
     const record = this.record;
-    // A record younger than the check delay may not have landed everywhere yet: no verdict on it.
-    if (!record || !this.o.name || this.role !== 'leaf' || this.c.clock.now() - this.publishedAt < RECORD_CHECK_DELAY_MS) return 0;
+    if (!record || !this.o.name || this.role !== 'leaf' || !oldEnoughToCheck(this.publishedAt, this.c.clock.now())) return 0;
     const key = toHex(nameKey(this.o.name));
     let discredited = 0;
     await Promise.all(supernodes.filter((p) => p.attachedTo && !p.verified).map(async (p) => {

@@ -25,6 +25,11 @@ export const DISTRUST_MS = 3_600_000;
 /** Most supernodes a leaf holds out at once (the oldest hold goes first). */
 export const MAX_DISTRUSTED = 64;
 
+/** Whether a record published at `publishedAt` is old enough at `now` for a check to judge by ({@link RECORD_CHECK_DELAY_MS}). */
+export function oldEnoughToCheck(publishedAt: number, now: number): boolean {
+  return now - publishedAt >= RECORD_CHECK_DELAY_MS;
+}
+
 /**
  * Whether a lookup's answer holds the record of publisher `nodeId` (hex) at `seq` or
  * newer. The caller has verified the records' signatures.

@@ -50,7 +50,7 @@ import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
 import { signPresence } from '../presence-signing.ts';
 import { RecordStore } from '../record-store.ts';
-import { DISTRUST_MS, HoldList, holdsOwnRecord, MAX_DISTRUSTED, RECORD_CHECK_DELAY_MS } from '../record-check.ts';
+import { DISTRUST_MS, HoldList, holdsOwnRecord, MAX_DISTRUSTED, oldEnoughToCheck } from '../record-check.ts';
 import { RoutingTable } from '../routing-table.ts';
 import { type PayloadSink, type SimLink, SimLinks } from './sim-links.ts';
 import { ATTACH_MAX_PEERS, SimAttach, SimDetach, SimLookup, SimMove, SimPublish } from './sim-methods.ts';
@@ -875,8 +875,7 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
    */
   private async checkRecord(supernodes: readonly number[]): Promise<number> {
     const record = this.record;
-    // A record younger than the check delay may not have landed everywhere yet: no verdict on it.
-    if (!record || this.world.clock.now() - this.lastPublishAt < RECORD_CHECK_DELAY_MS) return 0;
+    if (!record || !oldEnoughToCheck(this.lastPublishAt, this.world.clock.now())) return 0;
     const seq = record.seq;
     const key = toHex(nameKey(this.spec.name));
     const own = toHex(this.spec.identity.idBytes);
