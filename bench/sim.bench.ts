@@ -11,7 +11,9 @@
  * on both, the run time differs), TINCAN_SIM_THREADS (default `1,2`: each run once in one
  * thread and once split over two, `--threads 2`; the split's `wallSeconds` has the one
  * thread's as `ref`, and `ratio` = split / one thread, below 1 is faster; split runs get
- * `--max-semi-space-size=128`, as README recommends for them).
+ * `--max-semi-space-size=128`, as README recommends for them). Every run gets
+ * `--no-allocation-site-pretenuring` (README: V8 would otherwise learn from the converged
+ * start to allocate the run's short-lived objects in the old generation).
  *
  * Reproduce one run from the command line: `tincan sim --nodes 10000 --churn 0.69
  * --duration 3600 --lookups 1000 --scenarios baseline --json`.
@@ -27,11 +29,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HEAP_MB = 16_000;
 
 /**
- * The command that runs `tincan sim ARGS` on `runtime`, with room for 10,000 nodes' heap;
- * a split run (`split`) also gets the larger young generation README recommends for it.
+ * The command that runs `tincan sim ARGS` on `runtime`, with room for 10,000 nodes' heap
+ * and no pretenuring; a split run (`split`) also gets the larger young generation README
+ * recommends for it.
  */
 function simCommand(runtime: string, args: string[], split: boolean): [string, string[]] {
-  const v8 = [`--max-old-space-size=${HEAP_MB}`, ...(split ? ['--max-semi-space-size=128'] : [])];
+  const v8 = [`--max-old-space-size=${HEAP_MB}`, '--no-allocation-site-pretenuring', ...(split ? ['--max-semi-space-size=128'] : [])];
   if (runtime === 'node') return [process.execPath, [...v8, '--import', 'tsx', 'src/main.ts', 'sim', ...args]];
   if (runtime === 'deno') return ['./node_modules/deno/deno', ['run', '--allow-all', `--v8-flags=${v8.join(',')}`, 'src/main.ts', 'sim', ...args]];
   throw new Error(`TINCAN_SIM_RUNTIMES: unknown runtime "${runtime}" (node or deno)`);
