@@ -83,6 +83,9 @@ interface LinkUser {
 
 const PROBE = new Uint8Array([PROBE_BYTE]);
 
+/** Deadline of a leaf's publish (its longest request: 4 s, 8 s, 16 s between sends). */
+const PUBLISH_TIMEOUT_MS = 30_000;
+
 /** A link's RPC peer, if it has one, forgets responses kept past their time. */
 function dropExpiredResponses(link: SimLink): void {
   (link.user as LinkUser | undefined)?.rpc.dropExpiredResponses();
@@ -424,6 +427,10 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
     // through `ctx.peer.tag`.
     const options = (this.rpcOptions ??= {
       clock, random: this.random, executedWindow: 512, responseCacheEntries: 64, defaults: { timeoutMs: this.world.config.dhtTimeoutMs },
+      // Answers are replayed to retransmissions, which end with the longest request here
+      // (a publish): kept that long rather than RpcPeer's 60 s, they leave the young
+      // generation less often (at 10,000 nodes most are the DHT's, whose requests last 2 s).
+      responseCacheTtlMs: PUBLISH_TIMEOUT_MS,
       // Every message comes from this simulator's code: validated only when checking (sim-endpoint.ts).
       validate: wireCheck !== undefined,
       handlers: this.isSupernode ? this.servingHandlers() : this.leafHandlers(),
@@ -850,7 +857,7 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
         const link = this.links.get(sn);
         if (!link) continue;
         try {
-          const a = await this.rpcOf(link).request(SimPublish, { record }, { timeoutMs: 30_000, initialRtoMs: 4000 });
+          const a = await this.rpcOf(link).request(SimPublish, { record }, { timeoutMs: PUBLISH_TIMEOUT_MS, initialRtoMs: 4000 });
           if (a.accepted > 0) ok = true;
         } catch {
           // the next one
