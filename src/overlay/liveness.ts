@@ -199,25 +199,32 @@ export interface LivenessEvents<L extends ProbedLink = ProbedLink> {
 /** What a {@link LivenessProbe} needs of its link (an {@link OverlayLink}, or the simulator's). */
 export type ProbedLink = Pick<OverlayLink, 'isClosed' | 'lastReceivedAt' | 'send'>;
 
-/** What a {@link LivenessWatch} needs of a member: when its next check is due, and the check. */
+/** What a {@link LivenessWatch} needs of a member: its place in the watch, and its check. */
 export interface WatchedCheck {
-  readonly checkAt: number;
+  /** @internal The member's index in its watch (kept by the watch; -1 outside one). */
+  watchSlot: number;
   runCheck(): void;
 }
 
 /**
- * One timer for all of a node's {@link LivenessProbe}s: it fires at the earliest check any
- * of them wants and runs the checks then due. Supernodes beat on the multiples of the
- * period, so a leaf's checks of its supernodes usually fall together: one wake-up a period.
+ * One timer for many {@link LivenessProbe}s: it fires at the earliest check any of them
+ * wants and runs the checks then due. Supernodes beat on the multiples of the period, so a
+ * leaf's checks of its supernodes usually fall together: one wake-up a period. The times
+ * are kept in one typed array beside the members, so a wake-up reads the probes that are
+ * due and no other; a probe whose heartbeat came pushes its check a period on (see
+ * {@link LivenessProbe.onHeartbeat}) and is not visited at all. That lets one watch serve
+ * every leaf of a simulation as cheaply as one node's few probes.
  *
  * @example
  * ```ts
- * const watch = new LivenessWatch(clock);  // one per node
+ * const watch = new LivenessWatch(clock);  // one per node (or one for many)
  * new LivenessProbe(clock, random, link, DEFAULT_LIVENESS, events, undefined, watch).start();
  * ```
  */
 export class LivenessWatch {
   private readonly members: WatchedCheck[] = [];
+  /** When each member's next check is due, by slot (Infinity: none). */
+  private due = new Float64Array(16);
   private timer: Timer | undefined;
   private spent: Timer | undefined;
   /** When the timer fires (Infinity: not armed). */
@@ -231,23 +238,46 @@ export class LivenessWatch {
     return this.members.length;
   }
 
-  /** @internal `probe` checks at its `checkAt`. */
-  join(probe: WatchedCheck): void {
-    this.members.push(probe);
-  }
-
-  /** @internal `probe` is done. */
-  leave(probe: WatchedCheck): void {
-    const i = this.members.indexOf(probe);
-    if (i >= 0) {
-      this.members[i] = this.members[this.members.length - 1]!;
-      this.members.pop();
+  /** @internal `member` checks when it asks ({@link want}). */
+  join(member: WatchedCheck): void {
+    const slot = this.members.length;
+    if (slot === this.due.length) {
+      const due = new Float64Array(slot * 2);
+      due.set(this.due);
+      this.due = due;
     }
-    if (this.members.length === 0) this.clear();
+    this.members.push(member);
+    this.due[slot] = Infinity;
+    member.watchSlot = slot;
   }
 
-  /** @internal A member wants a check at `at`. */
-  want(at: number): void {
+  /** @internal `member` is done. */
+  leave(member: WatchedCheck): void {
+    const members = this.members;
+    const i = member.watchSlot;
+    if (i < 0 || members[i] !== member) return;
+    const last = members.length - 1;
+    const moved = members[last]!;
+    members[i] = moved;
+    this.due[i] = this.due[last]!;
+    moved.watchSlot = i;
+    members.pop();
+    this.due[last] = Infinity;
+    member.watchSlot = -1;
+    if (members.length === 0) this.clear();
+  }
+
+  /** @internal When `member`'s next check is due (Infinity: none, or not a member). */
+  dueOf(member: WatchedCheck): number {
+    const i = member.watchSlot;
+    return i >= 0 && this.members[i] === member ? this.due[i]! : Infinity;
+  }
+
+  /** @internal `member` wants its next check at `at` (replacing the one it wanted). */
+  want(member: WatchedCheck, at: number): void {
+    const i = member.watchSlot;
+    if (i < 0 || this.members[i] !== member) return;
+    this.due[i] = at;
     if (this.running || at >= this.dueAt) return;
     this.arm(at);
   }
@@ -275,18 +305,21 @@ export class LivenessWatch {
     const now = this.clock.now();
     const members = this.members;
     // Checks re-arm through want(): collected after the loop instead. A check may stop its
-    // probe (dead), which leaves the list: walk it backwards.
+    // probe (dead), which moves the last member into its slot: walk backwards, so that the
+    // one moved has been visited already.
     this.running = true;
     try {
       for (let i = members.length - 1; i >= 0; i--) {
-        const p = members[i];
-        if (p !== undefined && p.checkAt <= now) p.runCheck();
+        if (i >= members.length || !(this.due[i]! <= now)) continue;
+        this.due[i] = Infinity;
+        members[i]!.runCheck();
       }
     } finally {
       // Re-armed even if a check's handler threw: the other members go on.
       this.running = false;
+      const due = this.due;
       let next = Infinity;
-      for (let i = 0; i < members.length; i++) next = Math.min(next, members[i]!.checkAt);
+      for (let i = 0; i < members.length; i++) if (due[i]! < next) next = due[i]!;
       if (next < Infinity) this.arm(next);
     }
   };
@@ -321,8 +354,10 @@ export class LivenessProbe<L extends ProbedLink = ProbedLink> {
   private refreshAt = 0;
   /** When the last heartbeat arrived (-Infinity: none yet). */
   private beatAt = -Infinity;
-  /** @internal When the next check is due (Infinity: none). */
-  checkAt = Infinity;
+  /** On its own timer: when the next check is due (Infinity: none). On a watch, the watch keeps it. */
+  private ownCheckAt = Infinity;
+  /** @internal Its index in the watch (see {@link WatchedCheck}). */
+  watchSlot = -1;
   /** Smoothed round-trip time (ms), once measured. */
   srttMs: number | undefined;
   /** Probes sent (tests, diagnostics). */
@@ -360,7 +395,7 @@ export class LivenessProbe<L extends ProbedLink = ProbedLink> {
   stop(): void {
     if (!this.stopped && this.started) this.watch?.leave(this);
     this.stopped = true;
-    this.checkAt = Infinity;
+    this.ownCheckAt = Infinity;
     this.timer?.cancel();
     this.timer = undefined;
     this.spent = undefined;
@@ -378,12 +413,24 @@ export class LivenessProbe<L extends ProbedLink = ProbedLink> {
     this.said(attached, load, area);
   }
 
-  /** A heartbeat arrived (a probe waiting for its echo keeps waiting: the echo measures the RTT). */
+  /**
+   * A heartbeat arrived (a probe waiting for its echo keeps waiting: the echo measures the
+   * RTT). With no probe out, the check now pending could only find this heartbeat and arm
+   * the next one, unless a refresh probe is due by then: so the next is armed here (the
+   * same check at the same time, one step sooner), and a {@link LivenessWatch} skips this
+   * probe at its next wake-up.
+   */
   onHeartbeat(load: number, area?: number): void {
     if (this.stopped) return;
     this.heartbeats++;
-    this.beatAt = this.clock.now();
+    const now = this.clock.now();
+    this.beatAt = now;
+    if (this.started && this.sentAt < 0 && this.pendingCheckAt() < this.refreshAt) this.arm(this.o.periodMs + this.o.graceMs);
     this.said(true, load, area);
+  }
+
+  private pendingCheckAt(): number {
+    return this.watch === undefined ? this.ownCheckAt : this.watch.dueOf(this);
   }
 
   private said(attached: boolean, load: number, area: number | undefined): void {
@@ -395,25 +442,23 @@ export class LivenessProbe<L extends ProbedLink = ProbedLink> {
   /** Arm the one timer `ms` from now (a fired timer is reused, a pending one cancelled). */
   private arm(ms: number): void {
     const watch = this.watch;
-    if (watch !== undefined) {
-      this.checkAt = this.clock.now() + Math.max(0, ms);
-      return watch.want(this.checkAt);
-    }
+    if (watch !== undefined) return watch.want(this, this.clock.now() + Math.max(0, ms));
     const spent = this.timer ?? this.spent;
     this.timer?.cancel();
     this.spent = undefined;
+    this.ownCheckAt = this.clock.now() + Math.max(0, ms);
     this.timer = this.clock.setTimeoutReusing(spent, this.onTimer, Math.max(0, ms));
   }
 
   private readonly onTimer = (): void => {
     this.spent = this.timer;
     this.timer = undefined;
+    this.ownCheckAt = Infinity;
     this.check();
   };
 
-  /** @internal The watch's timer: the check due now. */
+  /** @internal The watch's timer: the check due now (the watch has cleared its time). */
   runCheck(): void {
-    this.checkAt = Infinity;
     this.check();
   }
 

@@ -351,6 +351,66 @@ s('a node\'s checks share one timer: with its supernodes beating together, one w
   assert.is(sends[2]!.length, n2, 'nothing after clear');
 });
 
+s('one watch serves many nodes\' probes: a heartbeat spares the next check, members leave in any order, a silent supernode is still noticed in time', async () => {
+  const clock = new VirtualClock();
+  const watch = new LivenessWatch(clock);
+  const period = DEFAULT_LIVENESS.periodMs;
+  const n = 60;
+  const alive: boolean[] = [];
+  const heard: number[] = [];
+  const reads: number[] = []; // checks made of each probe (a check reads lastReceivedAt)
+  const dead: number[] = [];
+  const probes: LivenessProbe[] = [];
+  for (let i = 0; i < n; i++) {
+    alive[i] = true;
+    heard[i] = -Infinity;
+    reads[i] = 0;
+    dead[i] = -1;
+    const link: ProbedLink = {
+      isClosed: false,
+      lastReceivedAt: () => (reads[i]!++, heard[i]!),
+      send: () => {
+        if (alive[i]) (heard[i] = clock.now()), probes[i]!.onEcho(true, 10, 10);
+      },
+    };
+    probes[i] = new LivenessProbe(clock, new SeededRandom(100 + i), link, DEFAULT_LIVENESS, { echo: () => {}, dead: () => void (dead[i] = clock.now()) }, undefined, watch);
+  }
+  clock.setTimeout(() => {
+    clock.setInterval(() => {
+      for (let i = 0; i < n; i++) if (alive[i] && dead[i] < 0) (heard[i] = clock.now()), probes[i]!.onHeartbeat(10, 10);
+    }, period);
+  }, nextBeatInMs(clock.now()));
+  for (let i = 0; i < n; i++) {
+    probes[i]!.start();
+    await clock.advance(37);
+  }
+  assert.is(watch.size, n);
+  await clock.advance(10_000);
+  // A minute of heartbeats: each probe is checked for its refresh probes (about 4 a minute),
+  // not at every one of the 24 wake-ups.
+  const before = reads.slice();
+  await clock.advance(60_000);
+  for (let i = 0; i < n; i++) {
+    const checks = reads[i]! - before[i]!;
+    assert.ok(checks >= 3 && checks <= 10, `probe ${i}: ${checks} checks in 60 s`);
+  }
+  // Stop every third probe (slots are reused as members leave), silence a few of the others.
+  for (let i = 0; i < n; i += 3) probes[i]!.stop();
+  assert.is(watch.size, n - n / 3);
+  const silent = [1, 2, 29, 58, 59];
+  for (const i of silent) alive[i] = false;
+  const t = clock.now();
+  const stoppedReads = reads.filter((_, i) => i % 3 === 0);
+  await clock.advance(10_000);
+  for (let i = 0; i < n; i++) {
+    if (i % 3 === 0) assert.is(dead[i], -1, `stopped probe ${i} reported nothing`);
+    else if (silent.includes(i)) assert.ok(dead[i]! > t && dead[i]! - heard[i]! <= deadWithinMs(), `probe ${i}: dead ${dead[i]! - heard[i]!} ms after its last heartbeat`);
+    else assert.is(dead[i], -1, `probe ${i} of a live supernode stays`);
+  }
+  assert.equal(reads.filter((_, i) => i % 3 === 0), stoppedReads, 'stopped probes are not checked');
+  assert.is(watch.size, n - n / 3 - silent.length, 'the dead left the watch');
+});
+
 s('the carry path (payload straight to the peer link) gives exactly what delivery through the socket gives', async () => {
   // The same probing world twice: with SimSockets, SimLinks takes SimNet's carry path;
   // behind a plain wrapper it sends with sendNow and receives through the socket handler.

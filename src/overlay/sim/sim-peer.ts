@@ -44,7 +44,7 @@ import { DhtService } from '../dht-service.ts';
 import { Dht, dhtRpc } from '../dht.ts';
 import { DhtFindNode, DhtFindValue, DhtStore, dhtSendOverRpc, registerDhtHandlers } from '../dht-wire.ts';
 import { HostCache } from '../host-cache.ts';
-import { echoArea, echoAttached, echoIsHeartbeat, echoLoad, encodeEchoInto, isProbe, type LivenessEvents, LivenessProbe, LivenessWatch, packedEcho, pct, PROBE_BYTE } from '../liveness.ts';
+import { echoArea, echoAttached, echoIsHeartbeat, echoLoad, encodeEchoInto, isProbe, type LivenessEvents, LivenessProbe, packedEcho, pct, PROBE_BYTE } from '../liveness.ts';
 import type { HeartbeatBatch, HeartbeatSource } from './sim-heartbeats.ts';
 import { compareDistance, idEquals, idKey, nodeIdFromHex, toHex } from '../node-id.ts';
 import { nameKey, type PresenceRecord, republishAt } from '../presence-record.ts';
@@ -163,7 +163,6 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
   /** Leaf: the liveness probe of each attached supernode (it also keeps what the supernode last reported: attach answer, then echoes and heartbeats). */
   private readonly probes = new Map<number, LivenessProbe<SimLink>>();
   /** Leaf: one timer for the probes' checks (liveness.ts). */
-  private readonly watch: LivenessWatch;
   /** RPC handlers shared by all of this node's links, by role (see rpcOf). */
   private leafTable: RpcHandlers | undefined;
   private servingTable: RpcHandlers | undefined;
@@ -193,7 +192,6 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
   ) {
     const { clock, config } = world;
     this.startedAt = clock.now();
-    this.watch = new LivenessWatch(clock);
     this.hostCache = hostCache ?? new HostCache({ clock });
     const socket = host.bindSync({ port: SIM_PORT });
     this.links = new SimLinks({ self: spec.index, socket, clock, directory: world, idleTimeoutMs: config.linkIdleMs, post: world.post, instantKeepalives: config.instantKeepalives });
@@ -339,7 +337,6 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
     if (this.isSupernode) this.world.heartbeats.delete(this);
     for (const p of this.probes.values()) p.stop();
     this.probes.clear();
-    this.watch.clear();
     this.ac.abort(new Error('node closed'));
     this.links.close();
     this.table?.close();
@@ -821,7 +818,7 @@ export class SimPeer implements PayloadSink, HeartbeatSource {
    */
   private startProbe(peer: number, link: SimLink, reported: SupernodeLoad): void {
     this.probes.get(peer)?.stop();
-    const probe = new LivenessProbe(this.world.clock, this.random, link, this.world.config.liveness, LEAF_PROBE_EVENTS, undefined, this.watch);
+    const probe = new LivenessProbe(this.world.clock, this.random, link, this.world.config.liveness, LEAF_PROBE_EVENTS, undefined, this.world.leafWatch);
     probe.load = reported.load;
     probe.area = reported.area;
     this.probes.set(peer, probe);

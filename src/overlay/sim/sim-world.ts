@@ -16,7 +16,7 @@ import { idKey } from '../node-id.ts';
 import { type LinkDirectory, POST_NOTE, SimPostOffice } from './sim-links.ts';
 import { SimWireCheck } from './sim-endpoint.ts';
 import { MemoVerifier } from './memo-verifier.ts';
-import { DEFAULT_LIVENESS, type LivenessOptions } from '../liveness.ts';
+import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from '../liveness.ts';
 import { SimHeartbeats } from './sim-heartbeats.ts';
 import { nativeIdentityFromSeed, nativeSigner, type SimIdentity } from './native-ed25519.ts';
 import type { WireMessage } from '../../wire/messages.ts';
@@ -132,6 +132,8 @@ export class SimWorld implements LinkDirectory {
   readonly post: SimPostOffice;
   /** The supernodes' heartbeats of this share, sent together (sim-heartbeats.ts). */
   readonly heartbeats: SimHeartbeats;
+  /** One watch over every leaf's liveness probes in this share: one wake-up a period for all (liveness.ts). */
+  readonly leafWatch: LivenessWatch;
   /** This share's number and the number of shares (0 of 1 unless the simulation is split). */
   readonly shareIndex: number;
   readonly shareCount: number;
@@ -161,6 +163,7 @@ export class SimWorld implements LinkDirectory {
   ) {
     this.registry = registry;
     this.heartbeats = new SimHeartbeats(clock, config.liveness);
+    this.leafWatch = new LivenessWatch(clock);
     this.shareIndex = net.shareIndex;
     this.shareCount = net.shareCount;
     this.post = new SimPostOffice(undefined, this.shareCount === 1 ? undefined : {
