@@ -26,45 +26,52 @@ export interface HeartbeatSource {
   collectHeartbeats(batch: HeartbeatBatch): void;
 }
 
-/** Entries (and their index bits in a sort key): at most 2^20 heartbeats an instant per share. */
-const INDEX_BITS = 2 ** 20;
+/** At most this many heartbeats an instant per share (beyond any share's size). */
+const MAX_ENTRIES = 2 ** 20;
 
 /** One instant's heartbeats, in the order the sources added them until sorted. */
 export class HeartbeatBatch {
-  /** `leaf × 2^20 + entry`: sorting these orders the entries by leaf (then source order). */
-  private keys = new Float64Array(4096);
+  private leaves = new Int32Array(4096);
   private links: (SimLink | undefined)[] = [];
   private loads = new Uint8Array(4096);
   private areas = new Uint8Array(4096);
   private n = 0;
+  /** Highest leaf index added this instant. */
+  private maxLeaf = 0;
+  /** Counting sort's scratch: entries per leaf, then where each leaf's entries start. */
+  private starts = new Int32Array(1024);
+  /** Entry indices ordered by leaf. */
+  private order = new Int32Array(4096);
 
   /** Heartbeats added so far. */
   get size(): number {
     return this.n;
   }
 
-  /** A heartbeat to leaf `leaf` over `link`, saying `load` and `area` (percent). */
+  /** A heartbeat to leaf `leaf` (a node index) over `link`, saying `load` and `area` (percent). */
   add(leaf: number, link: SimLink, load: number, area: number): void {
     const i = this.n;
-    if (i >= INDEX_BITS) return; // beyond any share's size: dropped rather than misordered
-    if (i === this.keys.length) this.grow();
-    this.keys[i] = leaf * INDEX_BITS + i;
+    if (i >= MAX_ENTRIES) return; // beyond any share's size: dropped rather than kept without bound
+    if (i === this.leaves.length) this.grow();
+    this.leaves[i] = leaf;
     this.links[i] = link;
     this.loads[i] = load;
     this.areas[i] = area;
+    if (leaf > this.maxLeaf) this.maxLeaf = leaf;
     this.n = i + 1;
   }
 
   /**
-   * Send every heartbeat, ordered by leaf, to the links still open that heard from their
-   * leaf within `silentMs` (a supernode does not beat a leaf gone silent; liveness.ts).
+   * Send every heartbeat, ordered by leaf (then in the order added), to the links still
+   * open that heard from their leaf within `silentMs` (a supernode does not beat a leaf
+   * gone silent; liveness.ts).
    */
   sendAll(now: number, silentMs: number, scratch: Uint8Array): number {
     const n = this.n;
-    const keys = this.keys.subarray(0, n).sort();
+    const order = this.sortByLeaf(n);
     let sent = 0;
     for (let k = 0; k < n; k++) {
-      const i = keys[k]! % INDEX_BITS;
+      const i = order[k]!;
       const link = this.links[i]!;
       this.links[i] = undefined;
       if (link.closed || now - link.lastReceived > silentMs) continue;
@@ -72,14 +79,30 @@ export class HeartbeatBatch {
       sent++;
     }
     this.n = 0;
+    this.maxLeaf = 0;
     return sent;
   }
 
+  /** The first `n` entries' indices ordered by leaf, stable (a counting sort: node indices are small). */
+  private sortByLeaf(n: number): Int32Array {
+    const leaves = this.leaves;
+    const buckets = this.maxLeaf + 2;
+    if (this.starts.length < buckets) this.starts = new Int32Array(Math.max(buckets, 2 * this.starts.length));
+    const starts = this.starts;
+    starts.fill(0, 0, buckets);
+    for (let i = 0; i < n; i++) starts[leaves[i]! + 1]!++;
+    for (let b = 1; b < buckets; b++) starts[b]! += starts[b - 1]!;
+    const order = this.order;
+    for (let i = 0; i < n; i++) order[starts[leaves[i]!]!++] = i;
+    return order;
+  }
+
   private grow(): void {
-    const size = this.keys.length * 2;
-    const keys = new Float64Array(size);
-    keys.set(this.keys);
-    this.keys = keys;
+    const size = this.leaves.length * 2;
+    const leaves = new Int32Array(size);
+    leaves.set(this.leaves);
+    this.leaves = leaves;
+    this.order = new Int32Array(size);
     const loads = new Uint8Array(size);
     loads.set(this.loads);
     this.loads = loads;
