@@ -210,10 +210,10 @@ export interface WatchedCheck {
  * One timer for many {@link LivenessProbe}s: it fires at the earliest check any of them
  * wants and runs the checks then due. Supernodes beat on the multiples of the period, so a
  * leaf's checks of its supernodes usually fall together: one wake-up a period. The times
- * are kept in one typed array beside the members, so a wake-up reads the probes that are
- * due and no other; a probe whose heartbeat came pushes its check a period on (see
- * {@link LivenessProbe.onHeartbeat}) and is not visited at all. That lets one watch serve
- * every leaf of a simulation as cheaply as one node's few probes.
+ * are kept in one typed array beside the members, so a wake-up reads that array and only
+ * the probes then due; a probe whose heartbeat came has pushed its check a period on (see
+ * {@link LivenessProbe.onHeartbeat}) and is not touched. That lets one watch serve every
+ * leaf of a simulated share (27,000 probes at 10,000 nodes) with one wake-up a period.
  *
  * @example
  * ```ts
