@@ -179,6 +179,14 @@ export function leafSilentMs(o: Readonly<LivenessOptions> = DEFAULT_LIVENESS): n
   return 2 * o.refreshMs + o.periodMs;
 }
 
+/**
+ * Whether a supernode still heartbeats a leaf it last heard from at `lastHeardAt`: not
+ * once the leaf has been silent for `silentMs` ({@link leafSilentMs}).
+ */
+export function stillBeating(now: number, lastHeardAt: number, silentMs: number): boolean {
+  return now - lastHeardAt <= silentMs;
+}
+
 /** How long to wait for an echo: 3 smoothed RTTs within the bounds (the longest before an RTT is known). */
 export function answerTimeoutMs(srttMs: number | undefined, o: Pick<LivenessOptions, 'minTimeoutMs' | 'maxTimeoutMs'> = DEFAULT_LIVENESS): number {
   const base = srttMs === undefined ? o.maxTimeoutMs : 3 * srttMs;

@@ -62,7 +62,7 @@ import { FloodSearch, type SearchMessage } from './search-flood.ts';
 import { type OverlayLink, type OverlayLinks, sessionLinks } from './links.ts';
 import { areaViewOf, DEFAULT_ELECTION_POLICY, DemotionTracker, type ElectionPolicy, electionScore, leavesToShed, PromotionGate, promotionReason } from './election.ts';
 import { byLoadAboveFloor } from './attach-choice.ts';
-import { answerTimeoutMs, DEFAULT_LIVENESS, encodeEcho, encodeHeartbeat, leafSilentMs, nextBeatInMs, LivenessProbe, LivenessWatch, type LinkProbe, type LivenessOptions, PROBE_BYTE, probeChannel } from './liveness.ts';
+import { answerTimeoutMs, DEFAULT_LIVENESS, encodeEcho, encodeHeartbeat, leafSilentMs, nextBeatInMs, LivenessProbe, LivenessWatch, type LinkProbe, type LivenessOptions, PROBE_BYTE, probeChannel, stillBeating } from './liveness.ts';
 import { encodeDialback, encodeHailAnswer, encodeHailRequest, isProbeByte, parseProbe } from './probes.ts';
 import {
   BW_PROBE_BYTES, MAX_SEALED_BYTES, MAX_SEARCH_RESULTS, OVERLAY_MESSAGES, OvAttach, OvBandwidth, OvDeliver, OvDialback, OvFlood, OvHello,
@@ -719,7 +719,7 @@ export class OverlayNode {
     const silent = leafSilentMs(this.liveness());
     let beat: Uint8Array | undefined;
     for (const p of this.peers.values()) {
-      if (!p.attachedHere || p.link.isClosed || now - p.link.lastReceivedAt() > silent) continue;
+      if (!p.attachedHere || p.link.isClosed || !stillBeating(now, p.link.lastReceivedAt(), silent)) continue;
       beat ??= encodeHeartbeat(this.loadPct(), this.areaLoadPct());
       p.link.send(beat);
     }

@@ -17,7 +17,7 @@
  * @module
  */
 import type { Clock, Timer } from '../../clock.ts';
-import { encodeHeartbeatInto, leafSilentMs, type LivenessOptions, nextBeatInMs } from '../liveness.ts';
+import { encodeHeartbeatInto, leafSilentMs, type LivenessOptions, nextBeatInMs, stillBeating } from '../liveness.ts';
 import type { SimLink } from './sim-links.ts';
 
 /** A supernode, as {@link SimHeartbeats} asks it for its heartbeats. */
@@ -74,7 +74,7 @@ export class HeartbeatBatch {
       const i = order[k]!;
       const link = this.links[i]!;
       this.links[i] = undefined;
-      if (link.closed || now - link.lastReceived > silentMs) continue;
+      if (link.closed || !stillBeating(now, link.lastReceived, silentMs)) continue;
       link.send(encodeHeartbeatInto(scratch, this.loads[i]!, this.areas[i]!));
       sent++;
     }
