@@ -29,7 +29,7 @@ export interface HeartbeatSource {
 /** At most this many heartbeats an instant per share (beyond any share's size). */
 const MAX_ENTRIES = 2 ** 20;
 
-/** One instant's heartbeats, in the order the sources added them until sorted. */
+/** One instant's heartbeats, kept in the order the sources add them and sent ordered by leaf. */
 export class HeartbeatBatch {
   private leaves = new Int32Array(4096);
   private links: (SimLink | undefined)[] = [];
